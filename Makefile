@@ -1,0 +1,148 @@
+# Hòm thư — build, test, run. Everything builds out of tree into build/$(MODE).
+#   make            debug build of the library, tools and tests
+#   make test       every test; closes with "N passed, N failed"
+#   make MODE=asan test    the same under AddressSanitizer + UBSan
+#   make bench      benchmarks (figures as ratios against a same-run baseline)
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
+#   make run        the kiosk on this desk (see README)
+# Modes: debug (default), release, asan. CROSS=aarch64-linux-gnu for arm64.
+
+MODE ?= debug
+CROSS ?=
+ifeq ($(CROSS),)
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build/$(MODE)
+else
+CC := $(CROSS)-gcc
+PKG_CONFIG := $(CROSS)-pkg-config
+BUILD ?= build/$(CROSS)-$(MODE)
+endif
+ifeq ($(origin CC),default)
+CC := cc
+endif
+
+PKGS := libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+# -Wformat-truncation is off: snprintf is how we bound every string, and gcc
+# flags each bounded copy differently at each -O level. Paths that must not
+# be cut are checked where they are built.
+WARN := -Wall -Wextra -Wshadow -Werror -Wno-format-truncation
+CFLAGS_COMMON := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) -Isrc $(PKG_CFLAGS) -MMD -MP
+ifeq ($(MODE),release)
+CFLAGS_MODE := -O2 -DNDEBUG
+else ifeq ($(MODE),asan)
+CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS_MODE := -fsanitize=address,undefined
+else
+CFLAGS_MODE := -O0 -g
+endif
+CFLAGS += $(CFLAGS_COMMON) $(CFLAGS_MODE)
+LDFLAGS += $(LDFLAGS_MODE)
+LDLIBS += $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/libhomthu.a
+
+TOOL_SRC := $(wildcard tools/homthu-*.c)
+TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%) $(BUILD)/homthu-kiosk
+
+TEST_SRC := $(wildcard tests/test_*.c) tests/check.c
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(BUILD)/homthu-tests
+
+HELPER_SRC := $(wildcard tests/helpers/*.c)
+HELPERS := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/helpers/%)
+SHIM_SRC := $(wildcard tests/shims/*.c)
+SHIMS := $(SHIM_SRC:tests/shims/%.c=$(BUILD)/shims/%.so)
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test bench fuzz run screens clean check-banned
+# Keep objects of chained rules (tests, helpers, fuzz replays) between builds.
+.SECONDARY:
+all: $(LIB) $(TOOLS) $(TEST_BIN) $(HELPERS) $(SHIMS) $(FUZZ_REPLAY) $(BENCHES)
+
+deps:
+	@./tools/deps.sh
+
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BUILD)/homthu-kiosk: $(BUILD)/obj/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The screenshot tool alone writes PNG (libpng); the kiosk never needs it.
+$(BUILD)/homthu-screens: $(BUILD)/obj/tools/homthu-screens.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs libpng) -o $@
+
+$(BUILD)/homthu-%: $(BUILD)/obj/tools/homthu-%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Preloaded shims are plain (unsanitised) shared objects.
+$(BUILD)/shims/%.so: tests/shims/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fPIC -shared $< -o $@ -ldl
+
+# Fuzz targets replayed over their corpora by `make test` (no clang needed).
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@HOMTHU_BUILD=$(BUILD) ./tests/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory MODE=release all
+	@HOMTHU_BUILD=build/release ./tests/bench/run.sh
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@HOMTHU_FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh
+
+# A PNG of every screen, every language, both panel sizes, into build/screens.
+screens: deps
+	@$(MAKE) --no-print-directory all
+	@./tools/demo.sh setup
+	@$(BUILD)/homthu-screens --config build/demo/kiosk/kiosk.conf --out build/screens
+
+# The kiosk in a window on this desk, with demo keys (see README).
+run: deps
+	@$(MAKE) --no-print-directory all
+	@HOMTHU_BUILD=$(BUILD) ./tools/demo.sh run
+
+check-banned:
+	@! grep -rnE '\b(sprintf|strcpy|strcat|gets)\s*\(' --include='*.c' --include='*.h' src tools tests
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,326 @@
+/* app — the kiosk assembled. See app.h. */
+#include "app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "audio.h"
+#include "config.h"
+#include "i18n.h"
+#include "keys.h"
+#include "kiosk.h"
+#include "prompts.h"
+#include "queue.h"
+#include "render.h"
+#include "ui.h"
+
+#define DEFAULT_EMOJI "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
+#define INSTALLED_ASSETS "/usr/share/homthu/assets"
+#define INSTALLED_FONT "/usr/share/homthu/fonts/NotoSans-Regular.ttf"
+
+struct app {
+    struct app_opts o;
+    struct kiosk_conf conf;
+    char assets[4096], font[4200];
+    struct queue *queue;
+    struct keys_device *device;
+    struct tip_keys tipkeys;
+    struct prompts *prompts;
+    struct i18n *i18n;
+    struct kiosk *kiosk;
+    struct ui_host host;
+    struct ui *ui;
+    struct render *render;
+    struct ui_lang langs[UI_MAX_LANGS];
+    struct ui_draw_list frame;
+    int w, h;
+    uint64_t frames;
+};
+
+static volatile sig_atomic_t quit_requested;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    quit_requested = 1;
+}
+
+static void logline(const struct app *a, const char *line)
+{
+    if (a->o.log)
+        a->o.log(line);
+    else
+        fprintf(stderr, "homthu-kiosk: %s\n", line);
+}
+
+static uint32_t now_ms(struct app *a)
+{
+    if (a->o.clock_ms)
+        return a->o.clock_ms(a->o.clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void resolve_paths(struct app *a)
+{
+    const char *env = getenv("HOMTHU_ASSETS");
+    if (a->o.assets_dir)
+        snprintf(a->assets, sizeof a->assets, "%s", a->o.assets_dir);
+    else if (env && *env)
+        snprintf(a->assets, sizeof a->assets, "%s", env);
+    else if (exists("assets/prompts"))
+        snprintf(a->assets, sizeof a->assets, "%s", "assets"); /* a source checkout */
+    else
+        snprintf(a->assets, sizeof a->assets, "%s", INSTALLED_ASSETS);
+    if (a->o.font_path) {
+        snprintf(a->font, sizeof a->font, "%s", a->o.font_path);
+    } else {
+        snprintf(a->font, sizeof a->font, "%s/../fonts/NotoSans-Regular.ttf", a->assets);
+        if (!exists(a->font))
+            snprintf(a->font, sizeof a->font, "%s", INSTALLED_FONT);
+    }
+}
+
+static void load_langs(struct app *a, int *n)
+{
+    *n = 0;
+    size_t count = a->i18n ? i18n_count(a->i18n) : 0;
+    for (size_t i = 0; i < count && *n < UI_MAX_LANGS; i++) {
+        struct i18n_lang_info info;
+        if (i18n_lang(a->i18n, i, &info) != 0)
+            continue;
+        struct ui_lang *l = &a->langs[(*n)++];
+        snprintf(l->code, sizeof l->code, "%s", info.code);
+        snprintf(l->name, sizeof l->name, "%s", info.name);
+        l->keyboard = (int)info.keyboard;
+    }
+    if (*n == 0) { /* no catalogs at all: Vietnamese msgids still work */
+        snprintf(a->langs[0].code, sizeof a->langs[0].code, "vi");
+        snprintf(a->langs[0].name, sizeof a->langs[0].name, "Tiếng Việt");
+        a->langs[0].keyboard = 1;
+        *n = 1;
+    }
+}
+
+int app_open(struct app **out, const struct app_opts *o, char *err, size_t errlen)
+{
+    char why[512];
+    struct config *cfg = NULL;
+    struct app *a = calloc(1, sizeof *a);
+    *out = NULL;
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->o = *o;
+    resolve_paths(a);
+
+    if (config_load_file(&cfg, o->config_path, err, errlen) != 0 ||
+        config_read_kiosk(cfg, &a->conf, err, errlen) != 0)
+        goto fail;
+    config_free(cfg);
+    cfg = NULL;
+
+    if (keys_device_load(&a->device, a->conf.device_key_file, err, errlen) != 0)
+        goto fail;
+    memcpy(a->tipkeys.post_pk, a->conf.post_key, 32);
+    memcpy(a->tipkeys.device_sk, a->device->sk, 64);
+
+    /* The queue: a corrupt one is moved aside and a fresh one serves on. */
+    unsigned faults = 0;
+    if (queue_open(&a->queue, a->conf.data_dir, &faults, why, sizeof why) != 0) {
+        logline(a, why); /* the kiosk still shows its calm "cannot take tips" */
+        a->queue = NULL;
+    } else {
+        if (faults & QUEUE_FAULT_RECREATED)
+            logline(a, why);
+        int recovered = 0, dropped = 0;
+        if (queue_recover(a->queue, a->device->sk, (int64_t)time(NULL), &recovered, &dropped,
+                          why, sizeof why) != 0)
+            logline(a, why);
+        else if (recovered || dropped) {
+            char line[160];
+            snprintf(line, sizeof line,
+                     "after a power cut: %d tip(s) sealed as cut short, %d empty one(s) dropped",
+                     recovered, dropped);
+            logline(a, line);
+        }
+    }
+
+    if (prompts_load(&a->prompts, a->assets, why, sizeof why) != 0) {
+        logline(a, why); /* silent kiosk, still usable */
+        a->prompts = NULL;
+    }
+    why[0] = 0;
+    int irc = i18n_load_dir(&a->i18n, a->assets, why, sizeof why);
+    if (irc != 0) {
+        logline(a, why); /* a broken catalog is skipped, the others serve */
+        if (irc == I18N_E_ARG || irc == I18N_E_NOMEM)
+            a->i18n = NULL;
+    }
+
+    struct audio_port audio;
+    memset(&audio, 0, sizeof audio);
+    struct audio_sdl_opts ao = {0};
+    if (audio_sdl_open(&audio, &ao, why, sizeof why) != 0) {
+        logline(a, why);
+        memset(&audio, 0, sizeof audio); /* no sound at all: text still works */
+    }
+    struct kiosk_opts ko = {
+        .queue = a->queue,
+        .keys = &a->tipkeys,
+        .audio = &audio,
+        .prompts = a->prompts,
+        .i18n = a->i18n,
+        .opus_bitrate = a->conf.opus_bitrate,
+        .max_record_seconds = a->conf.max_record_seconds,
+        .training = a->conf.training,
+        .volume = a->conf.volume,
+        .log = o->log,
+    };
+    if (kiosk_new(&a->kiosk, &ko, err, errlen) != 0)
+        goto fail;
+    kiosk_host(a->kiosk, &a->host);
+
+    a->w = o->width > 0 ? o->width : 800;
+    a->h = o->height > 0 ? o->height : 480;
+    double scale = a->w / 800.0 < a->h / 480.0 ? a->w / 800.0 : a->h / 480.0;
+    struct render_opts ro = {
+        .width = a->w,
+        .height = a->h,
+        .rotation = a->conf.screen_rotation,
+        .fullscreen = !o->window,
+        .software = o->software,
+        .min_text_px = (int)(UI_MIN_TEXT_PX_800 * scale + 0.5),
+        .font_path = a->font,
+        .emoji_path = o->emoji_path ? o->emoji_path : DEFAULT_EMOJI,
+        .title = "Hòm thư",
+    };
+    if (render_open(&a->render, &ro, err, errlen) != 0)
+        goto fail;
+
+    int nlangs;
+    load_langs(a, &nlangs);
+    struct ui_config uc = {
+        .width = a->w,
+        .height = a->h,
+        .diagonal_inches = a->conf.screen_inches,
+        .max_record_seconds = a->conf.max_record_seconds,
+        .idle_seconds = a->conf.idle_seconds,
+        .blank_seconds = a->conf.blank_seconds,
+        .training = a->conf.training,
+        .langs = a->langs,
+        .nlangs = nlangs,
+    };
+    snprintf(uc.pin, sizeof uc.pin, "%s", a->conf.volunteer_pin);
+    a->ui = ui_new(&uc, &a->host);
+    if (!a->ui) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    ui_set_microphone(a->ui, kiosk_has_microphone(a->kiosk));
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    *out = a;
+    return 0;
+fail:
+    config_free(cfg);
+    app_close(a);
+    return -1;
+}
+
+void app_close(struct app *a)
+{
+    if (!a)
+        return;
+    ui_free(a->ui);
+    kiosk_free(a->kiosk); /* discards a tip in progress */
+    render_close(a->render);
+    prompts_free(a->prompts);
+    i18n_free(a->i18n);
+    queue_close(a->queue);
+    keys_device_free(a->device);
+    memset(&a->tipkeys, 0, sizeof a->tipkeys);
+    free(a);
+}
+
+static void redraw(struct app *a, uint32_t *argb)
+{
+    ui_draw(a->ui, &a->frame);
+    render_frame(a->render, &a->frame, ui_blanked(a->ui), argb);
+    a->frames++;
+}
+
+int app_step(struct app *a, int max_wait_ms)
+{
+    /* Wake often only while someone is recording; idle costs nothing. */
+    int wait = kiosk_recording(a->kiosk) ? 40 : max_wait_ms;
+    struct render_event ev;
+    render_wait(a->render, wait, &ev);
+    if (ev.kind == RENDER_QUIT || quit_requested)
+        return 1;
+    if (ev.kind == RENDER_TAP)
+        ui_tap(a->ui, ev.x, ev.y, now_ms(a));
+    kiosk_pump(a->kiosk);
+    ui_tick(a->ui, now_ms(a));
+    if (ui_dirty(a->ui))
+        redraw(a, NULL);
+    return 0;
+}
+
+int app_run(struct app *a)
+{
+    redraw(a, NULL);
+    while (!app_step(a, 250))
+        ;
+    return 0;
+}
+
+void app_tap(struct app *a, int x, int y)
+{
+    ui_tap(a->ui, x, y, now_ms(a));
+    kiosk_pump(a->kiosk);
+    ui_tick(a->ui, now_ms(a));
+}
+
+void app_snapshot(struct app *a, uint32_t *argb)
+{
+    redraw(a, argb);
+}
+
+void app_size(const struct app *a, int *w, int *h)
+{
+    *w = a->w;
+    *h = a->h;
+}
+
+uint64_t app_frames(const struct app *a)
+{
+    return a->frames;
+}
+
+struct ui *app_ui(struct app *a)
+{
+    return a->ui;
+}
+
+struct kiosk *app_kiosk(struct app *a)
+{
+    return a->kiosk;
+}
+
+struct queue *app_queue(struct app *a)
+{
+    return a->queue;
+}

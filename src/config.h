@@ -1,0 +1,166 @@
+/*
+ * config — the strict reader of the kiosk's and the tools' config files.
+ *
+ * The format (docs/config.md): UTF-8 text, one `key = value` per line,
+ * `#` comment lines, optional `[section]` headers after which keys read as
+ * "section.key", values trimmed, optionally in double quotes (where `\"`
+ * and `\\` are the only escapes). A line holds at most 4096 bytes, a file
+ * at most 256 keys, and a key set twice is an error. Anything the reader
+ * does not understand is refused with the file name and line, never
+ * guessed at: a technician editing kiosk.conf on a laptop must learn of a
+ * typo at the desk, not from a kiosk that silently uses a default.
+ *
+ * Typed getters check types and ranges and say which key and which range.
+ * config_read_kiosk() knows every key of kiosk.conf, its default and its
+ * range in one table (kept in step with docs/config.md).
+ *
+ * Not here: key files (keys.h), what the kiosk does with the values.
+ *
+ * Errors: functions return 0 or a negative enum config_error; when `err`
+ * is given it receives a sentence naming the file (and line where there is
+ * one) that tells the reader what to fix.
+ */
+#ifndef HOMTHU_CONFIG_H
+#define HOMTHU_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LINE 4096 /* bytes, without the line end */
+#define CONFIG_MAX_KEYS 256
+#define CONFIG_MAX_KEY 128            /* bytes of "section.key" */
+#define CONFIG_MAX_FILE (1024 * 1024) /* no config file comes near this */
+
+enum config_error {
+    CONFIG_OK = 0,
+    CONFIG_E_ARG = -1, /* programmer error */
+    CONFIG_E_NOMEM = -2,
+    CONFIG_E_IO = -3,      /* cannot read the file */
+    CONFIG_E_SYNTAX = -4,  /* the file is not well formed */
+    CONFIG_E_MISSING = -5, /* a required key is absent */
+    CONFIG_E_VALUE = -6,   /* wrong type, out of range, bad base64 */
+    CONFIG_E_UNKNOWN = -7, /* a key nobody reads (usually a typo) */
+};
+
+struct config;
+
+/*
+ * Parse a file. `path` also names the file in messages, as given.
+ * On success the caller frees with config_free().
+ */
+int config_load_file(struct config **out, const char *path, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Parse `len` bytes of text (need not be NUL-terminated; a NUL byte is an
+ * error). `name` names it in messages, e.g. "kiosk.conf". Caller frees.
+ */
+int config_load_mem(struct config **out, const char *name, const char *text, size_t len, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+void config_free(struct config *c); /* NULL is a no-op */
+
+/* The name used in messages; borrowed, valid until config_free(). */
+const char *config_name(const struct config *c);
+
+/* Number of keys, and the i-th key in file order (borrowed), for listings. */
+size_t config_count(const struct config *c);
+const char *config_key_at(const struct config *c, size_t i);
+
+/* 1 when `key` is set in the file (even to an empty value), else 0. */
+int config_has(const struct config *c, const char *key);
+
+/*
+ * The value of `key`, borrowed until config_free(). Absent: `def`, or
+ * CONFIG_E_MISSING when `def` is NULL.
+ */
+int config_get_str(const struct config *c, const char *key, const char *def, const char **out,
+                   char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * A whole decimal number in [min, max]. Absent: `def` (not range-checked:
+ * the caller's default is trusted). Anything else, "12 s" or "0x10", is an
+ * error: "kiosk.conf: volume = 120 is out of range (0–100)".
+ */
+int config_get_int(const struct config *c, const char *key, long long def, long long min,
+                   long long max, long long *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Like config_get_int but the value must be one of `allowed[0..n)`. */
+int config_get_int_choice(const struct config *c, const char *key, long long def,
+                          const long long *allowed, size_t n, long long *out, char *err,
+                          size_t errlen) __attribute__((warn_unused_result));
+
+/* true/false, yes/no, on/off, 1/0, any case. Absent: `def`. */
+int config_get_bool(const struct config *c, const char *key, int def, int *out, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Standard base64 (with padding) of exactly `len` bytes into `out`.
+ * There is no default: absent is CONFIG_E_MISSING.
+ */
+int config_get_base64(const struct config *c, const char *key, uint8_t *out, size_t len, char *err,
+                      size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * A file path. A relative value is taken relative to the directory of the
+ * config file (so kiosk.conf and device.key can travel together on the
+ * boot partition); for a config loaded from memory it is left as is.
+ * Absent: `def`, resolved the same way, or CONFIG_E_MISSING when NULL.
+ * The result must fit `outlen` bytes.
+ */
+int config_get_path(const struct config *c, const char *key, const char *def, char *out,
+                    size_t outlen, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Refuse keys that no one reads: the first key not in `known` (a
+ * NULL-terminated list) gives CONFIG_E_UNKNOWN naming its line.
+ */
+int config_check_known(const struct config *c, const char *const *known, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* 1 when `s[0..len)` is well-formed UTF-8 (no overlongs, no surrogates). */
+int config_utf8_valid(const char *s, size_t len);
+
+/* ---- kiosk.conf ---- */
+
+#define KIOSK_ID_MAX 32
+
+/* Every key of kiosk.conf, decoded; see docs/config.md for each one. */
+struct kiosk_conf {
+    char kiosk_id[KIOSK_ID_MAX + 1];
+    uint8_t post_key[32];       /* X25519 public key of the border post */
+    char device_key_file[4096]; /* resolved against kiosk.conf's directory */
+    char data_dir[4096];
+    char relay_url[1024];     /* "" = no uploads: tips wait in the queue */
+    char language_default[9]; /* "vi", "hmn", ... */
+    int max_record_seconds;
+    int opus_bitrate;
+    int volume; /* percent */
+    int idle_seconds;
+    int screen_rotation;   /* 0, 90, 180 or 270 */
+    int training;          /* 1 = practice kiosk: every tip is marked training */
+    int screen_inches;     /* panel diagonal, for 15 mm touch targets */
+    int blank_seconds;     /* idle on the start screen before the panel goes dark */
+    char volunteer_pin[9]; /* 4-8 digits; "" = no volunteer screens */
+};
+
+/* The keys config_read_kiosk() reads, NULL-terminated. */
+extern const char *const config_kiosk_keys[];
+
+/*
+ * Read and check every key of kiosk.conf into `out`; unknown keys, a
+ * missing kiosk_id or post_key and out-of-range values are errors.
+ */
+int config_read_kiosk(const struct config *c, struct kiosk_conf *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Is `id` a valid kiosk id: 1–32 of a-z 0-9 and '-', starting and ending
+ * with a letter or digit ("na-co-sa-01")? 0 when yes, else CONFIG_E_VALUE
+ * with a sentence in `err`. Shared by kiosk.conf and the post's registry.
+ */
+int config_kiosk_id_check(const char *id, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * ui — the kiosk's screens, with no SDL in sight.
+ *
+ * Input goes in as events (a tap at x,y; the passing of time). Output comes
+ * out two ways: a list of draw commands for the renderer (render.h), and
+ * calls to the host (struct ui_host) to speak, record, send or discard.
+ * Layout is computed from the screen size and its physical diagonal so that
+ * every touch target is at least 15 mm and no text is smaller than 28 px at
+ * 800×480; tests check both from the draw list.
+ *
+ * The flow: start → language → what happened (pictures) → speak → (review
+ * → optional text → optional when) → sent → start. Voice-only: a language,
+ * a picture, the record button, "send": four taps after the first touch.
+ *
+ * Not here: audio, the queue, SDL, fonts (the host and the renderer).
+ */
+#ifndef HOMTHU_UI_H
+#define HOMTHU_UI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UI_MAX_CMDS 200
+#define UI_MAX_TARGETS 64
+#define UI_TEXT_MAX 160
+#define UI_MAX_LANGS 8
+#define UI_MIN_TARGET_MM 15.0
+#define UI_MIN_TEXT_PX_800 28
+
+enum ui_screen {
+    UI_BLANK,         /* display off after a long idle */
+    UI_START,
+    UI_LANGUAGE,
+    UI_CATEGORY,
+    UI_SPEAK,         /* the big record button */
+    UI_RECORDING,
+    UI_REVIEW,        /* listen back, record again, keep */
+    UI_TEXT,          /* optional: on-screen keyboard */
+    UI_WHEN,          /* optional: when it happened */
+    UI_SENT,
+    UI_STILL_THERE,   /* idle during a tip: asked aloud */
+    UI_OUT_OF_SERVICE,
+    UI_PIN,           /* volunteer PIN */
+    UI_VOLUNTEER,     /* record the prompts of a language, practice mode */
+    UI_NSCREENS
+};
+
+/* Stable names ("start", "language", ...) for tests, logs and screenshots. */
+const char *ui_screen_name(int screen);
+
+struct ui_rect {
+    int x, y, w, h;
+};
+
+enum ui_draw_kind {
+    UI_DRAW_FILL,   /* rect in bg colour, corner radius `radius` */
+    UI_DRAW_TEXT,   /* text wrapped inside rect, `px` high, fg on bg */
+    UI_DRAW_PICTO,  /* emoji `picto` fitted in rect; bg is what lies behind */
+    UI_DRAW_METER,  /* level meter: `value` 0..100 filling rect, fg on bg */
+};
+
+enum ui_align { UI_ALIGN_CENTER = 0, UI_ALIGN_LEFT = 1 };
+
+struct ui_draw {
+    int kind;
+    struct ui_rect r;
+    uint32_t fg, bg; /* 0xRRGGBB */
+    int px;          /* text height */
+    int radius;
+    int align;
+    int value;
+    uint32_t picto;  /* Unicode code point of an emoji */
+    char text[UI_TEXT_MAX];
+};
+
+struct ui_draw_list {
+    struct ui_draw cmds[UI_MAX_CMDS];
+    int n;
+    uint32_t clear; /* background colour of the frame */
+};
+
+/* A touch target, exposed so tests can check sizes and find buttons. */
+struct ui_target {
+    struct ui_rect r;
+    int action; /* internal action code */
+    int arg;
+    char label[48]; /* stable test name: "lang:vi", "cat:2", "record", "key:a" ... */
+};
+
+struct ui_prompt {
+    const char *lang;
+    const char *id;
+};
+
+struct ui_lang {
+    char code[9];
+    char name[48];   /* in its own language */
+    int keyboard;    /* telex.h mode for the text screen */
+};
+
+/*
+ * What the UI asks of the world. All calls are made from ui_event()/ui_tick()
+ * on the caller's thread and must not block for long.
+ */
+struct ui_host {
+    /* Speak these prompts one after another, cutting what is playing. */
+    void (*say)(void *ctx, const struct ui_prompt *p, int n);
+    /* Start a tip and its recording. 0, or -1 no microphone, -2 the queue
+       cannot take tips (full disk, queue error); err for the log. */
+    int (*record_start)(void *ctx, const char *lang, int category, char *err, size_t errlen);
+    void (*record_stop)(void *ctx);        /* stop capturing; tip stays open */
+    int (*record_level)(void *ctx);        /* 0..100, for the meter */
+    double (*record_seconds)(void *ctx);
+    void (*play_recording)(void *ctx);     /* listen back */
+    /* Seal and commit the tip (creating a text-only one if none is open).
+       0 when durable; -2 the queue failed. */
+    int (*tip_send)(void *ctx, const char *lang, int category, const char *text, int when,
+                    char *err, size_t errlen);
+    void (*tip_discard)(void *ctx);        /* nothing of it may remain */
+    const char *(*text)(void *ctx, const char *lang, const char *msgid); /* never NULL */
+    int (*can_take_tips)(void *ctx);       /* queue writable, post key present */
+    /* Volunteer: record a prompt of `lang` (start/stop), play it, keep it. */
+    int (*prompt_record_start)(void *ctx, char *err, size_t errlen);
+    int (*prompt_record_stop)(void *ctx, const char *lang, const char *id, char *err,
+                              size_t errlen);
+    const char *(*prompt_words)(void *ctx, const char *lang, const char *id); /* or NULL */
+    void (*set_training)(void *ctx, int on);
+    void *ctx;
+};
+
+struct ui_config {
+    int width, height;        /* logical screen, after rotation */
+    double diagonal_inches;   /* 7 for the kiosk panel */
+    int max_record_seconds;   /* default 180 */
+    int warn_before_seconds;  /* spoken warning, default 15 */
+    int idle_seconds;         /* ask "still there?", default 60 */
+    int idle_grace_seconds;   /* then discard, default 15 */
+    int blank_seconds;        /* display off on the start screen, default 300 */
+    int sent_seconds;         /* "sent" shown, default 10 */
+    char pin[16];             /* volunteer PIN; empty disables the volunteer screens */
+    int training;             /* practice mode at start */
+    const struct ui_lang *langs;
+    int nlangs;
+};
+
+struct ui;
+
+/* Caller frees with ui_free(). The host is borrowed for the ui's life. */
+struct ui *ui_new(const struct ui_config *cfg, const struct ui_host *host);
+void ui_free(struct ui *ui); /* zeroes typed text; NULL is a no-op */
+
+/* A tap at logical coordinates, at time now_ms (monotonic). */
+void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms);
+/* Time passes: timers, the meter, idle. Call at least every 100 ms. */
+void ui_tick(struct ui *ui, uint32_t now_ms);
+/* Faults the kiosk found (no microphone etc.) change what is offered. */
+void ui_set_microphone(struct ui *ui, int present);
+
+/* Has anything visible changed since the last ui_draw()? */
+int ui_dirty(const struct ui *ui);
+/* Build the frame. Clears the dirty flag. */
+void ui_draw(struct ui *ui, struct ui_draw_list *out);
+/* Is the display to be dark (blanked)? */
+int ui_blanked(const struct ui *ui);
+
+int ui_screen(const struct ui *ui);
+/* The current touch targets (borrowed until the next call into ui). */
+const struct ui_target *ui_targets(const struct ui *ui, int *n);
+/* Centre of the target labelled `label`, for scripted tests; 0 if found. */
+int ui_find(const struct ui *ui, const char *label, int *x, int *y);
+/* Pixels per millimetre of this panel, from the config. */
+double ui_px_per_mm(const struct ui *ui);
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/sh
+# Runs every test: the C unit tests, the fuzz corpora replays and the
+# script tests (tests/t_*.sh), and closes with one "N passed, N failed".
+# Script tests print "PASS name" / "FAIL name" lines; anything else they
+# print is shown as is. HOMTHU_BUILD names the build dir.
+set -u
+cd "$(dirname "$0")/.."
+: "${HOMTHU_BUILD:=build/debug}"
+export HOMTHU_BUILD
+export HOMTHU_ROOT="$PWD"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run() { # label command...
+    label=$1; shift
+    echo "== $label"
+    "$@" 2>&1 | tee -a "$log" | grep -v '^[0-9]* passed, [0-9]* failed$'
+}
+
+run "unit tests" "$HOMTHU_BUILD/homthu-tests" ${HOMTHU_FILTER:-}
+
+for replay in "$HOMTHU_BUILD"/fuzz-replay/fuzz_*; do
+    [ -x "$replay" ] || continue
+    name=${replay##*/}
+    corpus=tests/fuzz/corpus/${name#fuzz_}
+    if "$replay" "$corpus" >/dev/null 2>"$log.err"; then
+        echo "PASS fuzz_corpus_replay_${name#fuzz_}" | tee -a "$log"
+    else
+        cat "$log.err"
+        echo "FAIL fuzz_corpus_replay_${name#fuzz_}" | tee -a "$log"
+    fi
+    rm -f "$log.err"
+done
+
+for t in tests/t_*.sh; do
+    [ -f "$t" ] || continue
+    case "$t" in *"${HOMTHU_FILTER:-}"*) ;; *) continue ;; esac
+    run "$t" sh "$t"
+done
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+# A test binary that crashed before its closing line counts as a failure.
+if ! grep -q '^[0-9]* passed, [0-9]* failed$' "$log"; then
+    echo "FAIL unit-test binary did not finish"; failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

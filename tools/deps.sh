@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install the Debian packages Hòm thư needs, only those missing.
+# Used by `make run`, `make test` and .ci/run so a fresh Debian 12 machine
+# needs nothing else. Runs apt-get through sudo when not root.
+set -eu
+
+# Build and runtime libraries.
+PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
+libsodium-dev libsqlite3-dev sqlite3 libopus-dev libopusenc-dev libopusfile-dev libogg-dev
+libsdl2-dev libsdl2-ttf-dev libpng-dev libcurl4-openssl-dev libgpiod-dev libmicrohttpd-dev
+fonts-noto-color-emoji"
+# What the tests use to make and check speech: espeak-ng speaks, sox
+# converts, opus-tools is the "ordinary player" that must open our audio.
+PKGS="$PKGS espeak-ng sox opus-tools python3"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "homthu: installing Debian packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing >&2

@@ -1,0 +1,193 @@
+/*
+ * homthu-screens — a PNG of every kiosk screen, in every shipped language,
+ * at 800×480 and 1024×600 (`make screens`). Runs the real app headless
+ * (SDL offscreen video, software renderer, disk audio with silence as the
+ * microphone) and walks it with scripted taps, the way a person would.
+ *
+ * usage: homthu-screens --config kiosk.conf --out DIR [--assets DIR]
+ */
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app.h"
+#include "kiosk.h"
+#include "ui.h"
+
+static uint32_t fake_now;
+static uint32_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+static int save_png(const char *path, const uint32_t *argb, int w, int h)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    uint8_t *row = malloc((size_t)w * 3);
+    if (!png || !info || !row || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        free(row);
+        fclose(f);
+        return -1;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            uint32_t p = argb[(size_t)y * w + x];
+            row[3 * x] = (uint8_t)(p >> 16);
+            row[3 * x + 1] = (uint8_t)(p >> 8);
+            row[3 * x + 2] = (uint8_t)p;
+        }
+        png_write_row(png, row);
+    }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    free(row);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+struct shot {
+    const char *name;
+    const char *taps[12]; /* "LANG" is replaced by the language's button */
+    int idle_ms;          /* then let time pass */
+};
+
+static const struct shot shots[] = {
+    {"01-start", {NULL}, 0},
+    {"02-language", {"start", NULL}, 0},
+    {"03-category", {"start", "LANG", NULL}, 0},
+    {"04-speak", {"start", "LANG", "cat:3", NULL}, 0},
+    {"05-recording", {"start", "LANG", "cat:3", "record", NULL}, 0},
+    {"06-review", {"start", "LANG", "cat:3", "record", "stop", NULL}, 0},
+    {"07-text", {"start", "LANG", "cat:3", "record", "stop", "keep", "key:t", "key:o", "key:o",
+                 "key:i", NULL}, 0},
+    {"08-when", {"start", "LANG", "cat:3", "record", "stop", "keep", "text_done", "when:2", NULL},
+     0},
+    {"09-sent", {"start", "LANG", "cat:3", "record", "send", NULL}, 0},
+    {"10-still-there", {"start", "LANG", "cat:1", NULL}, 61000},
+    {"11-pin", {"volunteer", "pin:1", "pin:2", NULL}, 0},
+};
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL, *out = "build/screens", *assets = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--config"))
+            config = argv[i + 1];
+        else if (!strcmp(argv[i], "--out"))
+            out = argv[i + 1];
+        else if (!strcmp(argv[i], "--assets"))
+            assets = argv[i + 1];
+    }
+    if (!config) {
+        fprintf(stderr, "usage: homthu-screens --config kiosk.conf --out DIR [--assets DIR]\n");
+        return 2;
+    }
+    mkdir(out, 0755);
+    char silence[4200];
+    snprintf(silence, sizeof silence, "%s/silence.raw", out);
+    FILE *f = fopen(silence, "wb");
+    if (f) { /* a quiet room, with a little sound so the meter moves */
+        for (int i = 0; i < 16000 * 30; i++) {
+            int16_t s = (int16_t)((i / 40) % 2 ? 3000 : -3000);
+            fwrite(&s, 2, 1, f);
+        }
+        fclose(f);
+    }
+    setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    setenv("SDL_AUDIODRIVER", "disk", 1);
+    setenv("SDL_DISKAUDIOFILEIN", silence, 1);
+    setenv("SDL_DISKAUDIOFILE", "/dev/null", 1);
+    unsetenv("SDL_DISKAUDIODELAY"); /* paced like a real microphone */
+
+    static const int sizes[][2] = {{800, 480}, {1024, 600}};
+    int made = 0, failed = 0;
+    for (size_t s = 0; s < 2; s++) {
+        for (int lang = 0; lang < UI_MAX_LANGS; lang++) {
+            int more = 0;
+            for (size_t k = 0; k < sizeof shots / sizeof *shots; k++) {
+                struct app_opts o = {.config_path = config, .assets_dir = assets, .window = 1,
+                                     .software = 1, .width = sizes[s][0], .height = sizes[s][1],
+                                     .clock_ms = fake_clock};
+                struct app *a;
+                char err[512];
+                fake_now = 1000;
+                if (app_open(&a, &o, err, sizeof err) != 0) {
+                    fprintf(stderr, "homthu-screens: %s\n", err);
+                    return 1;
+                }
+                uint32_t *px = malloc((size_t)sizes[s][0] * sizes[s][1] * 4);
+                /* Which languages are there: the language screen's buttons. */
+                char langlabel[48] = "";
+                app_snapshot(a, px);
+                ui_tap(app_ui(a), 10, 10, fake_now); /* start */
+                app_snapshot(a, px);
+                int n;
+                const struct ui_target *t = ui_targets(app_ui(a), &n);
+                int seen = 0;
+                for (int i = 0; i < n; i++)
+                    if (!strncmp(t[i].label, "lang:", 5) && seen++ == lang)
+                        snprintf(langlabel, sizeof langlabel, "%s", t[i].label);
+                app_close(a);
+                if (!langlabel[0]) {
+                    free(px);
+                    break;
+                }
+                more = 1;
+                if (app_open(&a, &o, err, sizeof err) != 0) {
+                    free(px);
+                    return 1;
+                }
+                int ok = 1;
+                for (int i = 0; shots[k].taps[i] && ok; i++) {
+                    const char *label = strcmp(shots[k].taps[i], "LANG") ? shots[k].taps[i]
+                                                                         : langlabel;
+                    int x, y;
+                    app_snapshot(a, px);
+                    if (ui_find(app_ui(a), label, &x, &y) != 0) {
+                        fprintf(stderr, "homthu-screens: %s: no %s on %s\n", shots[k].name,
+                                label, ui_screen_name(ui_screen(app_ui(a))));
+                        ok = 0;
+                        break;
+                    }
+                    fake_now += 700;
+                    app_tap(a, x, y);
+                    for (int j = 0; j < 15 && kiosk_recording(app_kiosk(a)); j++)
+                        app_step(a, 10); /* let the meter and the clock move */
+                }
+                if (shots[k].idle_ms) {
+                    fake_now += (uint32_t)shots[k].idle_ms;
+                    app_step(a, 0);
+                }
+                char path[8400];
+                snprintf(path, sizeof path, "%s/%dx%d-%s-%s.png", out, sizes[s][0], sizes[s][1],
+                         langlabel + 5, shots[k].name);
+                app_snapshot(a, px);
+                if (ok && save_png(path, px, sizes[s][0], sizes[s][1]) == 0) {
+                    made++;
+                } else {
+                    failed++;
+                    fprintf(stderr, "homthu-screens: could not make %s\n", path);
+                }
+                free(px);
+                app_close(a);
+            }
+            if (!more)
+                break;
+        }
+    }
+    remove(silence);
+    printf("homthu-screens: %d screenshots in %s/%s\n", made, out,
+           failed ? " (some failed)" : "");
+    return failed ? 1 : 0;
+}
