@@ -5,7 +5,8 @@
 #   make bench      benchmarks (figures as ratios against a same-run baseline)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make run        the kiosk on this desk (see README)
-# Modes: debug (default), release, asan. CROSS=aarch64-linux-gnu for arm64.
+# Modes: debug (default), release, asan. CROSS=aarch64-linux-gnu for arm64;
+#   make test-arm64   the unit tests cross-built for arm64, run under qemu-user
 
 MODE ?= debug
 CROSS ?=
@@ -22,9 +23,15 @@ ifeq ($(origin CC),default)
 CC := cc
 endif
 
-PKGS := libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf
+PKGS := libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf libcurl libmicrohttpd libgpiod
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# libgpiod 2.x (Debian 13, Raspberry Pi OS trixie) has another API than 1.6
+# (Debian 12) and no version macro in its header: ask pkg-config, and
+# src/gpio_gpiod.c builds the matching side.
+ifeq ($(shell $(PKG_CONFIG) --atleast-version=2 libgpiod 2>/dev/null && echo 2),2)
+PKG_CFLAGS += -DHOMTHU_GPIOD_V2
+endif
 
 # -Wformat-truncation is off: snprintf is how we bound every string, and gcc
 # flags each bounded copy differently at each -O level. Paths that must not
@@ -43,12 +50,15 @@ CFLAGS += $(CFLAGS_COMMON) $(CFLAGS_MODE)
 LDFLAGS += $(LDFLAGS_MODE)
 LDLIBS += $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+# src/main.c is the kiosk; src/main_NAME.c is the kiosk-side program homthu-NAME.
+MAIN_SRC := $(wildcard src/main_*.c)
+LIB_SRC := $(filter-out src/main.c $(MAIN_SRC),$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libhomthu.a
 
 TOOL_SRC := $(wildcard tools/homthu-*.c)
-TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%) $(BUILD)/homthu-kiosk
+TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%) $(BUILD)/homthu-kiosk \
+	$(MAIN_SRC:src/main_%.c=$(BUILD)/homthu-%)
 
 TEST_SRC := $(wildcard tests/test_*.c) tests/check.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
@@ -65,7 +75,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test bench fuzz run screens clean check-banned
+.PHONY: all deps test test-arm64 bench fuzz run screens clean check-banned
 # Keep objects of chained rules (tests, helpers, fuzz replays) between builds.
 .SECONDARY:
 all: $(LIB) $(TOOLS) $(TEST_BIN) $(HELPERS) $(SHIMS) $(FUZZ_REPLAY) $(BENCHES)
@@ -91,6 +101,9 @@ $(BUILD)/homthu-kiosk: $(BUILD)/obj/src/main.o $(LIB)
 # The screenshot tool alone writes PNG (libpng); the kiosk never needs it.
 $(BUILD)/homthu-screens: $(BUILD)/obj/tools/homthu-screens.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs libpng) -o $@
+
+$(MAIN_SRC:src/main_%.c=$(BUILD)/homthu-%): $(BUILD)/homthu-%: $(BUILD)/obj/src/main_%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/homthu-%: $(BUILD)/obj/tools/homthu-%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -119,6 +132,16 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 test: deps
 	@$(MAKE) --no-print-directory all
 	@HOMTHU_BUILD=$(BUILD) ./tests/run.sh
+
+# The unit tests built for arm64 (the Pi) and run under qemu-user. Only this
+# target installs the cross toolchain and arm64 libraries (about 1 GB).
+# From the source root, like `make test`, so tests find docs/ and assets/.
+ARM64_BUILD := build/aarch64-linux-gnu-debug
+test-arm64:
+	@./tools/deps-arm64.sh
+	@$(MAKE) --no-print-directory CROSS=aarch64-linux-gnu MODE=debug all
+	@HOMTHU_BUILD=$(ARM64_BUILD) HOMTHU_ROOT=$(CURDIR) timeout -s KILL 900 \
+		qemu-aarch64-static ./$(ARM64_BUILD)/homthu-tests $(HOMTHU_FILTER)
 
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release all

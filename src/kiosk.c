@@ -35,6 +35,7 @@ struct kiosk {
     int16_t *vpcm;
     size_t vlen, vcap;
     int vrecording;
+    double last_send_ms; /* seal + commit of the last tip, for the bench and technicians */
     int16_t pump[PUMP_SAMPLES];
 };
 
@@ -158,6 +159,11 @@ void kiosk_set_volume(struct kiosk *k, int percent)
 int kiosk_recording(const struct kiosk *k)
 {
     return k->capturing || k->vrecording;
+}
+
+double kiosk_last_send_ms(const struct kiosk *k)
+{
+    return k->last_send_ms;
 }
 
 double kiosk_seconds(const struct kiosk *k)
@@ -362,7 +368,11 @@ static int h_tip_send(void *ctx, const char *lang, int category, const char *tex
         rc = tip_set_when(k->tip, (uint8_t)when, err, errlen);
     int trusted;
     if (rc == 0) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = tip_send(k->tip, wall(k, &trusted), err, errlen);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        k->last_send_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
         k->tip = NULL; /* tip_send frees, also on failure */
     }
     forget_recording(k);

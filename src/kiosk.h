@@ -62,6 +62,8 @@ void kiosk_pump(struct kiosk *k);
 int kiosk_recording(const struct kiosk *k);
 /* Seconds of audio in the tip being recorded (0 without one). */
 double kiosk_seconds(const struct kiosk *k);
+/* How long sealing and committing the last tip took ("send" to durable). */
+double kiosk_last_send_ms(const struct kiosk *k);
 /* 1 while a prompt or the recording is being played. */
 int kiosk_playing(const struct kiosk *k);
 

@@ -138,6 +138,7 @@ struct ui {
     int shown_seconds, shown_level;
     struct telex *telex;
     int mic_present;
+    int clock_started;   /* timers count from the first event, not from 0 */
     char message[UI_TEXT_MAX]; /* a calm line on the current screen, or "" */
     /* Volunteer */
     char pin_typed[16];
@@ -1100,8 +1101,18 @@ static void act(struct ui *ui, const struct ui_target *t)
     }
 }
 
+/* The monotonic clock starts wherever the system's is: idle counts from here. */
+static void clock_start(struct ui *ui, uint32_t now_ms)
+{
+    if (!ui->clock_started) {
+        ui->clock_started = 1;
+        ui->last_input = ui->entered = ui->last_fault_check = now_ms;
+    }
+}
+
 void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms)
 {
+    clock_start(ui, now_ms);
     ui->now = now_ms;
     ui->last_input = now_ms;
     if (ui->dirty) {
@@ -1123,6 +1134,7 @@ void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms)
 
 void ui_tick(struct ui *ui, uint32_t now_ms)
 {
+    clock_start(ui, now_ms);
     ui->now = now_ms;
     uint32_t idle = now_ms - ui->last_input;
     uint32_t since = now_ms - ui->entered;

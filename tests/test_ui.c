@@ -459,3 +459,19 @@ TEST(test_ui_volunteer_screens_need_the_pin)
     ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "start");
     ui_free(ui);
 }
+
+TEST(test_ui_idle_counts_from_the_first_event_not_from_clock_zero)
+{
+    /* A past bug: on a machine up for days the kiosk blanked at once. */
+    struct fake f;
+    struct ui_host h;
+    struct ui *ui = make_ui(&f, &h, 800, 480);
+    uint32_t boot = 7u * 24 * 3600 * 1000;
+    ui_tick(ui, boot);
+    ASSERT(!ui_blanked(ui));
+    ui_tick(ui, boot + 299000);
+    ASSERT(!ui_blanked(ui));
+    ui_tick(ui, boot + 300000);
+    ASSERT(ui_blanked(ui));
+    ui_free(ui);
+}
