@@ -133,15 +133,13 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@HOMTHU_BUILD=$(BUILD) ./tests/run.sh
 
-# The unit tests built for arm64 (the Pi) and run under qemu-user. Only this
-# target installs the cross toolchain and arm64 libraries (about 1 GB).
-# From the source root, like `make test`, so tests find docs/ and assets/.
-ARM64_BUILD := build/aarch64-linux-gnu-debug
+# The unit tests built for arm64 (the Pi) and run under qemu-user, at most
+# 900 s (tools/run-arm64.sh). Only this target installs the cross toolchain
+# and the arm64 libraries (about 1 GB). HOMTHU_FILTER=name runs some.
 test-arm64:
 	@./tools/deps-arm64.sh
 	@$(MAKE) --no-print-directory CROSS=aarch64-linux-gnu MODE=debug all
-	@HOMTHU_BUILD=$(ARM64_BUILD) HOMTHU_ROOT=$(CURDIR) timeout -s KILL 900 \
-		qemu-aarch64-static ./$(ARM64_BUILD)/homthu-tests $(HOMTHU_FILTER)
+	@./tools/run-arm64.sh build/aarch64-linux-gnu-debug $(HOMTHU_FILTER)
 
 bench: deps
 	@$(MAKE) --no-print-directory MODE=release all
@@ -168,4 +166,5 @@ check-banned:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+# Every object's header dependencies (tools, helpers, fuzz and bench too).
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
