@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "gpio.h" /* gpio_chip_path(), to tell two names of one chip apart */
+
 struct entry {
     char *key;   /* "section.key" or "key" */
     char *value; /* unquoted, unescaped, trimmed */
@@ -684,7 +686,17 @@ const char *const config_kiosk_keys[] = {
     "kiosk_id",      "post_key",         "device_key_file",    "data_dir",
     "relay_url",     "language_default", "max_record_seconds", "opus_bitrate",
     "volume",        "idle_seconds",     "screen_rotation",    "training",
-    "screen_inches", "blank_seconds",    "volunteer_pin",      NULL,
+    "screen_inches", "blank_seconds",    "volunteer_pin",
+    /* status LEDs and the push button (docs/leds.md) */
+    "led_chip", "led_green", "led_amber", "led_red", "button_chip", "button_line",
+    "undelivered_days",
+    /* homthu-uplink */
+    "relay_pin", "relay_ca_file", "uplink_backoff_base_ms", "uplink_backoff_cap_ms",
+    "uplink_connect_timeout_s", "uplink_low_speed_bytes", "uplink_low_speed_seconds",
+    "uplink_chunks_per_patch", "uplink_probe_seconds", "uplink_require_verified",
+    /* homthu-mailer */
+    "mail_smtp_url", "mail_user", "mail_password", "mail_from", "mail_to", "mail_part_bytes",
+    "mail_ca_file", NULL,
 };
 
 static int copy_str(const struct config *c, const char *key, const char *v, char *dst, size_t cap,
@@ -732,6 +744,250 @@ static int relay_ok(const char *v)
         if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f)
             return 0;
     return 1;
+}
+
+/*
+ * relay_pin as libcurl's CURLOPT_PINNEDPUBLICKEY takes it: one or more
+ * "sha256//" + base64 of a 32-byte hash, joined by ';' (two let the relay
+ * change its key without a visit to every kiosk).
+ */
+static int pin_ok(const char *v)
+{
+    if (!*v)
+        return 1;
+    for (;;) {
+        if (strncmp(v, "sha256//", 8) != 0)
+            return 0;
+        v += 8;
+        size_t n = strcspn(v, ";");
+        uint8_t h[32 + 1];
+        size_t got = 0;
+        const char *end = NULL;
+        if (n != 44 || sodium_base642bin(h, sizeof h, v, n, NULL, &got, &end,
+                                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
+            end != v + n || got != 32)
+            return 0;
+        v += n;
+        if (!*v)
+            return 1;
+        v++; /* ';' */
+    }
+}
+
+static int get_int_into(const struct config *c, const char *key, long long def, long long min,
+                        long long max, int *out, char *err, size_t errlen)
+{
+    long long n;
+    int rc = config_get_int(c, key, def, min, max, &n, err, errlen);
+    if (rc == 0)
+        *out = (int)n;
+    return rc;
+}
+
+/* The keys of homthu-uplink (docs/uploader.md). */
+/* A GPIO chip as gpio_chip_path() takes it: "gpiochip0", "0", "/dev/gpiochip0". */
+static int gpio_chip_ok(const char *v)
+{
+    size_t n = strlen(v);
+    return n <= 64 &&
+           strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") == n;
+}
+
+/* The status LEDs and the button (docs/leds.md). Lines are offsets on
+   their chip; every line used must be its own. */
+static int read_gpio(const struct config *c, struct kiosk_conf *out, char *err, size_t errlen)
+{
+    static const char *const chips[] = {"led_chip", "button_chip"};
+    char *const chip_out[] = {out->led_chip, out->button_chip};
+    static const char *const leds[] = {"led_green", "led_amber", "led_red"};
+    static const long long led_def[] = {17, 27, 22};
+    int *const led_out[] = {&out->led_green, &out->led_amber, &out->led_red};
+    const char *v;
+    long long n;
+    char b[80];
+    int rc;
+    for (int i = 0; i < 2; i++) {
+        if ((rc = config_get_str(c, chips[i], "", &v, err, errlen)))
+            return rc;
+        if (!gpio_chip_ok(v)) {
+            say(err, errlen,
+                "%s: %s = %s is not a GPIO chip (like gpiochip0; `gpiodetect` lists them; "
+                "empty: none)",
+                c->name, chips[i], shown(v, b));
+            return CONFIG_E_VALUE;
+        }
+        memcpy(chip_out[i], v, strlen(v) + 1);
+    }
+    for (int i = 0; i < 3; i++) {
+        if ((rc = config_get_int(c, leds[i], led_def[i], 0, 1023, &n, err, errlen)))
+            return rc;
+        *led_out[i] = (int)n;
+    }
+    if ((rc = config_get_int(c, "button_line", 23, -1, 1023, &n, err, errlen)))
+        return rc;
+    out->button_line = (int)n;
+    if ((rc = config_get_int(c, "undelivered_days", 3, 1, 60, &n, err, errlen)))
+        return rc;
+    out->undelivered_days = (int)n;
+
+    if (out->led_chip[0]) {
+        for (int i = 0; i < 3; i++)
+            for (int j = i + 1; j < 3; j++)
+                if (*led_out[i] == *led_out[j]) {
+                    say(err, errlen, "%s: %s and %s are both line %d: give each LED its own line",
+                        c->name, leds[i], leds[j], *led_out[i]);
+                    return CONFIG_E_VALUE;
+                }
+    }
+    /* "0", "gpiochip0" and "/dev/gpiochip0" are one chip. */
+    char led_path[GPIO_CHIP_MAX + 16], button_path[GPIO_CHIP_MAX + 16];
+    gpio_chip_path(out->led_chip, led_path, sizeof led_path);
+    gpio_chip_path(out->button_chip[0] ? out->button_chip : out->led_chip, button_path,
+                   sizeof button_path);
+    int same_chip = out->led_chip[0] && strcmp(led_path, button_path) == 0;
+    for (int i = 0; same_chip && out->button_line >= 0 && i < 3; i++)
+        if (out->button_line == *led_out[i]) {
+            say(err, errlen,
+                "%s: button_line and %s are both line %d: give the button its own line", c->name,
+                leds[i], out->button_line);
+            return CONFIG_E_VALUE;
+        }
+    return 0;
+}
+
+static int read_uplink(const struct config *c, struct kiosk_conf *out, char *err, size_t errlen)
+{
+    const char *v;
+    char b[80];
+    int rc;
+    if ((rc = config_get_str(c, "relay_pin", "", &v, err, errlen)))
+        return rc;
+    if (!pin_ok(v)) {
+        say(err, errlen,
+            "%s: relay_pin = %s is not sha256// and the base64 of a SHA-256 hash (see "
+            "docs/uploader.md for the openssl line that prints it)",
+            c->name, shown(v, b));
+        return CONFIG_E_VALUE;
+    }
+    if ((rc = copy_str(c, "relay_pin", v, out->relay_pin, sizeof out->relay_pin, err, errlen)))
+        return rc;
+    if ((rc = config_get_str(c, "relay_ca_file", "", &v, err, errlen)))
+        return rc;
+    if (*v && (rc = config_get_path(c, "relay_ca_file", NULL, out->relay_ca_file,
+                                    sizeof out->relay_ca_file, err, errlen)))
+        return rc;
+    /* Times in ms up to a day; a backoff longer than that only hides a fault. */
+    if ((rc = get_int_into(c, "uplink_backoff_base_ms", 2000, 10, 86400000,
+                           &out->uplink_backoff_base_ms, err, errlen)) ||
+        (rc = get_int_into(c, "uplink_backoff_cap_ms", 600000, 10, 86400000,
+                           &out->uplink_backoff_cap_ms, err, errlen)))
+        return rc;
+    if (out->uplink_backoff_cap_ms < out->uplink_backoff_base_ms) {
+        say(err, errlen,
+            "%s: uplink_backoff_cap_ms = %d is below uplink_backoff_base_ms = %d (the cap "
+            "must be at least the base)",
+            c->name, out->uplink_backoff_cap_ms, out->uplink_backoff_base_ms);
+        return CONFIG_E_VALUE;
+    }
+    if ((rc = get_int_into(c, "uplink_connect_timeout_s", 30, 1, 600,
+                           &out->uplink_connect_timeout_s, err, errlen)) ||
+        (rc = get_int_into(c, "uplink_low_speed_bytes", 32, 1, 1000000,
+                           &out->uplink_low_speed_bytes, err, errlen)) ||
+        (rc = get_int_into(c, "uplink_low_speed_seconds", 60, 1, 3600,
+                           &out->uplink_low_speed_seconds, err, errlen)) ||
+        (rc = get_int_into(c, "uplink_chunks_per_patch", 8, 1, 64, &out->uplink_chunks_per_patch,
+                           err, errlen)) ||
+        (rc = get_int_into(c, "uplink_probe_seconds", 5, 1, 3600, &out->uplink_probe_seconds,
+                           err, errlen)))
+        return rc;
+    return config_get_bool(c, "uplink_require_verified", 1, &out->uplink_require_verified, err,
+                           errlen);
+}
+
+static int smtp_url_ok(const char *v)
+{
+    const char *rest;
+    if (strncmp(v, "smtps://", 8) == 0)
+        rest = v + 8;
+    else if (strncmp(v, "smtp://", 7) == 0)
+        rest = v + 7;
+    else
+        return 0;
+    if (!*rest || *rest == '/' || *rest == ':')
+        return 0;
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == '"' || *p == '\\' || (unsigned char)*p >= 0x7f)
+            return 0;
+    return 1;
+}
+
+int config_mail_address_ok(const char *a)
+{
+    const char *at = a ? strchr(a, '@') : NULL;
+    if (!at || at == a || !at[1] || strchr(at + 1, '@') || strlen(a) > 254)
+        return 0;
+    for (const char *p = a; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("<>()[]\\,;:\"", *p))
+            return 0;
+    return at[1] != '.' && a[strlen(a) - 1] != '.';
+}
+
+/* The mail_* keys: all optional while mail_smtp_url is empty. */
+static int read_mail(const struct config *c, struct kiosk_conf *out, char *err, size_t errlen)
+{
+    char b[80];
+    const char *v;
+    long long n;
+    int rc;
+    if ((rc = config_get_str(c, "mail_smtp_url", "", &v, err, errlen)))
+        return rc;
+    if (*v && !smtp_url_ok(v)) {
+        say(err, errlen,
+            "%s: mail_smtp_url = %s is not an smtp:// or smtps:// address (like "
+            "smtp://mail.example.org:587)",
+            c->name, shown(v, b));
+        return CONFIG_E_VALUE;
+    }
+    if ((rc = copy_str(c, "mail_smtp_url", v, out->mail_smtp_url, sizeof out->mail_smtp_url, err,
+                       errlen)))
+        return rc;
+    static const char *const addrs[] = {"mail_from", "mail_to"};
+    char *dst[] = {out->mail_from, out->mail_to};
+    for (int i = 0; i < 2; i++) {
+        if ((rc = config_get_str(c, addrs[i], "", &v, err, errlen)))
+            return rc;
+        if (!*v && *out->mail_smtp_url) {
+            say(err, errlen, "%s: %s is missing: mail_smtp_url is set, so add a line \"%s = ...\"",
+                c->name, addrs[i], addrs[i]);
+            return CONFIG_E_MISSING;
+        }
+        if (*v && !config_mail_address_ok(v)) {
+            say(err, errlen, "%s: %s = %s is not one plain e-mail address (like post@example.org)",
+                c->name, addrs[i], shown(v, b));
+            return CONFIG_E_VALUE;
+        }
+        if ((rc = copy_str(c, addrs[i], v, dst[i], 256, err, errlen)))
+            return rc;
+    }
+    if ((rc = config_get_str(c, "mail_user", "", &v, err, errlen)) ||
+        (rc = copy_str(c, "mail_user", v, out->mail_user, sizeof out->mail_user, err, errlen)))
+        return rc;
+    if ((rc = config_get_str(c, "mail_password", "", &v, err, errlen)) ||
+        (rc = copy_str(c, "mail_password", v, out->mail_password, sizeof out->mail_password, err,
+                       errlen)))
+        return rc;
+    if ((rc = config_get_int(c, "mail_part_bytes", CONFIG_MAIL_PART_DEFAULT, CONFIG_MAIL_PART_MIN,
+                             CONFIG_MAIL_PART_MAX, &n, err, errlen)))
+        return rc;
+    out->mail_part_bytes = (int)n;
+    if (config_has(c, "mail_ca_file")) {
+        if ((rc = config_get_str(c, "mail_ca_file", "", &v, err, errlen)))
+            return rc;
+        if (*v && (rc = config_get_path(c, "mail_ca_file", NULL, out->mail_ca_file,
+                                        sizeof out->mail_ca_file, err, errlen)))
+            return rc;
+    }
+    return 0;
 }
 
 int config_read_kiosk(const struct config *c, struct kiosk_conf *out, char *err, size_t errlen)
@@ -822,5 +1078,9 @@ int config_read_kiosk(const struct config *c, struct kiosk_conf *out, char *err,
         return CONFIG_E_VALUE;
     }
     memcpy(out->volunteer_pin, v, pl + 1);
-    return 0;
+    if ((rc = read_gpio(c, out, err, errlen)))
+        return rc;
+    if ((rc = read_uplink(c, out, err, errlen)))
+        return rc;
+    return read_mail(c, out, err, errlen);
 }

@@ -143,7 +143,43 @@ struct kiosk_conf {
     int screen_inches;     /* panel diagonal, for 15 mm touch targets */
     int blank_seconds;     /* idle on the start screen before the panel goes dark */
     char volunteer_pin[9]; /* 4-8 digits; "" = no volunteer screens */
+    /* Status LEDs and the push button (docs/leds.md). */
+    char led_chip[65];    /* "gpiochip0", "0" or a /dev path; "" = no LEDs (GPIO_CHIP_MAX) */
+    int led_green, led_amber, led_red; /* line offsets on led_chip */
+    char button_chip[65]; /* "" = led_chip */
+    int button_line;      /* -1 = no button */
+    int undelivered_days; /* red LED code 5 after this long with nothing delivered */
+    /* The delivery daemon (homthu-uplink, docs/uploader.md). */
+    char relay_pin[1024];      /* "sha256//<base64>[;sha256//...]"; "" = not pinned */
+    char relay_ca_file[4096];  /* PEM to trust instead of the system's CAs; "" = system */
+    int uplink_backoff_base_ms;
+    int uplink_backoff_cap_ms;
+    int uplink_connect_timeout_s;
+    int uplink_low_speed_bytes; /* bytes/s below which ... */
+    int uplink_low_speed_seconds; /* ... for this long, a transfer is given up as stalled */
+    int uplink_chunks_per_patch;
+    int uplink_probe_seconds;
+    int uplink_require_verified; /* false only for third-party tus servers */
+    /* E-mail delivery (homthu-mailer, docs/mail.md); mail_smtp_url "" = off. */
+    char mail_smtp_url[1024]; /* smtp://host:587 (STARTTLS) or smtps://host:465 */
+    char mail_user[256];      /* SMTP AUTH user; "" = no AUTH */
+    char mail_password[256];
+    char mail_from[256];      /* envelope and header sender */
+    char mail_to[256];        /* the border post's tip mailbox */
+    int mail_part_bytes;      /* envelope bytes per message */
+    char mail_ca_file[4096];  /* "" = the system's CA certificates */
 };
+
+#define CONFIG_MAIL_PART_MIN 16384
+#define CONFIG_MAIL_PART_MAX (8 * 1024 * 1024)
+#define CONFIG_MAIL_PART_DEFAULT (512 * 1024)
+
+/*
+ * Is `addr` one plain e-mail address, local@domain, with nothing a mail
+ * header or SMTP command could be bent by (spaces, <>, quotes, commas,
+ * control bytes)? Shared by kiosk.conf and the mailer.
+ */
+int config_mail_address_ok(const char *addr);
 
 /* The keys config_read_kiosk() reads, NULL-terminated. */
 extern const char *const config_kiosk_keys[];

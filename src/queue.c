@@ -303,6 +303,17 @@ static int looks_like_sqlite(const char *path)
 static int open_db(struct queue *q, char *why, size_t whylen, char *err, size_t errlen)
 {
     int existed = file_exists(q->path);
+    char wal[4300];
+    snprintf(wal, sizeof wal, "%s-wal", q->path);
+    struct stat dst, wst;
+    if (stat(wal, &wst) == 0 && wst.st_size > 0 &&
+        (!existed || (stat(q->path, &dst) == 0 && dst.st_size == 0))) {
+        /* SQLite would delete a WAL beside a missing or empty database,
+         * and the WAL may hold every recent tip. */
+        snprintf(why, whylen, "%s is %s but its write-ahead log holds data", QUEUE_DB_NAME,
+                 existed ? "empty" : "missing");
+        return QUEUE_E_CORRUPT;
+    }
     if (existed && !looks_like_sqlite(q->path)) {
         /* Decided before SQLite sees it: SQLite deletes the -wal beside a
          * file it cannot take for a WAL database, and the technician may
@@ -320,6 +331,10 @@ static int open_db(struct queue *q, char *why, size_t whylen, char *err, size_t 
     }
     sqlite3_extended_result_codes(q->db, 1);
     sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+    /* Until the file is vetted, closing must not checkpoint: that would
+     * copy the WAL into a damaged file and delete the WAL, destroying
+     * what the technician is to be given. */
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 
     /*
      * journal_mode is the first statement that reads the file: a file that
@@ -384,6 +399,8 @@ static int open_db(struct queue *q, char *why, size_t whylen, char *err, size_t 
      * file: make a new queue.db's directory entry durable ourselves. */
     if (!existed)
         fsync_dir(q->dir);
+    /* Sound: a clean close may checkpoint and remove the WAL again. */
+    sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     return 0;
 fail:
     if (is_corrupt_rc(rc)) {

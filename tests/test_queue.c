@@ -561,6 +561,103 @@ TEST(test_queue_moves_a_truncated_database_aside)
     queue_close(q);
 }
 
+/*
+ * Found by the power-cut soak: closing the vetting connection used to
+ * checkpoint the WAL into the damaged file and delete the WAL, so the
+ * technician got neither as it was.
+ */
+TEST(test_queue_moves_a_damaged_database_aside_with_its_wal_untouched)
+{
+    const char *live = check_path("live"), *copy = check_path("copy");
+    ASSERT_EQ(mkdir(live, 0700), 0);
+    ASSERT_EQ(mkdir(copy, 0700), 0);
+    struct queue *q = open_ok(live);
+    for (int tag = 1; tag <= 4; tag++)
+        put_tip(q, tag, 8, 1, 100);
+    queue_close(q); /* all in queue.db now */
+    q = open_ok(live);
+    put_tip(q, 5, 8, 1, 100); /* and this one only in the WAL */
+    /* The files as a crash leaves them, the queue still open. */
+    char from[4400], to[4400];
+    snprintf(from, sizeof from, "%s/queue.db", live);
+    snprintf(to, sizeof to, "%s/queue.db", copy);
+    ASSERT_EQ(check_sh("cp '%s' '%s' && cp '%s-wal' '%s-wal'", from, to, from, to), 0);
+    queue_close(q);
+
+    /* Damage four pages in the middle of the main file (old chunks the
+     * WAL does not hold). */
+    size_t dlen = 0, wlen = 0;
+    uint8_t *db = check_slurp(to, &dlen);
+    ASSERT(db && dlen > 20 * 4096);
+    memset(db + (dlen / 4096 / 2) * 4096, 0xFF, 4 * 4096);
+    check_write_file(to, db, dlen);
+    snprintf(from, sizeof from, "%s-wal", to);
+    uint8_t *wal = check_slurp(from, &wlen);
+    ASSERT(wal && wlen > 8 * C);
+
+    unsigned faults = 0;
+    char err[1024] = "";
+    ASSERT_EQ(queue_open(&q, copy, &faults, err, sizeof err), 0);
+    ASSERT_EQ(faults, QUEUE_FAULT_RECREATED);
+    ASSERT_CONTAINS(err, "/copy/queue.db.corrupt-1 for the technician");
+    queue_close(q);
+    size_t len = 0;
+    snprintf(from, sizeof from, "%s/queue.db.corrupt-1", copy);
+    uint8_t *kept = check_slurp(from, &len);
+    ASSERT(kept);
+    ASSERT_EQ(len, dlen);
+    ASSERT_MEM_EQ(kept, db, dlen); /* not checkpointed into */
+    free(kept);
+    snprintf(from, sizeof from, "%s/queue.db.corrupt-1-wal", copy);
+    kept = check_slurp(from, &len);
+    ASSERT(kept);
+    ASSERT_EQ(len, wlen);
+    ASSERT_MEM_EQ(kept, wal, wlen);
+    free(kept);
+    free(db);
+    free(wal);
+}
+
+TEST(test_queue_keeps_a_wal_whose_database_is_missing_or_empty)
+{
+    const char *live = check_path("live"), *copy = check_path("copy");
+    ASSERT_EQ(mkdir(live, 0700), 0);
+    ASSERT_EQ(mkdir(copy, 0700), 0);
+    struct queue *q = open_ok(live);
+    put_tip(q, 1, 8, 1, 100); /* only in the WAL while the queue is open */
+    ASSERT_EQ(check_sh("cp '%s/queue.db-wal' '%s/queue.db-wal'", live, copy), 0);
+    queue_close(q);
+    size_t wlen = 0;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/queue.db-wal", copy);
+    uint8_t *wal = check_slurp(path, &wlen);
+    ASSERT(wal && wlen > 8 * C);
+
+    for (int empty = 0; empty <= 1; empty++) {
+        if (empty) {
+            snprintf(path, sizeof path, "%s/queue.db", copy);
+            check_write_file(path, "", 0); /* a file system that lost the data */
+            snprintf(path, sizeof path, "%s/queue.db-wal", copy);
+            check_write_file(path, wal, wlen);
+        }
+        unsigned faults = 0;
+        char err[1024] = "";
+        ASSERT_EQ(queue_open(&q, copy, &faults, err, sizeof err), 0);
+        ASSERT_EQ(faults, QUEUE_FAULT_RECREATED);
+        ASSERT_CONTAINS(err, empty ? "(queue.db is empty but its write-ahead log holds data)"
+                                   : "(queue.db is missing but its write-ahead log holds data)");
+        queue_close(q);
+        snprintf(path, sizeof path, "%s/queue.db.corrupt-%d-wal", copy, empty + 1);
+        size_t len = 0;
+        uint8_t *kept = check_slurp(path, &len);
+        ASSERT(kept);
+        ASSERT_EQ(len, wlen);
+        ASSERT_MEM_EQ(kept, wal, wlen);
+        free(kept);
+    }
+    free(wal);
+}
+
 TEST(test_queue_refuses_a_database_from_newer_software)
 {
     struct queue *q = open_ok(check_dir());

@@ -250,6 +250,7 @@ TEST(test_ui_blanks_after_long_idle_and_the_waking_touch_does_nothing_else)
     struct fake f;
     struct ui_host h;
     struct ui *ui = make_ui(&f, &h, 800, 480);
+    ui_tick(ui, 0);
     ui_tick(ui, 299000);
     ASSERT(!ui_blanked(ui));
     ui_tick(ui, 300000);

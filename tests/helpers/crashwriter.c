@@ -16,6 +16,8 @@
  *                              queue does (see below); exits 137
  *   HOMTHU_POWERCUT_TORN=1     at the cut, each unsynced write is lost or
  *                              kept at random instead of all being lost
+ *   HOMTHU_POWERCUT_TRACE=file log every write/truncate/sync and every undo
+ *                              played at the cut (to debug a failing run)
  *
  * The power cut: kill -9 keeps the OS page cache, so every write SQLite
  * made survives it. A power cut keeps only what was fsynced. This file's
@@ -56,7 +58,7 @@ static void det_buf(void *const buf, const size_t size)
     uint8_t s[randombytes_SEEDBYTES];
     memcpy(s, det_seed, sizeof s);
     for (int i = 0; i < 8; i++)
-        s[i] ^= (uint8_t)(det_counter >> (8 * i));
+        s[8 + i] = (uint8_t)(det_counter >> (8 * i)); /* bytes 0..7 hold the seed */
     det_counter++;
     randombytes_buf_deterministic(buf, size, s);
 }
@@ -86,6 +88,15 @@ static int det_sqlite_randomness(sqlite3_vfs *vfs, int n, char *out)
 /* ------------------------------------------------------------------ */
 /* the power-cut VFS                                                   */
 
+/*
+ * The unix VFS moves at most 128 KiB per xRead/xWrite (it masks the count
+ * with 0x1ffff: SQLite never asks for more than a page), while the undo of
+ * a WAL truncated to zero is the whole WAL. Found the hard way: restoring
+ * it in one call wrote 88 KiB of 342 and left zeros, which the power-cut
+ * test took for corruption by SQLite.
+ */
+#define IO_SLICE 65536
+
 struct undo {
     struct undo *prev;
     sqlite3_int64 off;      /* where the pre-image goes back */
@@ -99,6 +110,7 @@ struct pc_file {
     sqlite3_file *real; /* the unix VFS's file, allocated right after us */
     struct undo *log;   /* newest first, since the last xSync */
     struct pc_file *next_open;
+    char name[64]; /* for the trace */
 };
 
 static sqlite3_vfs *unix_vfs;
@@ -106,6 +118,7 @@ static sqlite3_vfs pc_vfs;
 static long pc_ops, pc_cut_at = -1;
 static int pc_torn;
 static struct pc_file *pc_open_files;
+static FILE *pc_trace; /* HOMTHU_POWERCUT_TRACE: every operation, to debug a failing cut */
 static uint64_t rng_state = 1;
 
 static uint32_t rng(void)
@@ -138,20 +151,39 @@ static _Noreturn void power_cut(void)
                 kept++;
                 continue; /* this write reached the platter after all */
             }
-            if (u->len)
-                REAL(p)->pMethods->xWrite(REAL(p), u->data, u->len, u->off);
+            if (pc_trace) {
+                long zeros = 0;
+                for (int i = 0; i < u->len; i++)
+                    zeros += u->data[i] == 0;
+                fprintf(pc_trace, "undo %s off=%lld len=%d old_size=%lld zeros=%ld\n", p->name,
+                        (long long)u->off, u->len, (long long)u->old_size, zeros);
+            }
+            for (int at = 0; at < u->len; at += IO_SLICE) {
+                int n = u->len - at < IO_SLICE ? u->len - at : IO_SLICE;
+                REAL(p)->pMethods->xWrite(REAL(p), u->data + at, n, u->off + at);
+            }
             REAL(p)->pMethods->xTruncate(REAL(p), u->old_size);
             restored++;
         }
     }
+    if (pc_trace)
+        fflush(pc_trace);
     fprintf(stderr, "crashwriter: power cut at operation %ld: %ld unsynced writes lost, %ld kept\n",
             pc_ops, restored, kept);
     _exit(137);
 }
 
-static void count_op(void)
+static void count_op(struct pc_file *p, const char *op, sqlite3_int64 off, sqlite3_int64 len)
 {
-    if (++pc_ops == pc_cut_at)
+    ++pc_ops;
+    if (pc_trace) {
+        sqlite3_int64 size = -1;
+        REAL(p)->pMethods->xFileSize(REAL(p), &size);
+        fprintf(pc_trace, "%ld %s %s off=%lld len=%lld size=%lld%s\n", pc_ops, p->name, op,
+                (long long)off, (long long)len, (long long)size, pc_ops == pc_cut_at ? " CUT" : "");
+        fflush(pc_trace);
+    }
+    if (pc_ops == pc_cut_at)
         power_cut();
 }
 
@@ -171,8 +203,9 @@ static int save_undo(struct pc_file *p, sqlite3_int64 off, sqlite3_int64 len)
     u->off = off;
     u->old_size = size;
     u->len = (int)have;
-    if (have) {
-        rc = REAL(p)->pMethods->xRead(REAL(p), u->data, (int)have, off);
+    for (sqlite3_int64 at = 0; at < have; at += IO_SLICE) {
+        int n = have - at < IO_SLICE ? (int)(have - at) : IO_SLICE;
+        rc = REAL(p)->pMethods->xRead(REAL(p), u->data + at, n, off + at);
         if (rc != SQLITE_OK) {
             free(u);
             return rc;
@@ -200,13 +233,13 @@ static int pc_read(sqlite3_file *f, void *b, int n, sqlite3_int64 off)
 }
 static int pc_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 off)
 {
-    count_op();
+    count_op((struct pc_file *)f, "write", off, n);
     int rc = save_undo((struct pc_file *)f, off, n);
     return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xWrite(REAL(f), b, n, off);
 }
 static int pc_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
-    count_op();
+    count_op((struct pc_file *)f, "truncate", size, 0);
     sqlite3_int64 now = 0;
     int rc = REAL(f)->pMethods->xFileSize(REAL(f), &now);
     if (rc == SQLITE_OK)
@@ -215,7 +248,7 @@ static int pc_truncate(sqlite3_file *f, sqlite3_int64 size)
 }
 static int pc_sync(sqlite3_file *f, int flags)
 {
-    count_op();
+    count_op((struct pc_file *)f, "sync", 0, flags);
     int rc = REAL(f)->pMethods->xSync(REAL(f), flags);
     if (rc == SQLITE_OK)
         free_log((struct pc_file *)f); /* on the disk now: nothing to undo */
@@ -286,6 +319,8 @@ static int pc_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int
         return rc;
     }
     p->base.pMethods = &pc_io;
+    const char *slash = name ? strrchr(name, '/') : NULL;
+    snprintf(p->name, sizeof p->name, "%s", slash ? slash + 1 : name ? name : "(temp)");
     p->next_open = pc_open_files;
     pc_open_files = p;
     return SQLITE_OK;
@@ -302,6 +337,9 @@ static void powercut_install(long after, int torn)
     pc_vfs.pNext = NULL;
     pc_cut_at = after;
     pc_torn = torn;
+    const char *trace = getenv("HOMTHU_POWERCUT_TRACE");
+    if (trace && *trace)
+        pc_trace = fopen(trace, "w");
     sqlite3_vfs_register(&pc_vfs, 1);
 }
 
