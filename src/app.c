@@ -220,6 +220,7 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         .idle_seconds = a->conf.idle_seconds,
         .blank_seconds = a->conf.blank_seconds,
         .training = a->conf.training,
+        .volume = a->conf.volume,
         .langs = a->langs,
         .nlangs = nlangs,
     };

@@ -471,6 +471,13 @@ static void h_set_training(void *ctx, int on)
     say_log(k, "practice mode %s", on ? "on" : "off");
 }
 
+static void h_set_volume(void *ctx, int percent)
+{
+    struct kiosk *k = ctx;
+    kiosk_set_volume(k, percent);
+    say_log(k, "volume set to %d %% on the volunteer screen", percent);
+}
+
 void kiosk_host(struct kiosk *k, struct ui_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -488,5 +495,6 @@ void kiosk_host(struct kiosk *k, struct ui_host *h)
     h->prompt_record_stop = h_prompt_record_stop;
     h->prompt_words = h_prompt_words;
     h->set_training = h_set_training;
+    h->set_volume = h_set_volume;
     h->ctx = k;
 }

@@ -76,6 +76,7 @@ enum action {
     A_V_PLAY,
     A_V_NEXT,
     A_V_PRACTICE,
+    A_V_VOLUME,
     A_V_DONE,
 };
 
@@ -146,6 +147,7 @@ struct ui {
     int v_prompt;
     int v_recording;
     int training;
+    int volume;
     /* Built by ui_draw, read by ui_tap. */
     struct ui_target targets[UI_MAX_TARGETS];
     int ntargets;
@@ -281,6 +283,7 @@ struct ui *ui_new(const struct ui_config *cfg, const struct ui_host *host)
         ui->cfg.diagonal_inches = 7.0;
     ui->host = host;
     ui->training = cfg->training;
+    ui->volume = cfg->volume > 0 ? cfg->volume : 80;
     ui->mic_present = 1;
     ui->s = fmin(cfg->width / 800.0, cfg->height / 480.0);
     ui->min_target = (int)ceil(UI_MIN_TARGET_MM * ui_px_per_mm(ui));
@@ -842,8 +845,12 @@ static void draw_volunteer(struct frame *f)
            font(ui, 30), A_V_DONE, 0, "v:done");
     snprintf(line, sizeof line, "%s: %s", tr_in(ui, "vi", "Practice mode: this tip is not sent."),
              ui->training ? "ON" : "OFF");
-    button(f, rect(0, H - k, w, k), ui->training ? C_BLACK : C_BLUE, C_WHITE, 0, line,
+    int vw = w / 4;
+    button(f, rect(0, H - k, w - vw, k), ui->training ? C_BLACK : C_BLUE, C_WHITE, 0, line,
            font(ui, 28), A_V_PRACTICE, 0, "v:practice");
+    snprintf(line, sizeof line, "%s %d%%", tr_in(ui, "vi", "Volume"), ui->volume);
+    button(f, rect(w - vw, H - k, vw, k), C_BLUE, C_WHITE, 0, line, font(ui, 28), A_V_VOLUME, 0,
+           "v:volume");
     if (ui->message[0])
         text(f, rect(px(ui, 10), y - px(ui, 44), w - px(ui, 20), px(ui, 40)), ui->message,
              font(ui, 28), C_INK, C_TILE, UI_ALIGN_CENTER);
@@ -1092,6 +1099,14 @@ static void act(struct ui *ui, const struct ui_target *t)
         ui->training = !ui->training;
         if (ui->host->set_training)
             ui->host->set_training(ui->host->ctx, ui->training);
+        ui->dirty = 1;
+        break;
+    case A_V_VOLUME:
+        /* Taps only: each one a step louder, round to the quietest again. */
+        ui->volume = ui->volume >= 100 ? 20 : ui->volume + 20 - ui->volume % 20;
+        if (ui->host->set_volume)
+            ui->host->set_volume(ui->host->ctx, ui->volume);
+        say1(ui, "language_name"); /* hear how loud it is now */
         ui->dirty = 1;
         break;
     case A_V_DONE:

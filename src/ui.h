@@ -125,6 +125,7 @@ struct ui_host {
                               size_t errlen);
     const char *(*prompt_words)(void *ctx, const char *lang, const char *id); /* or NULL */
     void (*set_training)(void *ctx, int on);
+    void (*set_volume)(void *ctx, int percent); /* the technician's side of the volume */
     void *ctx;
 };
 
@@ -139,6 +140,7 @@ struct ui_config {
     int sent_seconds;         /* "sent" shown, default 10 */
     char pin[16];             /* volunteer PIN; empty disables the volunteer screens */
     int training;             /* practice mode at start */
+    int volume;               /* percent, from the config; the volunteer screen changes it */
     const struct ui_lang *langs;
     int nlangs;
 };

@@ -18,7 +18,37 @@ struct fake {
     char sent_lang[9];
     int sent_category, sent_when;
     char sent_text[256];
+    int v_starts, v_stops, volume, training;
+    char v_saved[64];
 };
+
+static int f_v_start(void *ctx, char *err, size_t n)
+{
+    (void)err;
+    (void)n;
+    ((struct fake *)ctx)->v_starts++;
+    return 0;
+}
+
+static int f_v_stop(void *ctx, const char *lang, const char *id, char *err, size_t n)
+{
+    struct fake *f = ctx;
+    (void)err;
+    (void)n;
+    f->v_stops++;
+    snprintf(f->v_saved, sizeof f->v_saved, "%s/%s", lang, id);
+    return 0;
+}
+
+static void f_volume(void *ctx, int percent)
+{
+    ((struct fake *)ctx)->volume = percent;
+}
+
+static void f_training(void *ctx, int on)
+{
+    ((struct fake *)ctx)->training = on;
+}
 
 static void f_say(void *ctx, const struct ui_prompt *p, int n)
 {
@@ -114,6 +144,10 @@ static struct ui *make_ui(struct fake *f, struct ui_host *h, int w, int hgt)
     h->tip_discard = f_discard;
     h->text = f_text;
     h->can_take_tips = f_can_take;
+    h->prompt_record_start = f_v_start;
+    h->prompt_record_stop = f_v_stop;
+    h->set_volume = f_volume;
+    h->set_training = f_training;
     h->ctx = f;
     struct ui_config c = {.width = w, .height = hgt, .diagonal_inches = 7, .langs = langs,
                           .nlangs = 2, .pin = "2468"};
@@ -456,7 +490,24 @@ TEST(test_ui_volunteer_screens_need_the_pin)
     tap(ui, "pin:6", 7);
     tap(ui, "pin:8", 8);
     ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "volunteer");
-    tap(ui, "v:done", 9);
+    /* Record the first prompt, go to the next, record it too. */
+    tap(ui, "v:record", 10);
+    tap(ui, "v:record", 11);
+    ASSERT_STR_EQ(f.v_saved, "vi/welcome");
+    tap(ui, "v:next", 12);
+    tap(ui, "v:record", 13);
+    tap(ui, "v:record", 14);
+    ASSERT_STR_EQ(f.v_saved, "vi/choose_language");
+    ASSERT_EQ(f.v_starts, 2);
+    tap(ui, "v:play", 15);
+    ASSERT(said(&f, "vi/choose_language"));
+    tap(ui, "v:volume", 16);
+    ASSERT_EQ(f.volume, 100);
+    tap(ui, "v:volume", 17);
+    ASSERT_EQ(f.volume, 20);
+    tap(ui, "v:practice", 18);
+    ASSERT_EQ(f.training, 1);
+    tap(ui, "v:done", 19);
     ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "start");
     ui_free(ui);
 }

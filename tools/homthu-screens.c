@@ -76,6 +76,7 @@ static const struct shot shots[] = {
     {"09-sent", {"start", "LANG", "cat:3", "record", "send", NULL}, 0},
     {"10-still-there", {"start", "LANG", "cat:1", NULL}, 61000},
     {"11-pin", {"volunteer", "pin:1", "pin:2", NULL}, 0},
+    {"12-volunteer", {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", NULL}, 0},
 };
 
 int main(int argc, char **argv)
