@@ -12,6 +12,14 @@ fonts-noto-color-emoji"
 # What the tests use to make and check speech: espeak-ng speaks, sox
 # converts, opus-tools is the "ordinary player" that must open our audio.
 PKGS="$PKGS espeak-ng sox opus-tools python3"
+# Real peers for the delivery tests: an SMTP server (aiosmtpd) and an IMAP
+# server (Dovecot) started by the tests themselves, Node for the tus
+# implementations we did not write, iproute2 for network namespaces and tc.
+PKGS="$PKGS python3-aiosmtpd dovecot-imapd iproute2 ca-certificates openssl curl"
+# Node: keep any Node already here (it may be newer than Debian's, with its
+# own npm); install Debian's only when there is none.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,1847 @@
+/*
+ * Tests for src/relay: a real relay on a random loopback port, driven with
+ * libcurl (and raw sockets where curl is too polite), with real envelopes
+ * from real device keys enrolled in a real registry. Time is the test's:
+ * the relay's clock is fake_now, moved by hand (expiry, skew, rates).
+ * After every refused request the relay must still take a good tip.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "check.h"
+#include "config.h"
+#include "envelope.h"
+#include "registry.h"
+#include "relay.h"
+
+#define T0 1743500000 /* 2025-04-01 09:33:20 UTC, a Tuesday */
+#define TOKEN "post-token-0123456789-abcdefghijklmnop"
+#define TIP_TEXT "there are strangers at the river crossing every night"
+
+static _Atomic int64_t fake_now = T0;
+
+static int64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return atomic_load(&fake_now);
+}
+
+struct kiosk {
+    uint8_t pk[32], sk[64];
+    const char *id;
+};
+
+/* The relay's log, kept to check what it says and what it never says. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char logbuf[1 << 18];
+static size_t loglen;
+
+static void capture_log(void *ctx, const char *line)
+{
+    (void)ctx;
+    pthread_mutex_lock(&log_lock);
+    size_t n = strlen(line);
+    if (loglen + n + 2 < sizeof logbuf) {
+        memcpy(logbuf + loglen, line, n);
+        loglen += n;
+        logbuf[loglen++] = '\n';
+        logbuf[loglen] = 0;
+    }
+    pthread_mutex_unlock(&log_lock);
+}
+
+struct fx {
+    struct relay_config cfg;
+    struct relay *relay;
+    uint16_t port;
+    int https;
+    struct registry *reg;
+    uint8_t post_pk[32], post_sk[32];
+    struct kiosk k[4]; /* 0–2 enrolled, 3 a stranger */
+};
+
+static void fx_start(struct fx *f)
+{
+    char err[512] = "";
+    if (relay_open(&f->relay, &f->cfg, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "relay_open: %s", err);
+    if (relay_start(f->relay, &f->port, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "relay_start: %s", err);
+    ASSERT(f->port != 0);
+}
+
+static void fx_init(struct fx *f)
+{
+    char err[512] = "";
+    ASSERT(sodium_init() >= 0);
+    memset(f, 0, sizeof *f);
+    atomic_store(&fake_now, T0);
+    pthread_mutex_lock(&log_lock);
+    loglen = 0;
+    logbuf[0] = 0;
+    pthread_mutex_unlock(&log_lock);
+    crypto_box_keypair(f->post_pk, f->post_sk);
+    static const char *const ids[] = {"na-co-sa-01", "na-co-sa-02", "na-co-sa-03", "stranger"};
+    for (int i = 0; i < 4; i++) {
+        crypto_sign_keypair(f->k[i].pk, f->k[i].sk);
+        f->k[i].id = ids[i];
+    }
+    if (registry_open(&f->reg, check_path("registry.db"), 1, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "registry_open: %s", err);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(registry_enrol(f->reg, ids[i], f->k[i].pk, T0 - 86400, err, sizeof err), 0);
+    relay_config_defaults(&f->cfg);
+    snprintf(f->cfg.listen, sizeof f->cfg.listen, "127.0.0.1:0");
+    snprintf(f->cfg.database, sizeof f->cfg.database, "%s", check_path("relay.db"));
+    snprintf(f->cfg.registry, sizeof f->cfg.registry, "%s", check_path("registry.db"));
+    snprintf(f->cfg.post_token, sizeof f->cfg.post_token, "%s", TOKEN);
+    f->cfg.threads = 2;
+    f->cfg.clock = fake_clock;
+    f->cfg.log = capture_log;
+}
+
+static void fx_open(struct fx *f)
+{
+    fx_init(f);
+    fx_start(f);
+}
+
+static void fx_close(struct fx *f)
+{
+    relay_close(f->relay);
+    f->relay = NULL;
+    registry_close(f->reg);
+    f->reg = NULL;
+}
+
+/* ---- envelopes ---- */
+
+struct bytes {
+    uint8_t *p;
+    size_t n, cap;
+    uint32_t chunks;
+};
+
+static void bytes_add(struct bytes *b, const uint8_t *p, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        ASSERT(b->p);
+    }
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static int sink(void *ctx, enum envelope_piece kind, uint32_t index, const uint8_t *p, size_t n)
+{
+    (void)index;
+    struct bytes *b = ctx;
+    b->chunks += kind == PIECE_CHUNK;
+    bytes_add(b, p, n);
+    return 0;
+}
+
+/* A real sealed tip from kiosk k: text and `audio` bytes of fake audio. Caller frees .p. */
+static struct bytes make_tip(const struct fx *f, const struct kiosk *k, size_t audio,
+                             uint8_t tip[16])
+{
+    struct bytes b = {0};
+    struct envelope_writer *w = NULL;
+    struct envelope_meta m = {.language = "vi", .category = CATEGORY_BORDER};
+    m.codec = audio ? CODEC_OGG_OPUS : CODEC_NONE;
+    char err[256];
+    ASSERT_EQ(envelope_writer_new(&w, f->post_pk, k->sk, &m, sink, &b, tip, err, sizeof err), 0);
+    ASSERT_EQ(envelope_write_text(w, TIP_TEXT, strlen(TIP_TEXT)), 0);
+    if (audio) {
+        uint8_t *a = malloc(audio);
+        ASSERT(a);
+        randombytes_buf(a, audio);
+        ASSERT_EQ(envelope_write_audio(w, a, audio), 0);
+        free(a);
+    }
+    ASSERT_EQ(envelope_writer_finish(w, err, sizeof err), 0);
+    envelope_writer_free(w);
+    return b;
+}
+
+static const uint8_t *chunk_at(void *ctx, uint32_t i)
+{
+    return (const uint8_t *)ctx + ENVELOPE_HEADER_BYTES + (size_t)i * ENVELOPE_CHUNK_CIPHER;
+}
+
+/* A tip the kiosk sealed after a power loss: 2 chunks and a kind-2 trailer. */
+static struct bytes make_cut_short_tip(const struct fx *f, const struct kiosk *k, uint8_t tip[16])
+{
+    struct bytes b = {0};
+    struct envelope_writer *w = NULL;
+    struct envelope_meta m = {.language = "hmn", .category = CATEGORY_DRUGS};
+    char err[256];
+    uint8_t text[9000];
+    memset(text, 'a', sizeof text);
+    ASSERT_EQ(envelope_writer_new(&w, f->post_pk, k->sk, &m, sink, &b, tip, err, sizeof err), 0);
+    ASSERT_EQ(envelope_write_text(w, (const char *)text, sizeof text), 0);
+    envelope_writer_free(w); /* the power goes */
+    ASSERT_EQ(b.chunks, 2);
+    uint8_t t[ENVELOPE_TRAILER_BYTES];
+    ASSERT_EQ(envelope_trailer_cut_short(b.p, b.chunks, chunk_at, b.p, k->sk, t), 0);
+    bytes_add(&b, t, sizeof t);
+    return b;
+}
+
+static void hex(const uint8_t tip[16], char out[33])
+{
+    sodium_bin2hex(out, 33, tip, 16);
+}
+
+/* ---- HTTP ---- */
+
+struct http {
+    long status;
+    long connects; /* new connections this request opened */
+    char head[8192];
+    size_t hlen;
+    uint8_t *body;
+    size_t len;
+};
+
+static size_t on_head(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct http *h = ctx;
+    size_t len = sz * n;
+    if (h->hlen + len < sizeof h->head) {
+        memcpy(h->head + h->hlen, p, len);
+        h->hlen += len;
+        h->head[h->hlen] = 0;
+    }
+    return len;
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct http *h = ctx;
+    size_t len = sz * n;
+    uint8_t *nb = realloc(h->body, h->len + len + 1);
+    if (!nb)
+        return 0;
+    h->body = nb;
+    memcpy(h->body + h->len, p, len);
+    h->len += len;
+    h->body[h->len] = 0;
+    return len;
+}
+
+static void http_free(struct http *h)
+{
+    free(h->body);
+    memset(h, 0, sizeof *h);
+}
+
+/* A response header's value (last one of that name), or NULL; rotating static buffers. */
+static const char *hv(const struct http *h, const char *name)
+{
+    static char bufs[4][256];
+    static int slot;
+    char *out = bufs[slot++ % 4];
+    const char *found = NULL;
+    size_t nl = strlen(name);
+    for (const char *line = h->head; line && *line;) {
+        if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+            const char *v = line + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t k = strcspn(v, "\r\n");
+            if (k >= sizeof bufs[0])
+                k = sizeof bufs[0] - 1;
+            memcpy(out, v, k);
+            out[k] = 0;
+            found = out;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return found;
+}
+
+static const char *body_text(const struct http *h)
+{
+    return h->body ? (const char *)h->body : "";
+}
+
+/* When set, requests go through this handle: one connection, kept alive. */
+static CURL *shared;
+
+/* One request. `headers` is a NULL-terminated list of "Name: value". */
+static void http_do(const struct fx *f, const char *method, const char *path,
+                    const char *const *headers, const void *body, size_t blen, struct http *out)
+{
+    memset(out, 0, sizeof *out);
+    CURL *c = shared ? shared : curl_easy_init();
+    ASSERT(c);
+    curl_easy_reset(c);
+    char url[512];
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u%s", f->https ? "https" : "http", (unsigned)f->port,
+             path);
+    struct curl_slist *hs = NULL;
+    hs = curl_slist_append(hs, "Expect:");
+    hs = curl_slist_append(hs, "Content-Type:");
+    for (size_t i = 0; headers && headers[i]; i++)
+        hs = curl_slist_append(hs, headers[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_head);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (f->https)
+        curl_easy_setopt(c, CURLOPT_CAINFO, check_path("cert.pem"));
+    if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(method, "GET") != 0) {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (body || strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) {
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+        }
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        check_fail(__FILE__, __LINE__, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &out->connects);
+    curl_slist_free_all(hs);
+    if (!shared)
+        curl_easy_cleanup(c);
+}
+
+/* The Authorization header of docs/relay-protocol.md, signed with `signer`'s key. */
+static void sign(char out[400], const struct kiosk *k, const uint8_t *signer_sk, const char *method,
+                 const char *path, int64_t ts, const char *offset, const char *length)
+{
+    char text[1024], ts_s[24], key[64], sig64[100];
+    uint8_t sig[64];
+    snprintf(ts_s, sizeof ts_s, "%lld", (long long)ts);
+    size_t n = relay_signed_text(text, sizeof text, method, path, ts_s, offset, length);
+    ASSERT(n > 0);
+    crypto_sign_detached(sig, NULL, (const uint8_t *)text, n, signer_sk ? signer_sk : k->sk);
+    sodium_bin2base64(key, sizeof key, k->pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(sig64, sizeof sig64, sig, 64, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out, 400, "Authorization: Homthu-Device key=\"%s\", ts=\"%s\", sig=\"%s\"", key, ts_s,
+             sig64);
+}
+
+/* A fresh ts for every request (identical signed requests would be replays). */
+static int64_t next_ts(void)
+{
+    static int seq;
+    return atomic_load(&fake_now) - (seq++ % 500);
+}
+
+/*
+ * A kiosk's request: Tus-Resumable, the signature, Upload-Offset/Length
+ * when given, Content-Type for PATCH, and up to two extra headers.
+ */
+static void kiosk_req(const struct fx *f, const struct kiosk *k, const char *method,
+                      const char *path, const char *offset, const char *length, const char *x1,
+                      const char *x2, const void *body, size_t blen, struct http *out)
+{
+    char auth[400], off[64], len[64];
+    sign(auth, k, NULL, method, path, next_ts(), offset, length);
+    const char *hs[8];
+    size_t n = 0;
+    hs[n++] = "Tus-Resumable: 1.0.0";
+    hs[n++] = auth;
+    if (offset) {
+        snprintf(off, sizeof off, "Upload-Offset: %s", offset);
+        hs[n++] = off;
+    }
+    if (length) {
+        snprintf(len, sizeof len, "Upload-Length: %s", length);
+        hs[n++] = len;
+    }
+    if (strcmp(method, "PATCH") == 0)
+        hs[n++] = "Content-Type: application/offset+octet-stream";
+    if (x1)
+        hs[n++] = x1;
+    if (x2)
+        hs[n++] = x2;
+    hs[n] = NULL;
+    http_do(f, method, path, hs, body, blen, out);
+}
+
+static void metadata(char out[80], const uint8_t tip[16])
+{
+    char b64[40];
+    sodium_bin2base64(b64, sizeof b64, tip, 16, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out, 80, "Upload-Metadata: tipid %s", b64);
+}
+
+static void tus_create(const struct fx *f, const struct kiosk *k, const uint8_t tip[16],
+                       size_t length, struct http *out)
+{
+    char md[80], len[32];
+    metadata(md, tip);
+    snprintf(len, sizeof len, "%zu", length);
+    kiosk_req(f, k, "POST", "/files/", NULL, len, md, NULL, NULL, 0, out);
+}
+
+static void tus_patch(const struct fx *f, const struct kiosk *k, const uint8_t tip[16],
+                      uint64_t offset, const uint8_t *bytes, size_t n, struct http *out)
+{
+    char path[64], h[33], off[32];
+    hex(tip, h);
+    snprintf(path, sizeof path, "/files/%s", h);
+    snprintf(off, sizeof off, "%" PRIu64, offset);
+    kiosk_req(f, k, "PATCH", path, off, NULL, NULL, NULL, bytes, n, out);
+}
+
+static void tus_head(const struct fx *f, const struct kiosk *k, const uint8_t tip[16],
+                     struct http *out)
+{
+    char path[64], h[33];
+    hex(tip, h);
+    snprintf(path, sizeof path, "/files/%s", h);
+    kiosk_req(f, k, "HEAD", path, NULL, NULL, NULL, NULL, NULL, 0, out);
+}
+
+static void post_req(const struct fx *f, const char *method, const char *path, const char *token,
+                     struct http *out)
+{
+    char auth[200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *hs[] = {auth, NULL};
+    http_do(f, method, path, token ? hs : NULL, NULL, 0, out);
+}
+
+/* Create and send a whole tip; asserts the relay verified it. */
+static void upload_whole(const struct fx *f, const struct kiosk *k, const struct bytes *env,
+                         const uint8_t tip[16])
+{
+    struct http h;
+    char loc[64], x[33];
+    hex(tip, x);
+    snprintf(loc, sizeof loc, "/files/%s", x);
+    tus_create(f, k, tip, env->n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Location"), loc);
+    http_free(&h);
+    tus_patch(f, k, tip, 0, env->p, env->n, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+}
+
+/*
+ * The relay still takes a good tip from kiosk 0, and the post gets it
+ * (then marks it fetched, so the quota never fills with these).
+ */
+static void still_serving(const struct fx *f)
+{
+    uint8_t tip[16];
+    char x[33], path[80];
+    struct bytes env = make_tip(f, &f->k[0], 0, tip);
+    upload_whole(f, &f->k[0], &env, tip);
+    hex(tip, x);
+    struct http h;
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_EQ(h.len, env.n);
+    ASSERT_MEM_EQ(h.body, env.p, env.n);
+    http_free(&h);
+    snprintf(path, sizeof path, "/post/tips/%s/fetched", x);
+    post_req(f, "POST", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    free(env.p);
+}
+
+/* ---- raw sockets: what curl will not do ---- */
+
+static int raw_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void raw_send(int fd, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        ASSERT(k > 0);
+        b += k;
+        n -= (size_t)k;
+    }
+}
+
+/* Read until the end of the response head (or timeout); returns what came. */
+static size_t raw_read_head(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    while (n + 1 < cap && !strstr(buf, "\r\n\r\n")) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            break;
+        ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        buf[n] = 0;
+    }
+    return n;
+}
+
+/* ================================================================ tests */
+
+TEST(test_relay_offers_tus_1_0_with_its_extensions_and_limit)
+{
+    struct fx f;
+    fx_open(&f);
+    struct http h;
+    http_do(&f, "OPTIONS", "/files/", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Tus-Version"), "1.0.0");
+    ASSERT_STR_EQ(hv(&h, "Tus-Extension"), "creation,termination,expiration");
+    ASSERT_STR_EQ(hv(&h, "Tus-Max-Size"), "16777216");
+    ASSERT_STR_EQ(hv(&h, "Homthu-Time"), "1743500000");
+    http_free(&h);
+    fx_close(&f);
+}
+
+TEST(test_relay_takes_a_whole_tip_and_hands_it_to_the_post)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    char x[33], loc[64], want[400], path[80];
+    struct bytes env = make_tip(&f, &f.k[0], 60000, tip);
+    hex(tip, x);
+    snprintf(loc, sizeof loc, "/files/%s", x);
+    struct http h;
+
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Location"), loc);
+    ASSERT_STR_EQ(hv(&h, "Tus-Resumable"), "1.0.0");
+    ASSERT_STR_EQ(hv(&h, "Upload-Expires"), "Fri, 04 Apr 2025 09:33:20 GMT");
+    http_free(&h);
+
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "0");
+    snprintf(want, sizeof want, "%zu", env.n);
+    ASSERT_STR_EQ(hv(&h, "Upload-Length"), want);
+    ASSERT_STR_EQ(hv(&h, "Cache-Control"), "no-store");
+    ASSERT(hv(&h, "Homthu-Verified") == NULL);
+    http_free(&h);
+
+    atomic_store(&fake_now, T0 + 42); /* the last byte arrives at T0 + 42 */
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    ASSERT(hv(&h, "Upload-Expires") == NULL);
+    http_free(&h);
+
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+
+    post_req(&f, "GET", "/post/tips?after=0", TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Content-Type"), "application/json");
+    snprintf(want, sizeof want,
+             "{\"tips\":[{\"id\":\"%s\",\"cursor\":1,\"bytes\":%zu,\"received\":1743500042,"
+             "\"kiosk\":\"na-co-sa-01\",\"state\":\"complete\"}],\"next\":1}\n",
+             x, env.n);
+    ASSERT_STR_EQ(body_text(&h), want);
+    http_free(&h);
+
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Content-Type"), "application/octet-stream");
+    ASSERT_EQ(h.len, env.n);
+    ASSERT_MEM_EQ(h.body, env.p, env.n);
+    http_free(&h);
+
+    snprintf(path, sizeof path, "/post/tips/%s/fetched", x);
+    post_req(&f, "POST", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    post_req(&f, "POST", path, TOKEN, &h); /* saying it twice is fine */
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+
+    /* The log names the tip, the kiosk and sizes; never the content or the secrets. */
+    ASSERT_CONTAINS(logbuf, "verified: complete");
+    ASSERT_CONTAINS(logbuf, x);
+    ASSERT_CONTAINS(logbuf, "na-co-sa-01");
+    ASSERT(!strstr(logbuf, TIP_TEXT));
+    ASSERT(!strstr(logbuf, TOKEN));
+    ASSERT(!strstr(logbuf, "sig="));
+    ASSERT(!strstr(logbuf, "tipid"));
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_keeps_the_connection_open_from_one_request_to_the_next)
+{
+    /* On a 2G link a new TLS connection costs seconds: one per tip at most. */
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16], other[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    struct http h;
+    shared = curl_easy_init();
+    http_do(&f, "OPTIONS", "/files/", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.connects, 1);
+    http_free(&h);
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_EQ(h.connects, 0);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, 10000, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_EQ(h.connects, 0);
+    http_free(&h);
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_EQ(h.connects, 0);
+    http_free(&h);
+    /* A refusal that had no body to skip keeps the connection too. */
+    randombytes_buf(other, sizeof other);
+    tus_head(&f, &f.k[0], other, &h);
+    ASSERT_EQ(h.status, 404);
+    ASSERT_EQ(h.connects, 0);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 10000, env.p + 10000, env.n - 10000, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    ASSERT_EQ(h.connects, 0);
+    http_free(&h);
+    /* One refused before its body is read closes it: the unread body is in the way. */
+    tus_patch(&f, &f.k[3], tip, 0, env.p, 5000, &h);
+    ASSERT_EQ(h.status, 403);
+    http_free(&h);
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_EQ(h.connects, 1);
+    http_free(&h);
+    curl_easy_cleanup(shared);
+    shared = NULL;
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_takes_a_tip_in_several_patches)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[1], 100000, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    size_t cuts[] = {0, 1, 176, 4113 * 3 + 5, 50000, env.n - 1, env.n};
+    for (size_t i = 0; i + 1 < sizeof cuts / sizeof cuts[0]; i++) {
+        tus_patch(&f, &f.k[1], tip, cuts[i], env.p + cuts[i], cuts[i + 1] - cuts[i], &h);
+        ASSERT_EQ(h.status, 204);
+        char want[32];
+        snprintf(want, sizeof want, "%zu", cuts[i + 1]);
+        ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+        ASSERT_EQ(hv(&h, "Homthu-Verified") != NULL, cuts[i + 1] == env.n);
+        http_free(&h);
+    }
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_an_unknown_device_before_reading_the_body)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[3], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[3], tip, env.n, &h);
+    ASSERT_EQ(h.status, 403);
+    ASSERT_CONTAINS(body_text(&h), "unknown device: kiosk key ");
+    ASSERT_CONTAINS(body_text(&h), " is not enrolled at the post");
+    http_free(&h);
+    still_serving(&f);
+
+    /* A PATCH announcing a megabyte gets its answer with not one byte of it sent. */
+    char auth[400], x[33], head[1024], path[64], resp[2048];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[3], NULL, "PATCH", path, next_ts(), "0", NULL);
+    snprintf(head, sizeof head,
+             "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n%s\r\n"
+             "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+             "Content-Length: 1000000\r\n\r\n",
+             path, auth);
+    int fd = raw_connect(f.port);
+    raw_send(fd, head, strlen(head));
+    raw_read_head(fd, resp, sizeof resp, 5000);
+    ASSERT(strncmp(resp, "HTTP/1.1 403", 12) == 0);
+    close(fd);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_a_revoked_kiosk_at_once_even_mid_upload)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    char err[256];
+    struct bytes env = make_tip(&f, &f.k[2], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[2], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    tus_patch(&f, &f.k[2], tip, 0, env.p, 10000, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    /* The post revokes the stolen kiosk in its registry; the running relay sees it. */
+    ASSERT_EQ(registry_revoke(f.reg, "na-co-sa-03", "stolen from the health station", T0, err,
+                              sizeof err),
+              0);
+    tus_patch(&f, &f.k[2], tip, 10000, env.p + 10000, env.n - 10000, &h);
+    ASSERT_EQ(h.status, 403);
+    ASSERT_STR_EQ(body_text(&h), "revoked device: kiosk na-co-sa-03 was revoked by the post\n");
+    http_free(&h);
+    tus_head(&f, &f.k[2], tip, &h);
+    ASSERT_EQ(h.status, 403);
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_sees_a_registry_replaced_by_a_fresh_copy)
+{
+    struct fx f;
+    fx_open(&f);
+    char err[256];
+    /* The post exports a new registry (kiosk 1 revoked there) over the old file. */
+    struct registry *copy = NULL;
+    ASSERT_EQ(registry_open(&copy, check_path("registry-new.db"), 1, err, sizeof err), 0);
+    ASSERT_EQ(registry_enrol(copy, "na-co-sa-01", f.k[0].pk, T0, err, sizeof err), 0);
+    ASSERT_EQ(registry_enrol(copy, "na-co-sa-02", f.k[1].pk, T0, err, sizeof err), 0);
+    ASSERT_EQ(registry_revoke(copy, "na-co-sa-02", "lost in the flood", T0, err, sizeof err), 0);
+    registry_close(copy);
+    ASSERT_EQ(rename(check_path("registry-new.db"), check_path("registry.db")), 0);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[1], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 403);
+    ASSERT_STR_EQ(body_text(&h), "revoked device: kiosk na-co-sa-02 was revoked by the post\n");
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_a_forged_signature)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    char auth[400], md[80], len[32];
+    metadata(md, tip);
+    snprintf(len, sizeof len, "Upload-Length: %zu", env.n);
+    /* Kiosk 0's key named, kiosk 3's key signing: a thief who knows the public key. */
+    sign(auth, &f.k[0], f.k[3].sk, "POST", "/files/", next_ts(), NULL, len + 15);
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, md, len, NULL};
+    struct http h;
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h), "bad signature: the request is not signed by the key it names\n");
+    ASSERT_STR_EQ(hv(&h, "WWW-Authenticate"), "Homthu-Device");
+    http_free(&h);
+    still_serving(&f);
+
+    /* A genuine signature over other headers than those sent: Upload-Length changed. */
+    sign(auth, &f.k[0], NULL, "POST", "/files/", next_ts(), NULL, "33156");
+    const char *hs2[] = {"Tus-Resumable: 1.0.0", auth, md, "Upload-Length: 37269", NULL};
+    http_do(&f, "POST", "/files/", hs2, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_missing_or_malformed_authorization)
+{
+    struct fx f;
+    fx_open(&f);
+    static const struct {
+        const char *auth, *says;
+    } cases[] = {
+        {NULL, "missing Authorization: sign every request with the kiosk's device key "
+               "(docs/relay-protocol.md)\n"},
+        {"Authorization: Bearer " TOKEN,
+         "malformed Authorization: expected Homthu-Device key=\"<base64>\", ts=\"<unix "
+         "seconds>\", sig=\"<base64>\"\n"},
+        {"Authorization: Homthu-Device key=\"AAAA\", ts=\"1743500000\", sig=\"AAAA\"",
+         "malformed Authorization: key is not base64 of a 32-byte Ed25519 public key\n"},
+        {"Authorization: Homthu-Device key=\"xaieH8t2e4LNcMuSZSI81720UGTn/YyNO6ygagxKGgI=\", "
+         "ts=\"soon\", sig=\"AAAA\"",
+         "malformed Authorization: ts is not a time in Unix seconds\n"},
+        {"Authorization: Homthu-Device key=\"xaieH8t2e4LNcMuSZSI81720UGTn/YyNO6ygagxKGgI=\", "
+         "ts=\"1743500000\"",
+         "malformed Authorization: no sig\n"},
+        {"Authorization: Homthu-Device ts=\"1\", ts=\"2\"",
+         "malformed Authorization: ts is given twice\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *hs[] = {"Tus-Resumable: 1.0.0", "Upload-Length: 33156", cases[i].auth, NULL};
+        struct http h;
+        http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+        ASSERT_EQ(h.status, 400);
+        ASSERT_STR_EQ(body_text(&h), cases[i].says);
+        http_free(&h);
+    }
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_a_kiosk_clock_far_off_and_tells_its_own_time)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    randombytes_buf(tip, sizeof tip);
+    char auth[400], md[80];
+    metadata(md, tip);
+    /* A kiosk with no RTC booted thinking it is 1970. */
+    sign(auth, &f.k[0], NULL, "POST", "/files/", 0, NULL, "33156");
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, md, "Upload-Length: 33156", NULL};
+    struct http h;
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h), "clock skew: the request is dated 1743500000 s behind the relay's "
+                                 "clock; take the time from Homthu-Time and sign again\n");
+    ASSERT_STR_EQ(hv(&h, "Homthu-Time"), "1743500000");
+    http_free(&h);
+    /* It adopts the relay's time and the same request, signed again, passes. */
+    sign(auth, &f.k[0], NULL, "POST", "/files/", T0, NULL, "33156");
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    /* Ten minutes is the limit, both ways. */
+    sign(auth, &f.k[0], NULL, "POST", "/files/", T0 + 601, NULL, "33156");
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_CONTAINS(body_text(&h), "dated 601 s ahead of the relay's clock");
+    http_free(&h);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_a_replayed_request)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    char auth[400], path[64], x[33], md[80], len[48];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    metadata(md, tip);
+    snprintf(len, sizeof len, "Upload-Length: %zu", env.n);
+    sign(auth, &f.k[0], NULL, "POST", "/files/", T0, NULL, len + 15);
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, md, len, NULL};
+    struct http h;
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    /* Someone on the path sends the captured request again. */
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h),
+                  "replay: this signed request was used before; sign each request afresh\n");
+    ASSERT_STR_EQ(hv(&h, "WWW-Authenticate"), "Homthu-Device");
+    http_free(&h);
+    /* A captured PATCH head, with the attacker's body: refused too. */
+    sign(auth, &f.k[0], NULL, "PATCH", path, T0, "0", NULL);
+    const char *hp[] = {"Tus-Resumable: 1.0.0", auth, "Upload-Offset: 0",
+                        "Content-Type: application/offset+octet-stream", NULL};
+    http_do(&f, "PATCH", path, hp, env.p, 5000, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 5000, NULL, 0, &h); /* the kiosk's upload stands at 5000 */
+    http_free(&h);
+    atomic_store(&fake_now, T0 + 599); /* still inside the window */
+    uint8_t evil[5000];
+    memset(evil, 0x41, sizeof evil);
+    const char *hp2[] = {"Tus-Resumable: 1.0.0", auth, "Upload-Offset: 0",
+                         "Content-Type: application/offset+octet-stream", NULL};
+    http_do(&f, "PATCH", path, hp2, evil, sizeof evil, &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    /* The signature covers the method: a HEAD's signature does not make a DELETE. */
+    sign(auth, &f.k[0], NULL, "HEAD", path, T0 + 599, NULL, NULL);
+    const char *hh[] = {"Tus-Resumable: 1.0.0", auth, NULL};
+    http_do(&f, "DELETE", path, hh, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h), "bad signature: the request is not signed by the key it names\n");
+    http_free(&h);
+    /* A HEAD changes nothing: asking twice in one second is answered twice. */
+    for (int i = 0; i < 2; i++) {
+        http_do(&f, "HEAD", path, hh, NULL, 0, &h);
+        ASSERT_EQ(h.status, 200);
+        ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "5000");
+        http_free(&h);
+    }
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_a_patch_at_the_wrong_offset_with_409)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, 5000, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 4000, env.p + 4000, 1000, &h);
+    ASSERT_EQ(h.status, 409);
+    ASSERT_STR_EQ(body_text(&h), "Upload-Offset 4000 is not where this upload stands (5000): ask "
+                                 "with HEAD and resume from there\n");
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "5000");
+    http_free(&h);
+    still_serving(&f);
+    tus_patch(&f, &f.k[0], tip, 5000, env.p + 5000, env.n - 5000, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_oversize_tips_with_413_before_any_byte)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    randombytes_buf(tip, sizeof tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, 16777216 + 1, &h);
+    ASSERT_EQ(h.status, 413);
+    ASSERT_STR_EQ(body_text(&h),
+                  "Upload-Length 16777217 is over this relay's limit of 16777216 bytes\n");
+    http_free(&h);
+    still_serving(&f);
+    /* A PATCH bringing more than the upload's length. */
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    http_free(&h);
+    uint8_t *more = calloc(1, env.n + 100);
+    memcpy(more, env.p, env.n);
+    tus_patch(&f, &f.k[0], tip, 0, more, env.n + 100, &h);
+    ASSERT_EQ(h.status, 413);
+    char want[160];
+    snprintf(want, sizeof want,
+             "a PATCH of %zu bytes at offset 0 would pass the Upload-Length of %zu\n", env.n + 100,
+             env.n);
+    ASSERT_STR_EQ(body_text(&h), want);
+    http_free(&h);
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "0");
+    http_free(&h);
+    free(more);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_keeps_exactly_what_arrived_of_a_cut_off_patch)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 40000, tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    http_free(&h);
+    /* The link drops after 30000 of the bytes announced. */
+    char auth[400], x[33], head[1024], path[64], clen[32];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    snprintf(clen, sizeof clen, "%zu", env.n);
+    sign(auth, &f.k[0], NULL, "PATCH", path, next_ts(), "0", NULL);
+    snprintf(head, sizeof head,
+             "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n%s\r\n"
+             "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+             "Content-Length: %s\r\n\r\n",
+             path, auth, clen);
+    int fd = raw_connect(f.port);
+    raw_send(fd, head, strlen(head));
+    raw_send(fd, env.p, 30000);
+    usleep(300 * 1000);
+    close(fd);
+    /* The relay notices the cut, keeps the 30000 bytes whole. */
+    const char *off = NULL;
+    for (int i = 0; i < 100; i++) {
+        tus_head(&f, &f.k[0], tip, &h);
+        off = hv(&h, "Upload-Offset");
+        http_free(&h);
+        if (off && strcmp(off, "0") != 0)
+            break;
+        usleep(20 * 1000);
+    }
+    ASSERT_STR_EQ(off, "30000");
+    ASSERT_CONTAINS(logbuf, "cut off after 30000 bytes; the upload stands at 30000");
+    still_serving(&f);
+    /* The kiosk resumes from there and the envelope is whole. */
+    tus_patch(&f, &f.k[0], tip, 30000, env.p + 30000, env.n - 30000, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips?after=1", TOKEN, &h); /* still_serving's tip was cursor 1 */
+    ASSERT_CONTAINS(body_text(&h), x);
+    http_free(&h);
+    char p2[80];
+    snprintf(p2, sizeof p2, "/post/tips/%s", x);
+    post_req(&f, "GET", p2, TOKEN, &h);
+    ASSERT_EQ(h.len, env.n);
+    ASSERT_MEM_EQ(h.body, env.p, env.n);
+    http_free(&h);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_garbage_headers_each_with_a_clear_status)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    char md[80], x[33], path[64], lenv[32];
+    metadata(md, tip);
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    snprintf(lenv, sizeof lenv, "%zu", env.n);
+    struct http h;
+    static const struct {
+        const char *length, *metadata;
+        int status;
+        const char *says;
+    } creates[] = {
+        {"12abc", "", 400, "Upload-Length is not a whole number of bytes\n"},
+        {"-5", "", 400, "Upload-Length is not a whole number of bytes\n"},
+        {"033156", "", 400, "Upload-Length is not a whole number of bytes\n"},
+        {"99999999999999999999", "", 400, "Upload-Length is not a whole number of bytes\n"},
+        {"1000", "", 400, "Upload-Length 1000 cannot be an envelope (176 + N x 4113 + 76 bytes)\n"},
+        {"33156", "Upload-Metadata: tipid !!!!", 400,
+         "Upload-Metadata: tipid is not base64 of the 16-byte tip id (nor of its 32 hex "
+         "digits)\n"},
+        {"33156", "Upload-Metadata: filename aGVsbG8=", 400,
+         "Upload-Metadata: no tipid (send tipid <base64 of the 16-byte tip id>)\n"},
+        {"33156", "Upload-Metadata: tipid AAAAAAAAAAAAAAAAAAAAAA==,tipid AAAAAAAAAAAAAAAAAAAAAA==",
+         400, "Upload-Metadata: key tipid is given twice\n"},
+        {NULL, "", 400, "Upload-Length is required (Upload-Defer-Length is not offered)\n"},
+    };
+    for (size_t i = 0; i < sizeof creates / sizeof creates[0]; i++) {
+        kiosk_req(&f, &f.k[0], "POST", "/files/", NULL, creates[i].length,
+                  creates[i].metadata[0] ? creates[i].metadata : md, NULL, NULL, 0, &h);
+        ASSERT_EQ(h.status, creates[i].status);
+        ASSERT_STR_EQ(body_text(&h), creates[i].says);
+        http_free(&h);
+    }
+    still_serving(&f);
+
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    /* PATCH: wrong type, no offset, an offset twice. */
+    char auth[400];
+    sign(auth, &f.k[0], NULL, "PATCH", path, next_ts(), "0", NULL);
+    const char *wrong_type[] = {"Tus-Resumable: 1.0.0", auth, "Upload-Offset: 0",
+                                "Content-Type: application/octet-stream", NULL};
+    http_do(&f, "PATCH", path, wrong_type, env.p, 100, &h);
+    ASSERT_EQ(h.status, 415);
+    ASSERT_STR_EQ(body_text(&h), "PATCH needs Content-Type: application/offset+octet-stream\n");
+    http_free(&h);
+    kiosk_req(&f, &f.k[0], "PATCH", path, "zero", NULL, NULL, NULL, env.p, 100, &h);
+    ASSERT_EQ(h.status, 400);
+    ASSERT_STR_EQ(body_text(&h), "Upload-Offset is missing or not a whole number of bytes\n");
+    http_free(&h);
+    kiosk_req(&f, &f.k[0], "PATCH", path, "0", NULL, "Upload-Offset: 0", NULL, env.p, 100, &h);
+    ASSERT_EQ(h.status, 400);
+    ASSERT_STR_EQ(body_text(&h), "Upload-Offset is given more than once\n");
+    http_free(&h);
+    /* tus version, method, path. */
+    const char *no_tus[] = {auth, NULL};
+    http_do(&f, "HEAD", path, no_tus, NULL, 0, &h);
+    ASSERT_EQ(h.status, 412);
+    ASSERT_STR_EQ(hv(&h, "Tus-Version"), "1.0.0");
+    http_free(&h);
+    const char *old_tus[] = {"Tus-Resumable: 0.2.2", auth, md, NULL};
+    http_do(&f, "POST", "/files/", old_tus, NULL, 0, &h);
+    ASSERT_EQ(h.status, 412);
+    ASSERT_STR_EQ(body_text(&h),
+                  "Tus-Resumable: 1.0.0 is required (this relay speaks tus 1.0.0)\n");
+    http_free(&h);
+    http_do(&f, "GET", "/files/", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 405);
+    ASSERT_STR_EQ(hv(&h, "Allow"), "OPTIONS, POST");
+    http_free(&h);
+    http_do(&f, "GET", "/files/NOT-A-TIP-ID", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    http_do(&f, "GET", "/etc/passwd", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 404);
+    ASSERT_STR_EQ(body_text(&h), "not found\n");
+    http_free(&h);
+    /* A POST body where creation takes none. */
+    kiosk_req(&f, &f.k[0], "POST", "/files/", NULL, lenv, md, NULL, env.p, 100, &h);
+    ASSERT_EQ(h.status, 400);
+    ASSERT_STR_EQ(body_text(&h), "POST /files/ takes no body (creation-with-upload is not "
+                                 "offered): create, then PATCH\n");
+    http_free(&h);
+    /* Not HTTP at all (a TLS hello to the plain port): the connection is closed. */
+    char resp[2048];
+    int fd = raw_connect(f.port);
+    raw_send(fd, "\x16\x03\x01garbage\r\n\r\n", 14);
+    ASSERT_EQ(raw_read_head(fd, resp, sizeof resp, 5000), 0);
+    close(fd);
+    fd = raw_connect(f.port);
+    raw_send(fd, "PATCH /files/ HTTP/7.0\r\nHost: x\r\n\r\n", 35);
+    raw_read_head(fd, resp, sizeof resp, 5000);
+    ASSERT(strncmp(resp, "HTTP/1.1 505", 12) == 0);
+    close(fd);
+    fd = raw_connect(f.port);
+    raw_send(fd, "PATCH /files/ HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 47);
+    raw_read_head(fd, resp, sizeof resp, 5000);
+    ASSERT(strncmp(resp, "HTTP/1.1 400", 12) == 0);
+    close(fd);
+    /* The upload was not touched by any of it, and still completes. */
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_never_makes_a_second_tip_from_a_resent_upload)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    char x[33], loc[64];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    hex(tip, x);
+    snprintf(loc, sizeof loc, "/files/%s", x);
+    upload_whole(&f, &f.k[0], &env, tip);
+    struct http h;
+    /* The kiosk lost the answer and sends the POST again. */
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Location"), loc);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    /* And the PATCH: the bytes are all there, it is refused. */
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 409);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, env.n, env.p, 1, &h);
+    ASSERT_EQ(h.status, 413);
+    http_free(&h);
+    /* An empty PATCH at the end just says where it stands. */
+    tus_patch(&f, &f.k[0], tip, env.n, NULL, 0, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    /* Another kiosk cannot take the tip id over. */
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 409);
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    char *first = strstr((char *)h.body, x);
+    ASSERT(first && !strstr(first + 1, x));
+    ASSERT_CONTAINS(body_text(&h), "\"next\":1}");
+    http_free(&h);
+    /* Also after the post fetched it and the relay deleted the bytes. */
+    char path[80];
+    snprintf(path, sizeof path, "/post/tips/%s/fetched", x);
+    post_req(&f, "POST", path, TOKEN, &h);
+    http_free(&h);
+    atomic_store(&fake_now, T0 + 7 * 86400 + 1);
+    ASSERT_EQ(relay_sweep(f.relay), 1);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 410);
+    http_free(&h);
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    ASSERT_STR_EQ(body_text(&h), "{\"tips\":[],\"next\":0}\n");
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_a_tampered_envelope_with_422_and_keeps_it_from_the_post)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    char x[33], path[80];
+    struct bytes env = make_tip(&f, &f.k[0], 20000, tip);
+    hex(tip, x);
+    env.p[ENVELOPE_HEADER_BYTES + 3 * ENVELOPE_CHUNK_CIPHER + 99] ^= 0x20;
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 422);
+    ASSERT_CONTAINS(body_text(&h), "envelope refused: bad signature");
+    ASSERT(hv(&h, "Homthu-Verified") == NULL);
+    http_free(&h);
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT(hv(&h, "Homthu-Verified") == NULL);
+    ASSERT_CONTAINS(hv(&h, "Homthu-Rejected"), "bad signature");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    ASSERT_STR_EQ(body_text(&h), "{\"tips\":[],\"next\":0}\n");
+    http_free(&h);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    ASSERT_CONTAINS(logbuf, "refused (422,");
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_an_envelope_that_is_not_the_uploaders_tip)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16], other[16];
+    char x[33], o[33], want[200];
+    /* Kiosk 1 relays kiosk 0's genuine tip as its own. */
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    http_free(&h);
+    tus_patch(&f, &f.k[1], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 422);
+    ASSERT_STR_EQ(body_text(&h),
+                  "envelope refused: the envelope was signed by another kiosk's key\n");
+    http_free(&h);
+    free(env.p);
+    /* Kiosk 0 uploads one tip under another tip's id. */
+    env = make_tip(&f, &f.k[0], 0, tip);
+    randombytes_buf(other, sizeof other);
+    hex(tip, x);
+    hex(other, o);
+    tus_create(&f, &f.k[0], other, env.n, &h);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], other, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 422);
+    snprintf(want, sizeof want,
+             "envelope refused: the envelope is tip %s, but was uploaded as tip %s\n", x, o);
+    ASSERT_STR_EQ(body_text(&h), want);
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_accepts_a_tip_cut_short_by_a_power_loss)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_cut_short_tip(&f, &f.k[1], tip);
+    upload_whole(&f, &f.k[1], &env, tip);
+    struct http h;
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    ASSERT_CONTAINS(body_text(&h), "\"kiosk\":\"na-co-sa-02\",\"state\":\"cut_short\"");
+    http_free(&h);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_resumes_an_upload_after_a_restart)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 80000, tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, 41130, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    /* The relay goes down (update, reboot) and comes back on the same store. */
+    relay_close(f.relay);
+    f.relay = NULL;
+    fx_start(&f);
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "41130");
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 41130, env.p + 41130, env.n - 41130, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+static void short_ttl(struct relay_config *c)
+{
+    c->partial_ttl_seconds = 30;
+}
+
+TEST(test_relay_expires_abandoned_partial_uploads)
+{
+    struct fx f;
+    fx_init(&f);
+    short_ttl(&f.cfg);
+    fx_start(&f);
+    uint8_t a[16], b[16];
+    struct bytes ea = make_tip(&f, &f.k[0], 0, a), eb = make_tip(&f, &f.k[1], 0, b);
+    struct http h;
+    tus_create(&f, &f.k[0], a, ea.n, &h);
+    ASSERT_STR_EQ(hv(&h, "Upload-Expires"), "Tue, 01 Apr 2025 09:33:50 GMT");
+    http_free(&h);
+    tus_patch(&f, &f.k[0], a, 0, ea.p, 8000, &h);
+    http_free(&h);
+    tus_create(&f, &f.k[1], b, eb.n, &h);
+    http_free(&h);
+    /* Bytes arriving keep an upload alive: b is touched at T0 + 20. */
+    atomic_store(&fake_now, T0 + 20);
+    tus_patch(&f, &f.k[1], b, 0, eb.p, 8000, &h);
+    ASSERT_STR_EQ(hv(&h, "Upload-Expires"), "Tue, 01 Apr 2025 09:34:10 GMT");
+    http_free(&h);
+    atomic_store(&fake_now, T0 + 30);
+    tus_head(&f, &f.k[0], a, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    tus_head(&f, &f.k[1], b, &h);
+    ASSERT_EQ(h.status, 200);
+    http_free(&h);
+    /* The housekeeping takes the rest without anybody asking. */
+    atomic_store(&fake_now, T0 + 50);
+    ASSERT_EQ(relay_sweep(f.relay), 1);
+    ASSERT_CONTAINS(logbuf, "expired: partial upload untouched for 30 s (8000 of");
+    /* A kiosk back after the TTL starts afresh under the same tip id. */
+    tus_create(&f, &f.k[1], b, eb.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "0");
+    http_free(&h);
+    tus_patch(&f, &f.k[1], b, 0, eb.p, eb.n, &h);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    free(ea.p);
+    free(eb.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_terminates_partial_uploads_but_never_a_delivered_tip)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t a[16], b[16];
+    char path[64], x[33];
+    struct bytes ea = make_tip(&f, &f.k[0], 0, a), eb = make_tip(&f, &f.k[0], 0, b);
+    struct http h;
+    tus_create(&f, &f.k[0], a, ea.n, &h);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], a, 0, ea.p, 9000, &h);
+    http_free(&h);
+    hex(a, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    kiosk_req(&f, &f.k[0], "DELETE", path, NULL, NULL, NULL, NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_head(&f, &f.k[0], a, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    upload_whole(&f, &f.k[0], &eb, b);
+    hex(b, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    kiosk_req(&f, &f.k[0], "DELETE", path, NULL, NULL, NULL, NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 403);
+    char want[120];
+    snprintf(want, sizeof want, "tip %s is complete: only the post removes it\n", x);
+    ASSERT_STR_EQ(body_text(&h), want);
+    http_free(&h);
+    /* X-HTTP-Method-Override (tus) is honoured, and signed as the method it names. */
+    tus_create(&f, &f.k[0], a, ea.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    hex(a, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    char auth[400];
+    sign(auth, &f.k[0], NULL, "DELETE", path, next_ts(), NULL, NULL);
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, "X-HTTP-Method-Override: DELETE", NULL};
+    http_do(&f, "POST", path, hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_head(&f, &f.k[0], a, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    free(ea.p);
+    free(eb.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_keeps_each_kiosks_uploads_to_itself)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    char path[64], x[33];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    http_free(&h);
+    tus_head(&f, &f.k[1], tip, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    tus_patch(&f, &f.k[1], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 404);
+    ASSERT_STR_EQ(body_text(&h), "no such upload (it never existed, expired or was terminated)\n");
+    http_free(&h);
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    kiosk_req(&f, &f.k[1], "DELETE", path, NULL, NULL, NULL, NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_holds_each_kiosk_to_its_quota_with_507)
+{
+    struct fx f;
+    fx_init(&f);
+    f.cfg.device_quota_bytes = 2 * 33156 + 100;
+    fx_start(&f);
+    uint8_t t1[16], t2[16], t3[16];
+    char path[80], x[33];
+    struct bytes e1 = make_tip(&f, &f.k[1], 0, t1), e2 = make_tip(&f, &f.k[1], 0, t2),
+                 e3 = make_tip(&f, &f.k[1], 0, t3);
+    ASSERT_EQ(e1.n, 33156);
+    upload_whole(&f, &f.k[1], &e1, t1);
+    upload_whole(&f, &f.k[1], &e2, t2);
+    struct http h;
+    tus_create(&f, &f.k[1], t3, e3.n, &h);
+    ASSERT_EQ(h.status, 507);
+    ASSERT_STR_EQ(body_text(&h), "over quota: kiosk na-co-sa-02 has 66312 bytes waiting for the "
+                                 "post, the limit is 66412; retry once the post has fetched its "
+                                 "tips\n");
+    http_free(&h);
+    still_serving(&f); /* other kiosks are not held back */
+    hex(t1, x);
+    snprintf(path, sizeof path, "/post/tips/%s/fetched", x);
+    post_req(&f, "POST", path, TOKEN, &h);
+    http_free(&h);
+    upload_whole(&f, &f.k[1], &e3, t3);
+    free(e1.p);
+    free(e2.p);
+    free(e3.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_slows_down_a_chatty_kiosk_with_429)
+{
+    struct fx f;
+    fx_init(&f);
+    f.cfg.device_requests_per_minute = 5;
+    fx_start(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[1], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    for (int i = 0; i < 4; i++) {
+        tus_head(&f, &f.k[1], tip, &h);
+        ASSERT_EQ(h.status, 200);
+        http_free(&h);
+    }
+    tus_head(&f, &f.k[1], tip, &h);
+    ASSERT_EQ(h.status, 429);
+    ASSERT_STR_EQ(hv(&h, "Retry-After"), "40"); /* T0 is 20 s into its minute */
+    http_free(&h);
+    tus_patch(&f, &f.k[1], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 429);
+    ASSERT_STR_EQ(body_text(&h), "too many requests: at most 5 a minute from one kiosk; retry in "
+                                 "40 s\n");
+    http_free(&h);
+    still_serving(&f); /* another kiosk is not slowed */
+    atomic_store(&fake_now, T0 + 40);
+    tus_patch(&f, &f.k[1], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_post_api_wants_the_post_token)
+{
+    struct fx f;
+    fx_open(&f);
+    struct http h;
+    post_req(&f, "GET", "/post/tips", NULL, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h),
+                  "missing post token: send Authorization: Bearer <post_token of relay.conf>\n");
+    ASSERT_STR_EQ(hv(&h, "WWW-Authenticate"), "Bearer realm=\"homthu-relay\"");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", TOKEN "x", &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h), "wrong post token\n");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", "short", &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    post_req(&f, "POST", "/post/tips/00000000000000000000000000000000/fetched", "nope", &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    /* A kiosk's signature is no post token either. */
+    char auth[400];
+    sign(auth, &f.k[0], NULL, "GET", "/post/tips", T0, NULL, NULL);
+    const char *hs[] = {auth, NULL};
+    http_do(&f, "GET", "/post/tips", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_post_api_lists_tips_after_a_cursor_oldest_first)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t t[3][16];
+    char x[3][33], want[600];
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&fake_now, T0 + 100 * i);
+        struct bytes e = make_tip(&f, &f.k[i], 0, t[i]);
+        upload_whole(&f, &f.k[i], &e, t[i]);
+        hex(t[i], x[i]);
+        free(e.p);
+    }
+    struct http h;
+    post_req(&f, "GET", "/post/tips?after=1&limit=1", TOKEN, &h);
+    snprintf(want, sizeof want,
+             "{\"tips\":[{\"id\":\"%s\",\"cursor\":2,\"bytes\":33156,\"received\":1743500100,"
+             "\"kiosk\":\"na-co-sa-02\",\"state\":\"complete\"}],\"next\":2}\n",
+             x[1]);
+    ASSERT_STR_EQ(body_text(&h), want);
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips?after=2", TOKEN, &h);
+    ASSERT_CONTAINS(body_text(&h), x[2]);
+    ASSERT_CONTAINS(body_text(&h), "\"next\":3}");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips?after=3", TOKEN, &h);
+    ASSERT_STR_EQ(body_text(&h), "{\"tips\":[],\"next\":3}\n");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips?limit=0", TOKEN, &h);
+    ASSERT_EQ(h.status, 400);
+    ASSERT_STR_EQ(body_text(&h), "limit must be a whole number from 1 to 1000\n");
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips?after=-1", TOKEN, &h);
+    ASSERT_EQ(h.status, 400);
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips/0123456789abcdef0123456789abcdef", TOKEN, &h);
+    ASSERT_EQ(h.status, 404);
+    ASSERT_STR_EQ(body_text(&h), "no such tip\n");
+    http_free(&h);
+    post_req(&f, "POST", "/post/tips/0123456789abcdef0123456789abcdef/fetched", TOKEN, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    post_req(&f, "DELETE", "/post/tips", TOKEN, &h);
+    ASSERT_EQ(h.status, 405);
+    http_free(&h);
+    fx_close(&f);
+}
+
+TEST(test_relay_stamps_its_own_receive_time)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    char auth[400], md[80], len[32], path[64], x[33];
+    struct http h;
+    /* The kiosk's clock is five minutes slow: allowed, but not believed. */
+    atomic_store(&fake_now, T0 + 3000);
+    metadata(md, tip);
+    snprintf(len, sizeof len, "%zu", env.n);
+    sign(auth, &f.k[0], NULL, "POST", "/files/", T0 + 3000 - 300, NULL, len);
+    char lenh[48];
+    snprintf(lenh, sizeof lenh, "Upload-Length: %s", len);
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, md, lenh, NULL};
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[0], NULL, "PATCH", path, T0 + 3000 - 299, "0", NULL);
+    const char *hp[] = {"Tus-Resumable: 1.0.0", auth, "Upload-Offset: 0",
+                        "Content-Type: application/offset+octet-stream", NULL};
+    http_do(&f, "PATCH", path, hp, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    ASSERT_CONTAINS(body_text(&h), "\"received\":1743503000,");
+    http_free(&h);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_handles_requests_without_any_socket)
+{
+    struct fx f;
+    fx_init(&f); /* opened, never started */
+    char err[256];
+    ASSERT_EQ(relay_open(&f.relay, &f.cfg, err, sizeof err), 0);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    char auth[400], md[80], len[32];
+    metadata(md, tip);
+    snprintf(len, sizeof len, "%zu", env.n);
+    sign(auth, &f.k[0], NULL, "POST", "/files/", T0, NULL, len);
+    struct relay_header hs[] = {
+        {"tus-resumable", "1.0.0"},
+        {"authorization", auth + strlen("Authorization: ")},
+        {"upload-metadata", md + strlen("Upload-Metadata: ")},
+        {"upload-length", len},
+    };
+    struct relay_request q = {"POST", "/files/", hs, 4, NULL, 0};
+    struct relay_response resp;
+    relay_handle(f.relay, &q, NULL, 0, &resp);
+    ASSERT_EQ(resp.status, 201);
+    relay_response_clear(&resp);
+    char path[64], x[33];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[0], NULL, "PATCH", path, T0, "0", NULL);
+    char clen[32];
+    snprintf(clen, sizeof clen, "%zu", env.n);
+    struct relay_header hp[] = {
+        {"Tus-Resumable", "1.0.0"}, {"Authorization", auth + strlen("Authorization: ")},
+        {"Upload-Offset", "0"},     {"Content-Type", "application/offset+octet-stream"},
+        {"Content-Length", clen},
+    };
+    struct relay_request p = {"PATCH", path, hp, 5, NULL, 0};
+    /* The body in odd slices, as a socket would give it. */
+    struct relay_call *c = NULL;
+    ASSERT_EQ(relay_call_begin(f.relay, &p, &c, &resp), 0);
+    ASSERT(c);
+    for (size_t at = 0; at < env.n; at += 777)
+        relay_call_body(c, env.p + at, env.n - at < 777 ? env.n - at : 777);
+    relay_call_end(c, &resp);
+    ASSERT_EQ(resp.status, 204);
+    ASSERT_STR_EQ(relay_response_header(&resp, "Homthu-Verified"), "yes");
+    relay_response_clear(&resp);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_parses_authorization_strictly)
+{
+    struct relay_auth a;
+    char err[200];
+    uint8_t pk[32], sig[64];
+    char k64[64], s64[100], v[400];
+    memset(pk, 7, sizeof pk);
+    memset(sig, 9, sizeof sig);
+    sodium_bin2base64(k64, sizeof k64, pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(s64, sizeof s64, sig, 64, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(v, sizeof v, "homthu-device sig=\"%s\",ts=\"17\" , key=\"%s\"", s64, k64);
+    ASSERT_EQ(relay_parse_auth(v, &a, err, sizeof err), 0); /* any order, any case of scheme */
+    ASSERT_EQ(a.ts, 17);
+    ASSERT_MEM_EQ(a.key, pk, 32);
+    ASSERT_MEM_EQ(a.sig, sig, 64);
+    snprintf(v, sizeof v, "Homthu-Device key=\"%s\", ts=\"017\", sig=\"%s\"", k64, s64);
+    ASSERT_EQ(relay_parse_auth(v, &a, err, sizeof err), -1);
+    ASSERT_STR_EQ(err, "ts is not a time in Unix seconds");
+    snprintf(v, sizeof v, "Homthu-Device key=\"%s\", ts=\"1\", sig=\"%s\", nonce=\"1\"", k64, s64);
+    ASSERT_EQ(relay_parse_auth(v, &a, err, sizeof err), -1);
+    ASSERT_STR_EQ(err, "unknown parameter nonce");
+    snprintf(v, sizeof v, "Homthu-Device key=\"%s\", ts=\"1\", sig=\"%s\" trailing", k64, s64);
+    ASSERT_EQ(relay_parse_auth(v, &a, err, sizeof err), -1);
+    uint8_t tip[16];
+    ASSERT_EQ(relay_parse_metadata("filename aGk=, tipid AAECAwQFBgcICQoLDA0ODw==,empty", tip, err,
+                                   sizeof err),
+              0);
+    ASSERT_EQ(tip[15], 15);
+    ASSERT_EQ(relay_parse_metadata("tipid AAECAwQFBgcICQoLDA0ODw", tip, err, sizeof err), -1);
+    /* base64("000102030405060708090a0b0c0d0e0f"): a tus client's text metadata. */
+    memset(tip, 0, sizeof tip);
+    ASSERT_EQ(relay_parse_metadata("tipid MDAwMTAyMDMwNDA1MDYwNzA4MDkwYTBiMGMwZDBlMGY=", tip, err,
+                                   sizeof err),
+              0);
+    ASSERT_EQ(tip[15], 15);
+    ASSERT_EQ(relay_parse_metadata("tipid MDAwMTAyMDMwNDA1MDYwNzA4MDkwQTBCMEMwRDBFMEY=", tip, err,
+                                   sizeof err),
+              -1); /* upper case hex is not how a tip id is written */
+    ASSERT_EQ(relay_parse_metadata("", tip, err, sizeof err), -1);
+    uint64_t n;
+    ASSERT_EQ(relay_parse_u64("0", &n), 0);
+    ASSERT_EQ(relay_parse_u64("18446744073709551615", &n), -1); /* 20 digits */
+    ASSERT_EQ(relay_parse_u64("9999999999999999999", &n), 0);
+    ASSERT_EQ(relay_parse_u64(" 1", &n), -1);
+}
+
+static const char CERT[] = "-----BEGIN CERTIFICATE-----\n"
+                           "MIIBmzCCAUGgAwIBAgIUYPhM4Pczwz2JM0Ay6vBiP6JVWJ4wCgYIKoZIzj0EAwIw\n"
+                           "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyOTE5MTIwM1oYDzIxMjYxMTA1\n"
+                           "MTkxMjAzWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+                           "PQMBBwNCAAQmBhExEhYWud0uY1ilUUkh/Q/h1ummxRZR7jfGZgSUCJek/H1SA8Mj\n"
+                           "BQgKlh6ipmrmUV7cPqDZwyMbmSF3PVA/o28wbTAdBgNVHQ4EFgQUac+d425vDqXm\n"
+                           "ZYmOKyJ4hkXwL44wHwYDVR0jBBgwFoAUac+d425vDqXmZYmOKyJ4hkXwL44wDwYD\n"
+                           "VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARhwR/AAABgglsb2NhbGhvc3QwCgYIKoZI\n"
+                           "zj0EAwIDSAAwRQIgEBjpTlKKt3ZvMsTxyKHTaSd5BRAX4zR5kmH3k5VvN7oCIQCI\n"
+                           "j+oaxAK3/PtumH0GB7R6QlGB9In9eKRhFm3qr4GPnA==\n"
+                           "-----END CERTIFICATE-----\n";
+/* A throwaway test key, valid for 127.0.0.1 only: never use it anywhere else. */
+static const char KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                          "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgDEXqq9fWADl/iS3J\n"
+                          "ZAIQo/dlnYIwl+YqzuKyhQM1SwihRANCAAQmBhExEhYWud0uY1ilUUkh/Q/h1umm\n"
+                          "xRZR7jfGZgSUCJek/H1SA8MjBQgKlh6ipmrmUV7cPqDZwyMbmSF3PVA/\n"
+                          "-----END PRIVATE KEY-----\n";
+
+TEST(test_relay_serves_https_on_its_own)
+{
+    struct fx f;
+    fx_init(&f);
+    check_write_file(check_path("cert.pem"), CERT, strlen(CERT));
+    check_write_file(check_path("key.pem"), KEY, strlen(KEY));
+    snprintf(f.cfg.tls_cert, sizeof f.cfg.tls_cert, "%s", check_path("cert.pem"));
+    snprintf(f.cfg.tls_key, sizeof f.cfg.tls_key, "%s", check_path("key.pem"));
+    fx_start(&f);
+    f.https = 1;
+    struct http h;
+    http_do(&f, "OPTIONS", "/files/", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_conf_is_read_strictly_with_clear_messages)
+{
+    static const char good[] = "listen = 0.0.0.0:8443\n"
+                               "database = /var/lib/homthu-relay/relay.db\n"
+                               "registry = /var/lib/homthu-relay/registry.db\n"
+                               "post_token = " TOKEN "\n"
+                               "max_tip_bytes = 8388608\n"
+                               "partial_ttl_hours = 24\n"
+                               "device_requests_per_minute = 30\n";
+    struct config *c = NULL;
+    struct relay_config rc;
+    char err[512] = "";
+    ASSERT_EQ(config_load_mem(&c, "relay.conf", good, strlen(good), err, sizeof err), 0);
+    ASSERT_EQ(relay_config_read(c, &rc, err, sizeof err), 0);
+    ASSERT_STR_EQ(rc.listen, "0.0.0.0:8443");
+    ASSERT_STR_EQ(rc.registry, "/var/lib/homthu-relay/registry.db");
+    ASSERT_EQ(rc.max_tip_bytes, 8388608);
+    ASSERT_EQ(rc.partial_ttl_seconds, 24 * 3600);
+    ASSERT_EQ(rc.device_requests_per_minute, 30);
+    ASSERT_EQ(rc.clock_skew_seconds, 600);
+    ASSERT_EQ(rc.keep_fetched_seconds, 168 * 3600);
+    ASSERT_STR_EQ(rc.tls_cert, "");
+    config_free(c);
+
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"registry = r.db\npost_token = " TOKEN "\npartial_ttl_hour = 3\n",
+         "relay.conf:3: unknown key partial_ttl_hour"},
+        {"post_token = " TOKEN "\n", "registry is missing"},
+        {"registry = r.db\n", "post_token is missing"},
+        {"registry = r.db\npost_token = secret\n",
+         "relay.conf: post_token must be 32 to 256 visible ASCII characters without spaces"},
+        {"registry = r.db\npost_token = " TOKEN "\ntls_cert = c.pem\n",
+         "relay.conf: tls_cert and tls_key go together"},
+        {"registry = r.db\npost_token = " TOKEN "\nmax_tip_bytes = 100\n",
+         "max_tip_bytes = 100 is out of range"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        c = NULL;
+        ASSERT_EQ(
+            config_load_mem(&c, "relay.conf", bad[i].text, strlen(bad[i].text), err, sizeof err),
+            0);
+        ASSERT(relay_config_read(c, &rc, err, sizeof err) != 0);
+        ASSERT_CONTAINS(err, bad[i].says);
+        config_free(c);
+    }
+    /* A relay with no registry to read does not start. */
+    relay_config_defaults(&rc);
+    snprintf(rc.database, sizeof rc.database, "%s", check_path("relay.db"));
+    snprintf(rc.registry, sizeof rc.registry, "%s", check_path("nowhere.db"));
+    snprintf(rc.post_token, sizeof rc.post_token, "%s", TOKEN);
+    struct relay *r = NULL;
+    ASSERT_EQ(relay_open(&r, &rc, err, sizeof err), RELAY_E_IO);
+    ASSERT_CONTAINS(err, "nowhere.db");
+    ASSERT(r == NULL);
+    /* Nor one told to listen on nonsense. */
+    struct fx f;
+    fx_init(&f);
+    snprintf(f.cfg.listen, sizeof f.cfg.listen, "localhost");
+    ASSERT_EQ(relay_open(&f.relay, &f.cfg, err, sizeof err), 0);
+    ASSERT_EQ(relay_start(f.relay, NULL, err, sizeof err), RELAY_E_CONFIG);
+    ASSERT_STR_EQ(err, "listen = localhost is not ADDRESS:PORT (like 127.0.0.1:8080 or [::]:443, "
+                       "numeric)");
+    fx_close(&f);
+}

@@ -1,0 +1,671 @@
+/*
+ * Tests for src/uploader.c against the real relay (src/relay.c, in this
+ * process, on a random loopback port), with the fault proxy
+ * (tests/helpers/faultproxy) between them where the link must misbehave.
+ * The tips are real envelopes sealed into a real queue.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "check.h"
+#include "envelope.h"
+#include "keys.h"
+#include "queue.h"
+#include "registry.h"
+#include "relay.h"
+#include "uploader.h"
+
+#define TOKEN "test-post-token-0123456789abcdefghijklmnop"
+
+struct fx {
+    struct envelope_post_key *post;
+    struct keys_device *dev;
+    struct relay *relay;
+    uint16_t port;
+    struct queue *q;
+    int64_t shift; /* the relay's clock runs this far from ours */
+    pthread_mutex_t lock;
+    char log[65536]; /* the uploader's log lines */
+    size_t loglen;
+    int proxy_pid;
+    uint16_t proxy_port;
+};
+
+static int64_t fx_clock(void *ctx)
+{
+    struct fx *f = ctx;
+    return (int64_t)time(NULL) + f->shift;
+}
+
+static void fx_log(void *ctx, const char *line)
+{
+    struct fx *f = ctx;
+    pthread_mutex_lock(&f->lock);
+    int n = snprintf(f->log + f->loglen, sizeof f->log - f->loglen, "%s\n", line);
+    if (n > 0 && f->loglen + (size_t)n < sizeof f->log)
+        f->loglen += (size_t)n;
+    pthread_mutex_unlock(&f->lock);
+    if (getenv("HOMTHU_VERBOSE"))
+        fprintf(stderr, "  uplink: %s\n", line);
+}
+
+/* Keys, registry (device enrolled unless `enrol` is 0), queue. */
+static void fx_init(struct fx *f, int enrol)
+{
+    memset(f, 0, sizeof *f);
+    pthread_mutex_init(&f->lock, NULL);
+    f->proxy_pid = -1;
+    char err[512] = "";
+    ASSERT_EQ(keys_post_generate(&f->post, err, sizeof err), 0);
+    ASSERT_EQ(keys_device_generate(&f->dev, err, sizeof err), 0);
+    struct registry *reg = NULL;
+    ASSERT_EQ(registry_open(&reg, check_path("registry.db"), 1, err, sizeof err), 0);
+    if (enrol)
+        ASSERT_EQ(
+            registry_enrol(reg, "na-co-sa-01", f->dev->pk, (int64_t)time(NULL), err, sizeof err),
+            0);
+    registry_close(reg);
+    unsigned faults = 0;
+    mkdir(check_path("kiosk"), 0700);
+    if (queue_open(&f->q, check_path("kiosk"), &faults, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "queue_open: %s", err);
+}
+
+/* Start the relay on `port` (0: any), plain or with check_path("cert.pem"). */
+static void fx_relay(struct fx *f, uint16_t port, int tls)
+{
+    struct relay_config c;
+    relay_config_defaults(&c);
+    snprintf(c.listen, sizeof c.listen, "127.0.0.1:%u", port);
+    snprintf(c.database, sizeof c.database, "%s", check_path("relay.db"));
+    snprintf(c.registry, sizeof c.registry, "%s", check_path("registry.db"));
+    snprintf(c.post_token, sizeof c.post_token, "%s", TOKEN);
+    if (tls) {
+        snprintf(c.tls_cert, sizeof c.tls_cert, "%s", check_path("cert.pem"));
+        snprintf(c.tls_key, sizeof c.tls_key, "%s", check_path("key.pem"));
+    }
+    c.device_requests_per_minute = 1000000; /* the fault test makes thousands */
+    c.connection_timeout_seconds = 10;
+    c.clock = fx_clock;
+    c.clock_ctx = f;
+    char err[512] = "";
+    if (relay_open(&f->relay, &c, err, sizeof err) ||
+        relay_start(f->relay, &f->port, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "relay: %s", err);
+}
+
+static void fx_proxy_stop(struct fx *f)
+{
+    if (f->proxy_pid > 0) {
+        kill(f->proxy_pid, SIGTERM);
+        for (int i = 0; i < 50 && kill(f->proxy_pid, 0) == 0; i++)
+            usleep(100 * 1000);
+        f->proxy_pid = -1;
+    }
+}
+
+static void fx_done(struct fx *f)
+{
+    fx_proxy_stop(f);
+    relay_close(f->relay);
+    queue_close(f->q);
+    keys_post_free(f->post);
+    keys_device_free(f->dev);
+}
+
+/* The fault proxy in front of the relay on `port` (0: any); `args` are its fault options. */
+static void fx_proxy_at(struct fx *f, uint16_t port, const char *args)
+{
+    const char *pf = check_path("proxy.port"), *pidf = check_path("proxy.pid");
+    unlink(pf);
+    ASSERT_EQ(check_sh("%s/helpers/faultproxy --target 127.0.0.1:%u --listen 127.0.0.1:%u "
+                       "--port-file %s --stats-file %s %s >/dev/null 2>&1 & echo $! > %s",
+                       check_build(), f->port, port, pf, check_path("proxy.stats"), args, pidf),
+              0);
+    size_t n = 0;
+    uint8_t *s = NULL;
+    for (int i = 0; i < 100 && !(s = check_slurp(pf, &n)); i++)
+        usleep(50 * 1000);
+    ASSERT(s);
+    f->proxy_port = (uint16_t)atoi((char *)s);
+    free(s);
+    s = check_slurp(pidf, &n);
+    ASSERT(s);
+    f->proxy_pid = atoi((char *)s);
+    free(s);
+}
+
+static void fx_proxy(struct fx *f, const char *args)
+{
+    fx_proxy_at(f, 0, args);
+}
+
+/* Seal a tip of `chunks` chunks into the queue; its envelope into *env. */
+static void make_tip(struct fx *f, uint32_t chunks, uint8_t id[16], uint8_t **env, size_t *len)
+{
+    char err[512] = "";
+    struct envelope_meta meta = {.language = "vi", .category = CATEGORY_OTHER};
+    struct queue_sink sink = {.q = f->q, .now = (int64_t)time(NULL), .clock_trusted = 1};
+    struct envelope_writer *w = NULL;
+    ASSERT_EQ(envelope_writer_new(&w, f->post->pk, f->dev->sk, &meta, queue_envelope_sink, &sink,
+                                  id, err, sizeof err),
+              0);
+    static char text[60000];
+    memset(text, 'x', sizeof text);
+    size_t want = (chunks - 1) * ENVELOPE_CHUNK_PLAIN - 300;
+    while (want) {
+        size_t n = want < sizeof text ? want : sizeof text;
+        ASSERT_EQ(envelope_write_text(w, text, n), 0);
+        want -= n;
+    }
+    ASSERT_EQ(envelope_writer_finish(w, err, sizeof err), 0);
+    envelope_writer_free(w);
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f->q, id, &t), 0);
+    ASSERT_EQ(t.chunks, chunks);
+    *len = (size_t)t.bytes;
+    *env = malloc(*len);
+    size_t got = 0;
+    ASSERT_EQ(queue_read(f->q, id, 0, *env, *len, &got, err, sizeof err), 0);
+    ASSERT_EQ(got, *len);
+}
+
+static struct uploader *fx_uploader(struct fx *f, uint16_t port, const char *scheme,
+                                    unsigned low_speed_s)
+{
+    char url[128], err[512] = "";
+    snprintf(url, sizeof url, "%s://127.0.0.1:%u/", scheme, port);
+    struct uploader_opts o = {
+        .relay_url = url,
+        .device_sk = f->dev->sk,
+        .connect_timeout_s = 2,
+        .low_speed_bytes = 1000,
+        .low_speed_seconds = (long)low_speed_s,
+        .chunks_per_patch = 4,
+        .require_verified = 1,
+        .log = fx_log,
+        .log_ctx = f,
+    };
+    struct uploader *u = NULL;
+    if (uploader_new(&u, &o, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "uploader_new: %s", err);
+    return u;
+}
+
+/* A request to the relay's post API, in process (no socket). */
+static void post_get(struct fx *f, const char *path, const char *after, struct relay_response *resp)
+{
+    struct relay_header h[] = {{"Authorization", "Bearer " TOKEN}};
+    struct relay_header a[] = {{"after", after ? after : "0"}, {"limit", "1000"}};
+    struct relay_request req = {.method = "GET",
+                                .path = path,
+                                .headers = h,
+                                .nheaders = 1,
+                                .args = a,
+                                .nargs = after ? 2 : 0};
+    relay_handle(f->relay, &req, NULL, 0, resp);
+}
+
+/* How many times the relay lists tip `id` (it must be once). */
+static int relay_count(struct fx *f, const uint8_t id[16])
+{
+    struct relay_response resp;
+    post_get(f, "/post/tips", "0", &resp);
+    ASSERT_EQ(resp.status, 200);
+    char hex[33], needle[48];
+    sodium_bin2hex(hex, sizeof hex, id, 16);
+    snprintf(needle, sizeof needle, "\"id\":\"%s\"", hex);
+    int n = 0;
+    for (const char *p = resp.body; p && (p = strstr(p, needle)); p++)
+        n++;
+    relay_response_clear(&resp);
+    return n;
+}
+
+/* The relay's copy of tip `id` is byte-identical to `env`. */
+static int relay_same(struct fx *f, const uint8_t id[16], const uint8_t *env, size_t len)
+{
+    char hex[33], path[64];
+    sodium_bin2hex(hex, sizeof hex, id, 16);
+    snprintf(path, sizeof path, "/post/tips/%s", hex);
+    struct relay_response resp;
+    post_get(f, path, NULL, &resp);
+    int same = resp.status == 200 && resp.body_len == len && memcmp(resp.body, env, len) == 0;
+    relay_response_clear(&resp);
+    return same;
+}
+
+static int tip_state(struct fx *f, const uint8_t id[16])
+{
+    struct queue_tip t;
+    return queue_get_tip(f->q, id, &t) == 0 ? t.state : -1;
+}
+
+/* ---- backoff ---- */
+
+TEST(test_uploader_backoff_is_full_jitter_and_capped)
+{
+    /* The draw spans [0, base·2^n], whole: both ends reachable. */
+    ASSERT_EQ(uploader_backoff_ms(2000, 600000, 0, 0), 0);
+    ASSERT_EQ(uploader_backoff_ms(2000, 600000, 0, UINT32_MAX), 2000);
+    ASSERT_EQ(uploader_backoff_ms(2000, 600000, 3, UINT32_MAX), 16000);
+    ASSERT_EQ(uploader_backoff_ms(2000, 600000, 3, UINT32_MAX / 2), 7999);
+    /* The cap holds, also where 2^n would overflow. */
+    ASSERT_EQ(uploader_backoff_ms(2000, 600000, 9, UINT32_MAX), 600000);
+    ASSERT_EQ(uploader_backoff_ms(2000, 600000, 200, UINT32_MAX), 600000);
+    ASSERT(uploader_backoff_ms(2000, 600000, 200, 12345) <= 600000);
+}
+
+/* ---- delivery ---- */
+
+TEST(test_uploader_delivers_a_tip_and_the_queue_purges_it)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], id2[16];
+    uint8_t *env, *env2;
+    size_t len, len2;
+    make_tip(&f, 8, id, &env, &len);
+    make_tip(&f, 12, id2, &env2, &len2);
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {
+        .exit_when_empty = 1, .max_failures = 3, .backoff_base_ms = 10, .backoff_cap_ms = 50};
+    struct uploader_totals tot;
+    ASSERT_EQ(uploader_run(u, f.q, &ro, &stop, &tot), 0);
+    ASSERT_EQ(tot.delivered, 2);
+    ASSERT_EQ(tot.bytes_sent, len + len2);
+    ASSERT_EQ(tot.bytes_resent, 0);
+    ASSERT_EQ(tip_state(&f, id), QUEUE_PURGED);
+    ASSERT_EQ(tip_state(&f, id2), QUEUE_PURGED);
+    ASSERT_EQ(relay_count(&f, id), 1);
+    ASSERT(relay_same(&f, id, env, len));
+    ASSERT(relay_same(&f, id2, env2, len2));
+    /* Oldest first, and the log says sizes, never content. */
+    const char *first = strstr(f.log, "delivered: ");
+    char hex[9];
+    sodium_bin2hex(hex, sizeof hex, id, 4);
+    ASSERT(first && strstr(f.log, hex) && strstr(f.log, hex) < first);
+    ASSERT_CONTAINS(f.log, " re-sent, ");
+    ASSERT(!strstr(f.log, "xxxx"));
+    uploader_free(u);
+    free(env);
+    free(env2);
+    fx_done(&f);
+}
+
+/*
+ * The must-show: 100 small tips through a link that cuts, stalls and
+ * fails; each arrives exactly once and byte-identical, none is lost.
+ */
+TEST(test_uploader_delivers_100_tips_exactly_once_through_a_faulty_link)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    enum { N = 100 };
+    uint8_t ids[N][16];
+    uint8_t *envs[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        make_tip(&f, i % 3 == 0 ? 12 : 8, ids[i], &envs[i], &lens[i]);
+    fx_proxy(&f, "--seed 7 --cut 0.3 --stall 0.01 --error 0.1 --cut-max 40000");
+    struct uploader *u = fx_uploader(&f, f.proxy_port, "http", 1);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {.exit_when_empty = 1,
+                                   .max_failures = 50,
+                                   .backoff_base_ms = 5,
+                                   .backoff_cap_ms = 100,
+                                   .probe_seconds = 1};
+    struct uploader_totals tot;
+    double t0 = (double)time(NULL);
+    int rc = uploader_run(u, f.q, &ro, &stop, &tot);
+    fx_proxy_stop(&f);
+    size_t sl = 0;
+    uint8_t *stats = check_slurp(check_path("proxy.stats"), &sl);
+    printf("    100 tips through the fault proxy in %.0f s: %.*s", (double)time(NULL) - t0,
+           stats ? (int)sl : 17, stats ? (char *)stats : "(no proxy stats)\n");
+    printf("    %u attempts, %u failed; %" PRIu64 " bytes sent, %" PRIu64 " re-sent\n",
+           tot.attempts, tot.failures, tot.bytes_sent, tot.bytes_resent);
+    free(stats);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(tot.delivered, N);
+    ASSERT(tot.failures >= 10); /* the proxy did its job (libcurl absorbs some cuts itself) */
+    for (int i = 0; i < N; i++) {
+        ASSERT_EQ(tip_state(&f, ids[i]), QUEUE_PURGED);
+        ASSERT_EQ(relay_count(&f, ids[i]), 1);
+        ASSERT(relay_same(&f, ids[i], envs[i], lens[i]));
+        free(envs[i]);
+    }
+    /* Nothing else reached the relay. */
+    struct relay_response resp;
+    post_get(&f, "/post/tips", "0", &resp);
+    int listed = 0;
+    for (const char *p = resp.body; p && (p = strstr(p, "\"id\":")); p++)
+        listed++;
+    relay_response_clear(&resp);
+    ASSERT_EQ(listed, N);
+    uploader_free(u);
+    fx_done(&f);
+}
+
+TEST(test_uploader_resumes_from_the_relays_offset_after_a_cut)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 16, id, &env, &len);
+    /* The link dies once, 30000 bytes in, mid-PATCH. */
+    fx_proxy(&f, "--cut-at-total 30000");
+    struct uploader *u = fx_uploader(&f, f.proxy_port, "http", 10);
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    struct uploader_report rep = {0};
+    char err[512] = "";
+    int rc = uploader_send_tip(u, f.q, &t, &rep, err, sizeof err);
+    if (rc == UPLOADER_E_NET) { /* libcurl did not retry by itself: we go on */
+        ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+        ASSERT(t.upload_offset > 0); /* progress was recorded before the cut */
+        rc = uploader_send_tip(u, f.q, &t, &rep, err, sizeof err);
+    }
+    if (rc)
+        check_fail(__FILE__, __LINE__, "send: %s", err);
+    printf("    cut at 30000 bytes: %" PRIu64 " bytes sent for %zu, %" PRIu64 " re-sent\n",
+           rep.bytes_sent, len, rep.bytes_resent);
+    /* The relay kept what arrived: at most the chunk in flight goes again. */
+    ASSERT(rep.bytes_resent <= ENVELOPE_CHUNK_CIPHER);
+    ASSERT_EQ(rep.bytes_sent, len + rep.bytes_resent);
+    char qerr[256];
+    ASSERT_EQ(queue_set_delivered(f.q, id, 1, qerr, sizeof qerr), 0);
+    ASSERT_EQ(relay_count(&f, id), 1);
+    ASSERT(relay_same(&f, id, env, len));
+    free(env);
+    uploader_free(u);
+    fx_done(&f);
+}
+
+/* ---- faults ---- */
+
+struct runner {
+    struct uploader *u;
+    struct queue *q;
+    struct uploader_run_opts ro;
+    volatile sig_atomic_t stop;
+    struct uploader_totals tot;
+    int rc;
+    double done_at;
+};
+
+static double now_f(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *run_thread(void *arg)
+{
+    struct runner *r = arg;
+    r->rc = uploader_run(r->u, r->q, &r->ro, &r->stop, &r->tot);
+    r->done_at = now_f();
+    return NULL;
+}
+
+static uint16_t free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof a;
+    ASSERT(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+    getsockname(s, (struct sockaddr *)&a, &l);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+TEST(test_uploader_waits_out_a_down_relay_and_sends_as_soon_as_it_is_up)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    uint16_t port = free_port();
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 8, id, &env, &len);
+    /* A backoff that would sleep long: only the probe can make it quick. */
+    struct runner r = {.u = fx_uploader(&f, port, "http", 10),
+                       .q = f.q,
+                       .ro = {.exit_when_empty = 1,
+                              .backoff_base_ms = 20000,
+                              .backoff_cap_ms = 60000,
+                              .probe_seconds = 1,
+                              .wake_fd = -1}};
+    /* A queue handle of its own for the thread: SQLite handles are per thread here. */
+    char err[512];
+    unsigned faults;
+    ASSERT_EQ(queue_open(&r.q, check_path("kiosk"), &faults, err, sizeof err), 0);
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, run_thread, &r), 0);
+    usleep(1500 * 1000); /* the relay is down: connect refused, backoff */
+    ASSERT_EQ(tip_state(&f, id), QUEUE_SEALED);
+    double up = now_f();
+    fx_relay(&f, port, 0);
+    for (int i = 0; i < 100 && r.done_at == 0; i++)
+        usleep(100 * 1000);
+    if (r.done_at == 0)
+        r.stop = 1;
+    pthread_join(th, NULL);
+    queue_close(r.q);
+    ASSERT_EQ(r.rc, 0);
+    ASSERT_EQ(r.tot.delivered, 1);
+    printf("    delivered %.1f s after the relay came up (backoff base 20 s)\n", r.done_at - up);
+    ASSERT(r.done_at - up < 5.0);
+    ASSERT_CONTAINS(f.log, "(offline): cannot reach the relay");
+    ASSERT_CONTAINS(f.log, "the relay answers again: retrying now");
+    ASSERT_EQ(relay_count(&f, id), 1);
+    ASSERT(relay_same(&f, id, env, len));
+    free(env);
+    uploader_free(r.u);
+    fx_done(&f);
+}
+
+/* A self-signed certificate for 127.0.0.1 and its pin (sha256//base64). */
+static void make_cert(char pin[128])
+{
+    const char *d = check_dir();
+    ASSERT_EQ(
+        check_sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt "
+                 "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem -days 2 "
+                 "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 && "
+                 "openssl x509 -in cert.pem -pubkey -noout | openssl pkey -pubin -outform der "
+                 "| openssl dgst -sha256 -binary | base64 > pin.txt",
+                 d),
+        0);
+    size_t n = 0;
+    uint8_t *p = check_slurp(check_path("pin.txt"), &n);
+    ASSERT(p && n >= 44);
+    snprintf(pin, 128, "sha256//%.44s", (char *)p);
+    free(p);
+}
+
+TEST(test_uploader_refuses_a_relay_with_the_wrong_pin_and_sends_nothing)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    char pin[128];
+    make_cert(pin);
+    fx_relay(&f, 0, 1);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 8, id, &env, &len);
+    char url[128], err[512] = "";
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/", f.port);
+    struct uploader_opts o = {.relay_url = url,
+                              .device_sk = f.dev->sk,
+                              .pin = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                              .ca_file = check_path("cert.pem"),
+                              .require_verified = 1,
+                              .connect_timeout_s = 2,
+                              .log = fx_log,
+                              .log_ctx = &f};
+    struct uploader *u = NULL;
+    ASSERT_EQ(uploader_new(&u, &o, err, sizeof err), 0);
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    struct uploader_report rep = {0};
+    ASSERT_EQ(uploader_send_tip(u, f.q, &t, &rep, err, sizeof err), UPLOADER_E_PIN);
+    ASSERT_STR_EQ(err, "the relay's TLS key does not match relay_pin: nothing was sent. Check "
+                       "relay_pin in kiosk.conf against the relay's key (docs/uploader.md)");
+    ASSERT_EQ(rep.bytes_sent, 0);
+    ASSERT_EQ(uploader_probe(u, err, sizeof err), UPLOADER_E_PIN);
+    uploader_free(u);
+    ASSERT_EQ(relay_count(&f, id), 0);
+    ASSERT_EQ(tip_state(&f, id), QUEUE_SEALED);
+
+    /* The right pin: delivered over TLS. */
+    o.pin = pin;
+    ASSERT_EQ(uploader_new(&u, &o, err, sizeof err), 0);
+    if (uploader_send_tip(u, f.q, &t, &rep, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "with the right pin: %s", err);
+    ASSERT(relay_same(&f, id, env, len));
+    uploader_free(u);
+    free(env);
+    fx_done(&f);
+}
+
+TEST(test_uploader_creates_again_an_upload_the_relay_let_expire)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 12, id, &env, &len);
+    /* Part of the tip arrives, then the link dies for good. */
+    fx_proxy(&f, "--cut-at-total 25000 --after-cut error");
+    struct uploader *u = fx_uploader(&f, f.proxy_port, "http", 10);
+    struct queue_tip t;
+    struct uploader_report rep = {0};
+    char err[512] = "";
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    ASSERT(uploader_send_tip(u, f.q, &t, &rep, err, sizeof err) != 0);
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    if (!(t.upload_offset > 0 && t.upload_offset < len))
+        check_fail(__FILE__, __LINE__, "offset %" PRIu64 " of %zu after: %s", t.upload_offset, len,
+                   err);
+    /* Three days later the relay forgets the partial upload. */
+    f.shift = 73 * 3600;
+    ASSERT(relay_sweep(f.relay) >= 1);
+    fx_proxy_stop(&f);
+    fx_proxy(&f, ""); /* the link is back, on the same uploader (it remembers the Location) */
+    uploader_free(u);
+    u = fx_uploader(&f, f.proxy_port, "http", 10);
+    /* The same uploader would have the old Location; a fresh one POSTs,
+     * and the relay's answer for the tip id is an empty upload again. */
+    memset(&rep, 0, sizeof rep);
+    if (uploader_send_tip(u, f.q, &t, &rep, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "after expiry: %s", err);
+    ASSERT_EQ(rep.bytes_sent, len); /* all of it again: the relay had nothing */
+    ASSERT_EQ(relay_count(&f, id), 1);
+    ASSERT(relay_same(&f, id, env, len));
+    uploader_free(u);
+    free(env);
+    fx_done(&f);
+}
+
+TEST(test_uploader_follows_the_relay_to_a_new_upload_when_its_location_expired)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 12, id, &env, &len);
+    /* Part of the tip arrives, then the link stays down. */
+    fx_proxy(&f, "--cut-at-total 25000 --after-cut error");
+    uint16_t port = f.proxy_port;
+    struct uploader *u = fx_uploader(&f, port, "http", 10);
+    struct queue_tip t;
+    struct uploader_report rep = {0};
+    char err[512] = "";
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    ASSERT(uploader_send_tip(u, f.q, &t, &rep, err, sizeof err) != 0);
+    /* The relay forgets the partial upload; the link comes back. */
+    f.shift = 73 * 3600;
+    ASSERT(relay_sweep(f.relay) >= 1);
+    f.shift = 0;
+    fx_proxy_stop(&f);
+    fx_proxy_at(&f, port, "");
+    /* The same uploader: HEAD on the old Location → 404 → POST again. */
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    if (uploader_send_tip(u, f.q, &t, &rep, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "after expiry: %s", err);
+    ASSERT_EQ(rep.created, 2);
+    ASSERT_CONTAINS(f.log, "the relay no longer has its upload (404): creating it again");
+    ASSERT_EQ(relay_count(&f, id), 1);
+    ASSERT(relay_same(&f, id, env, len));
+    uploader_free(u);
+    free(env);
+    fx_done(&f);
+}
+
+TEST(test_uploader_takes_the_relays_time_when_the_kiosk_clock_is_wrong)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    f.shift = 3 * 86400 + 17; /* no RTC: the kiosk thinks it is three days ago */
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 8, id, &env, &len);
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    struct queue_tip t;
+    struct uploader_report rep = {0};
+    char err[512] = "";
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    if (uploader_send_tip(u, f.q, &t, &rep, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "send: %s", err);
+    ASSERT(llabs(uploader_clock_offset(u) - f.shift) <= 2);
+    ASSERT_CONTAINS(f.log, "using the relay's time");
+    ASSERT_EQ(relay_count(&f, id), 1);
+    uploader_free(u);
+    free(env);
+    fx_done(&f);
+}
+
+TEST(test_uploader_unknown_device_is_a_clear_fault_and_tips_stay_queued)
+{
+    struct fx f;
+    fx_init(&f, 0); /* this kiosk was never enrolled */
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 8, id, &env, &len);
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {
+        .exit_when_empty = 1, .max_failures = 2, .backoff_base_ms = 10, .backoff_cap_ms = 10};
+    struct uploader_totals tot;
+    ASSERT_EQ(uploader_run(u, f.q, &ro, &stop, &tot), UPLOADER_E_DEVICE);
+    ASSERT_EQ(tot.delivered, 0);
+    ASSERT_CONTAINS(f.log, "(device): the relay refuses this kiosk (403 unknown device");
+    ASSERT_CONTAINS(f.log, "enrol it at the post");
+    ASSERT_EQ(tip_state(&f, id), QUEUE_SEALED);
+    ASSERT_EQ(relay_count(&f, id), 0);
+    uploader_free(u);
+    free(env);
+    fx_done(&f);
+}

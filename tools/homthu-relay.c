@@ -1,0 +1,120 @@
+/*
+ * homthu-relay — the relay daemon: kiosks upload sealed tips to it (tus
+ * 1.0), the post console fetches them (docs/relay-protocol.md). The logic
+ * is src/relay.c; this is its command line, its signals and its log.
+ *
+ *   homthu-relay --config /etc/homthu/relay.conf
+ *   homthu-relay --config relay.conf --check    check the file, the store
+ *                                                and the registry, then exit
+ *
+ * Logs go to stderr (journald under systemd), one line per event, and
+ * never hold tip content: tip ids, sizes, kiosk ids, key fingerprints and
+ * statuses only. SIGTERM or SIGINT stop it cleanly: uploads in flight keep
+ * the bytes that arrived.
+ *
+ * Exit status: 0 stopped cleanly / check passed, 1 failed, 2 bad usage.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pthread.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "relay.h"
+
+#define PROG "homthu-relay"
+
+static void usage(FILE *f)
+{
+    fputs("usage: " PROG " --config FILE [--check]\n"
+          "Runs the Hòm thư relay: kiosks upload sealed tips to it, the post fetches them.\n"
+          "  --config FILE  relay.conf (keys in docs/relay.md)\n"
+          "  --check        check relay.conf, the store and the registry, then exit\n",
+          f);
+}
+
+static void log_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    /* One fprintf per line: glibc locks the stream, so threads never interleave. */
+    fprintf(stderr, "%s\n", line);
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf = NULL;
+    int check = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            conf = argv[++i];
+        } else if (strcmp(argv[i], "--check") == 0) {
+            check = 1;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, PROG ": unexpected argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!conf) {
+        fprintf(stderr, PROG ": --config FILE is missing\n");
+        usage(stderr);
+        return 2;
+    }
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    if (sodium_init() < 0) {
+        fprintf(stderr, PROG ": libsodium cannot start\n");
+        return 1;
+    }
+    char err[1024] = "";
+    struct config *file = NULL;
+    struct relay_config c;
+    if (config_load_file(&file, conf, err, sizeof err) ||
+        relay_config_read(file, &c, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        config_free(file);
+        return 1;
+    }
+    config_free(file);
+    c.log = log_line;
+
+    /* Signals are taken by sigwait() below: block them before any thread starts. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct relay *r = NULL;
+    if (relay_open(&r, &c, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        sodium_memzero(&c, sizeof c);
+        return 1;
+    }
+    if (check) {
+        printf("%s is fine: store %s, registry %s, listen %s (%s)\n", conf, c.database, c.registry,
+               c.listen, c.tls_cert[0] ? "https" : "http, TLS left to nginx");
+        relay_close(r);
+        sodium_memzero(&c, sizeof c);
+        return 0;
+    }
+    sodium_memzero(c.post_token, sizeof c.post_token);
+    uint16_t port = 0;
+    if (relay_start(r, &port, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        relay_close(r);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "stopping on %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    relay_close(r);
+    fprintf(stderr, "stopped\n");
+    return 0;
+}
