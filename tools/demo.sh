@@ -1,40 +1,77 @@
 #!/bin/sh
-# demo.sh setup|run — the whole kiosk on one desk, with demo keys.
-#   setup: a demo border post (build/demo/post, passphrase "demo-passphrase") and one
-#          enrolled kiosk (build/demo/kiosk) whose queue is build/demo/data.
-#   run:   setup, then the kiosk in a window. Volunteer PIN: 2468.
+# demo.sh setup|run|console — the whole loop on one desk, with demo keys.
+#   setup:   a demo border post (build/demo/post, passphrase "demo-passphrase"),
+#            one enrolled kiosk (build/demo/kiosk, queue in build/demo/data)
+#            and a local relay (build/demo/relay) the kiosk delivers to.
+#   run:     setup, start the relay and the kiosk's delivery daemon in the
+#            background, then the kiosk in a window. Volunteer PIN: 2468.
+#   console: pull the tips from the local relay and list them, as an officer.
 # Demo keys are for trying things out only: never put them on a real kiosk.
 set -eu
 cd "$(dirname "$0")/.."
 : "${HOMTHU_BUILD:=build/debug}"
-demo=build/demo
-prov="$HOMTHU_BUILD/homthu-provision"
+B=$HOMTHU_BUILD
+demo=${HOMTHU_DEMO_DIR:-build/demo}
+port=${HOMTHU_DEMO_PORT:-8787}
+relay_url="http://127.0.0.1:$port/"
+export HOMTHU_PASSPHRASE=demo-passphrase
 
 setup() {
-    [ -f "$demo/kiosk/kiosk.conf" ] && return 0
+    [ -f "$demo/kiosk/kiosk.conf" ] && [ -f "$demo/relay/relay.conf" ] && return 0
     rm -rf "$demo"
-    mkdir -p "$demo/data"
-    export HOMTHU_PASSPHRASE=demo-passphrase HOMTHU_PWHASH=interactive
-    "$prov" post-init --dir "$demo/post" >/dev/null
-    "$prov" kiosk-new --post "$demo/post" --id demo-kiosk --out "$demo/kiosk" >/dev/null
-    sed -i -e "s|^data_dir = .*|data_dir = $PWD/$demo/data|" \
+    mkdir -p "$demo/data" "$demo/relay"
+    abs=$(cd "$demo" && pwd)
+    HOMTHU_PWHASH=interactive "$B/homthu-provision" post-init --dir "$demo/post" >/dev/null 2>&1
+    "$B/homthu-provision" kiosk-new --post "$demo/post" --id demo-kiosk --out "$demo/kiosk" \
+        --relay "$relay_url" >/dev/null
+    sed -i -e "s|^data_dir = .*|data_dir = $abs/data|" \
         -e "s|^volunteer_pin =.*|volunteer_pin = 2468|" "$demo/kiosk/kiosk.conf"
-    echo "demo: post keys in $demo/post (passphrase: demo-passphrase), kiosk in $demo/kiosk"
+    token=$(head -c 32 /dev/urandom | base64)
+    cat >"$demo/relay/relay.conf" <<EOF
+# The demo relay: plain HTTP on loopback (docs/relay.md).
+listen = 127.0.0.1:$port
+database = $abs/relay/relay.db
+registry = $abs/post/registry.db
+post_token = $token
+EOF
+    echo "$token" >"$demo/relay/post_token"
+    echo "demo: post keys in $demo/post (passphrase: demo-passphrase), kiosk in $demo/kiosk,"
+    echo "      relay on $relay_url"
+}
+
+console() {
+    "$B/homthu-post" pull --post "$demo/post" --relay "$relay_url" \
+        --token "$(cat "$demo/relay/post_token")"
+    "$B/homthu-post" list --post "$demo/post"
 }
 
 case "${1:-run}" in
 setup) setup ;;
+console) console ;;
 run)
     setup
+    "$B/homthu-relay" --config "$demo/relay/relay.conf" >"$demo/relay.log" 2>&1 &
+    relay=$!
+    "$B/homthu-uplink" --config "$demo/kiosk/kiosk.conf" >"$demo/uplink.log" 2>&1 &
+    uplink=$!
+    trap 'kill $relay $uplink 2>/dev/null || true' EXIT INT TERM
     if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
-        echo "demo: no desktop here (no DISPLAY): use 'make screens' to see the screens," >&2
-        echo "      or run this on a desktop. Falling back to SDL's offscreen driver." >&2
+        echo "demo: no desktop here (no DISPLAY): 'make screens' shows every screen instead." >&2
+        echo "      The kiosk runs on SDL's offscreen driver; Ctrl-C ends the demo." >&2
         export SDL_VIDEODRIVER=offscreen
     fi
-    echo "demo: the kiosk opens in a window (Esc closes it). Volunteer PIN: 2468."
-    echo "demo: tips you leave go to $demo/data; inspect them with:"
-    echo "      $HOMTHU_BUILD/homthu-queue $demo/data"
-    exec "$HOMTHU_BUILD/homthu-kiosk" --config "$demo/kiosk/kiosk.conf" --window --size 800x480
+    cat <<EOF
+demo: the kiosk opens in a window (Esc closes it). Volunteer PIN: 2468.
+demo: relay on $relay_url (log $demo/relay.log), delivery daemon log $demo/uplink.log.
+demo: leave a tip, then, as the officer, in another terminal:
+        ./tools/demo.sh console                       # pull from the relay and list
+        $B/homthu-post show ID --post $demo/post        # text, metadata, verdict
+        $B/homthu-post audio ID --post $demo/post --out tip.ogg
+      The post's passphrase is demo-passphrase.
+      What the kiosk still holds (sealed; it cannot read it either):
+        $B/homthu-queue $demo/data
+EOF
+    "$B/homthu-kiosk" --config "$demo/kiosk/kiosk.conf" --window --size 800x480
     ;;
-*) echo "usage: demo.sh setup|run" >&2; exit 2 ;;
+*) echo "usage: demo.sh setup|run|console" >&2; exit 2 ;;
 esac

@@ -1,0 +1,36 @@
+#!/bin/sh
+# The loop `make run` shows, without a screen: a voice tip left at the kiosk
+# (headless, test speech as the microphone) goes through the delivery daemon
+# to the local relay, and the officer's console pulls and lists it.
+set -u
+B=${HOMTHU_BUILD:-build/debug}
+dir=$(mktemp -d "${TMPDIR:-/tmp}/homthu-demo-XXXXXX")
+export HOMTHU_DEMO_DIR="$dir/demo" HOMTHU_DEMO_PORT=$((20000 + $$ % 20000)) HOMTHU_BUILD="$B"
+pids=""
+cleanup() { [ -n "$pids" ] && kill $pids 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+[ -n "${HOMTHU_KEEP:-}" ] && trap - EXIT
+check() { if eval "$2"; then echo "PASS $1"; else echo "FAIL $1"; fi; }
+
+./tools/demo.sh setup >/dev/null 2>&1
+check demo_setup_makes_post_kiosk_and_relay "[ -f '$dir/demo/relay/relay.conf' ] && [ -f '$dir/demo/kiosk/kiosk.conf' ]"
+"$B/homthu-relay" --config "$dir/demo/relay/relay.conf" >"$dir/relay.log" 2>&1 &
+pids="$pids $!"
+"$B/homthu-uplink" --config "$dir/demo/kiosk/kiosk.conf" >"$dir/uplink.log" 2>&1 &
+pids="$pids $!"
+# Five seconds of a voice-like tone as the microphone.
+python3 -c "
+import struct, math
+open('$dir/mic.raw', 'wb').write(b''.join(struct.pack('<h', int(6000 * math.sin(2 * math.pi * 220 * i / 16000))) for i in range(16000 * 5)))"
+SDL_AUDIODRIVER=disk SDL_DISKAUDIOFILEIN="$dir/mic.raw" SDL_DISKAUDIOFILE=/dev/null \
+    "$B/helpers/kioskflow" "$dir/demo/kiosk/kiosk.conf" >"$dir/kiosk.log" 2>&1
+rc=$?
+check demo_kiosk_seals_a_voice_tip "[ $rc -eq 0 ]"
+i=0
+while [ $i -lt 100 ] && ! grep -q delivered "$dir/uplink.log"; do sleep 0.2; i=$((i + 1)); done
+check demo_uplink_delivers_it_to_the_relay "grep -q 'delivered: .* 0 re-sent' '$dir/uplink.log'"
+./tools/demo.sh console >"$dir/console.log" 2>&1
+check demo_console_pulls_and_lists_it "grep -q '1 new tip' '$dir/console.log' && grep -q 'demo-kiosk .*weapons .*vi' '$dir/console.log'"
+"$B/homthu-queue" "$dir/demo/data" >"$dir/queue.log" 2>&1
+check demo_kiosk_queue_holds_nothing_waiting "! grep -Eq 'sealed +[1-9]' '$dir/queue.log'"
+check demo_logs_hold_no_tip_content "! grep -qi 'OggS' '$dir/relay.log' '$dir/uplink.log'"
