@@ -791,7 +791,7 @@ TEST(test_queue_tool_summarises_the_queue_without_keys)
     put_tip(q, 1, 8, 1, now - 2 * 3600 - 30); /* oldest waiting: 2 h 0 min */
     put_tip(q, 2, 8, 1, now - 600);
     put_tip(q, 3, 8, 1, now - 300);
-    put_tip(q, 4, 1, 0, now - 5); /* someone is recording */
+    put_tip(q, 4, 1, 0, now - 20 * 60 - 10); /* recording: an age that a slow run cannot tip over */
     uint8_t id[16], h[H], c[C], t[T];
     char err[512];
     make_id(id, 2);
@@ -835,7 +835,7 @@ TEST(test_queue_tool_summarises_the_queue_without_keys)
                        "10111213  sealed       32.4 KiB  2 h 0 min      \n"
                        "20212223  uploading    32.4 KiB  10 min         sent-4.0 KiB\n"
                        "30313233  delivered    32.4 KiB  5 min          \n"
-                       "40414243  recording     4.2 KiB  5 s            \n"
+                       "40414243  recording     4.2 KiB  20 min         \n"
                        "50515253  sealed        4.3 KiB  ?              cut-short clock-unset\n");
     free(out);
 
