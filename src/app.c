@@ -188,6 +188,8 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         .training = a->conf.training,
         .volume = a->conf.volume,
         .log = o->log,
+        .kiosk_id = a->conf.kiosk_id,
+        .data_dir = a->conf.data_dir,
     };
     if (kiosk_new(&a->kiosk, &ko, err, errlen) != 0)
         goto fail;

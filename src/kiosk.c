@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "capture.h"
@@ -14,6 +15,7 @@
 #include "i18n.h"
 #include "prompts.h"
 #include "queue.h"
+#include "version.h"
 
 #define PUMP_SAMPLES 4096
 #define VOLUNTEER_MAX_SECONDS 30
@@ -478,6 +480,100 @@ static void h_set_volume(void *ctx, int percent)
     say_log(k, "volume set to %d %% on the volunteer screen", percent);
 }
 
+static void age_text(char *out, size_t n, int64_t seconds)
+{
+    if (seconds < 0)
+        snprintf(out, n, "?");
+    else if (seconds < 120)
+        snprintf(out, n, "%lld s", (long long)seconds);
+    else if (seconds < 7200)
+        snprintf(out, n, "%lld min", (long long)seconds / 60);
+    else if (seconds < 2 * 86400)
+        snprintf(out, n, "%lld h", (long long)seconds / 3600);
+    else
+        snprintf(out, n, "%lld days", (long long)seconds / 86400);
+}
+
+struct last_delivery {
+    int64_t when;
+};
+
+static int find_last_delivery(void *ctx, const struct queue_tip *t)
+{
+    struct last_delivery *l = ctx;
+    if (t->delivered > l->when)
+        l->when = t->delivered;
+    return 0;
+}
+
+/* Facts only, never tip content: counts, ages, space, devices. */
+static void h_tech_info(void *ctx, struct ui_tech *out)
+{
+    struct kiosk *k = ctx;
+    int trusted = 0;
+    int64_t now = wall(k, &trusted);
+    out->n = 0;
+#define LINE(...) \
+    if (out->n < UI_TECH_LINES) \
+        snprintf(out->lines[out->n++], sizeof out->lines[0], __VA_ARGS__)
+    LINE("Kiosk %s · version %s", k->o.kiosk_id ? k->o.kiosk_id : "?", HOMTHU_VERSION);
+    struct queue_stats st;
+    if (k->o.queue && queue_stats(k->o.queue, &st) == 0) {
+        char age[32] = "-";
+        if (st.oldest_waiting)
+            age_text(age, sizeof age, now - st.oldest_waiting);
+        LINE("Waiting: %u tips, oldest %s · sending: %u · cut short: %u",
+             st.count[QUEUE_SEALED] + st.count[QUEUE_UPLOADING], age, st.count[QUEUE_UPLOADING],
+             st.cut_short);
+        struct last_delivery l = {0};
+        char when[32] = "never";
+        if (queue_foreach(k->o.queue, find_last_delivery, &l) == 0 && l.when)
+            age_text(when, sizeof when, now - l.when);
+        LINE("Last delivery: %s%s · link: %s", when, l.when ? " ago" : "",
+             st.count[QUEUE_UPLOADING] ? "sending" : "idle or down");
+    } else {
+        LINE("Queue: NOT OPEN (see the log)");
+    }
+    struct statvfs vfs;
+    if (k->o.data_dir && statvfs(k->o.data_dir, &vfs) == 0)
+        LINE("Disk: %.0f MB free of %.0f MB",
+             (double)vfs.f_bavail * vfs.f_frsize / 1e6, (double)vfs.f_blocks * vfs.f_frsize / 1e6);
+    LINE("Microphone: %s · speaker: %s · clock: %s",
+         kiosk_has_microphone(k) ? "yes" : "NO", (k->faults & KIOSK_FAULT_NO_SPEAKER) ? "NO" : "yes",
+         trusted ? "set" : "not set");
+    LINE("Faults: %s%s%s%s%s", k->faults ? "" : "none",
+         (k->faults & KIOSK_FAULT_NO_POST_KEY) ? "no post key " : "",
+         (k->faults & KIOSK_FAULT_NO_MICROPHONE) ? "no microphone " : "",
+         (k->faults & KIOSK_FAULT_DISK_FULL) ? "disk full " : "",
+         (k->faults & KIOSK_FAULT_QUEUE) ? "queue error" : "");
+#undef LINE
+}
+
+static void h_mic_test(void *ctx, int on)
+{
+    struct kiosk *k = ctx;
+    char err[256];
+    if (on && !k->vrecording && !k->capturing && kiosk_has_microphone(k)) {
+        k->vlen = 0;
+        if (k->audio.capture_start(k->audio.ctx, err, sizeof err) == 0)
+            k->vrecording = 1; /* into the volunteer buffer, never kept */
+    } else if (!on && k->vrecording) {
+        if (k->audio.capture_stop)
+            k->audio.capture_stop(k->audio.ctx);
+        k->vrecording = 0;
+        sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
+        k->vlen = 0;
+        k->level = 0;
+    }
+}
+
+static void h_led_test(void *ctx)
+{
+    struct kiosk *k = ctx;
+    if (k->o.led_test)
+        k->o.led_test(k->o.led_ctx);
+}
+
 void kiosk_host(struct kiosk *k, struct ui_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -496,5 +592,8 @@ void kiosk_host(struct kiosk *k, struct ui_host *h)
     h->prompt_words = h_prompt_words;
     h->set_training = h_set_training;
     h->set_volume = h_set_volume;
+    h->tech_info = h_tech_info;
+    h->mic_test = h_mic_test;
+    h->led_test = h_led_test;
     h->ctx = k;
 }

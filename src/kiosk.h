@@ -44,6 +44,10 @@ struct kiosk_opts {
     int training;
     int volume;                      /* percent */
     int64_t (*wall_clock)(int *trusted); /* NULL: time(NULL), untrusted */
+    const char *kiosk_id;            /* for the technician's screen */
+    const char *data_dir;            /* its free space is shown there */
+    void (*led_test)(void *ctx);     /* every LED in turn; NULL: no LEDs */
+    void *led_ctx;
     void (*log)(const char *line);   /* NULL: stderr */
 };
 

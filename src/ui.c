@@ -78,6 +78,11 @@ enum action {
     A_V_PRACTICE,
     A_V_VOLUME,
     A_V_DONE,
+    A_V_TECH,
+    A_T_MIC,
+    A_T_LED,
+    A_T_DONE,
+    A_T_TOUCH,
 };
 
 static const struct {
@@ -118,7 +123,7 @@ static const char *const prompt_ids[] = {
 
 static const char *const screen_names[UI_NSCREENS] = {
     "blank", "start", "language", "category", "speak", "recording", "review",
-    "text", "when", "sent", "still_there", "out_of_service", "pin", "volunteer",
+    "text", "when", "sent", "still_there", "out_of_service", "pin", "volunteer", "tech",
 };
 
 struct ui {
@@ -148,6 +153,9 @@ struct ui {
     int v_recording;
     int training;
     int volume;
+    int mic_testing;     /* technician's microphone test running */
+    int touch_x, touch_y; /* the last touch on the technician's screen, -1 none */
+    int last_tap_x, last_tap_y;
     /* Built by ui_draw, read by ui_tap. */
     struct ui_target targets[UI_MAX_TARGETS];
     int ntargets;
@@ -833,7 +841,7 @@ static void draw_volunteer(struct frame *f)
          px(ui, 8));
     text(f, rect(px(ui, 20), px(ui, 55), w - px(ui, 40), H - px(ui, 65) - 2 * k),
          words ? words : "", font(ui, 30), C_INK, C_TILE, UI_ALIGN_CENTER);
-    int y = H - 2 * k, bw = w / 4;
+    int y = H - 2 * k, bw = w / 5;
     button(f, rect(0, y, bw, k), ui->v_recording ? C_GREEN : C_RED, C_WHITE, 0,
            tr_in(ui, "vi", ui->v_recording ? "Stop" : "Record"), font(ui, 30), A_V_RECORD, 0,
            "v:record");
@@ -841,7 +849,9 @@ static void draw_volunteer(struct frame *f)
            A_V_PLAY, 0, "v:play");
     button(f, rect(2 * bw, y, bw, k), C_BLUE, C_WHITE, 0, tr_in(ui, "vi", "Next"), font(ui, 30),
            A_V_NEXT, 0, "v:next");
-    button(f, rect(3 * bw, y, w - 3 * bw, k), C_BLUE, C_WHITE, 0, tr_in(ui, "vi", "Done"),
+    button(f, rect(3 * bw, y, bw, k), C_BLUE, C_WHITE, P_WRENCH, "", font(ui, 30), A_V_TECH, 0,
+           "v:tech");
+    button(f, rect(4 * bw, y, w - 4 * bw, k), C_BLUE, C_WHITE, 0, tr_in(ui, "vi", "Done"),
            font(ui, 30), A_V_DONE, 0, "v:done");
     snprintf(line, sizeof line, "%s: %s", tr_in(ui, "vi", "Practice mode: this tip is not sent."),
              ui->training ? "ON" : "OFF");
@@ -854,6 +864,46 @@ static void draw_volunteer(struct frame *f)
     if (ui->message[0])
         text(f, rect(px(ui, 10), y - px(ui, 44), w - px(ui, 20), px(ui, 40)), ui->message,
              font(ui, 28), C_INK, C_TILE, UI_ALIGN_CENTER);
+}
+
+/*
+ * The technician's screen: status lines on the left, the microphone meter,
+ * and buttons for the tests. Every tap outside a button marks where the
+ * panel felt it: the touch test.
+ */
+static void draw_tech(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    int w = ui->cfg.width, H = ui->cfg.height;
+    int k = ui->min_target + px(ui, 4);
+    struct ui_tech info;
+    memset(&info, 0, sizeof info);
+    if (ui->host->tech_info)
+        ui->host->tech_info(ui->host->ctx, &info);
+    target(ui, rect(0, 0, w, H - k), A_T_TOUCH, 0, "t:touch");
+    int lh = (H - k - px(ui, 90)) / (info.n > 0 ? info.n : 1);
+    if (lh > px(ui, 40))
+        lh = px(ui, 40);
+    for (int i = 0; i < info.n; i++)
+        text(f, rect(px(ui, 10), px(ui, 4) + i * lh, w - px(ui, 20), lh), info.lines[i],
+             font(ui, 28), C_INK, C_BG, UI_ALIGN_LEFT);
+    struct ui_rect m = rect(px(ui, 10), H - k - px(ui, 80), w - px(ui, 20), px(ui, 70));
+    struct ui_draw *d = cmd(f, UI_DRAW_METER, m);
+    if (d) {
+        d->fg = C_METER;
+        d->bg = C_TILE;
+        d->value = ui->mic_testing ? ui->shown_level : 0;
+    }
+    if (ui->touch_x >= 0)
+        fill(f, rect(ui->touch_x - px(ui, 12), ui->touch_y - px(ui, 12), px(ui, 24), px(ui, 24)),
+             C_RED, px(ui, 12));
+    int bw = w / 3;
+    button(f, rect(0, H - k, bw, k), ui->mic_testing ? C_GREEN : C_BLUE, C_WHITE, P_MIC,
+           ui->mic_testing ? "Mic: ON" : "Mic test", font(ui, 28), A_T_MIC, 0, "t:mic");
+    button(f, rect(bw, H - k, bw, k), C_BLUE, C_WHITE, 0, "LED test", font(ui, 28), A_T_LED, 0,
+           "t:led");
+    button(f, rect(2 * bw, H - k, w - 2 * bw, k), C_BLUE, C_WHITE, 0, tr_in(ui, "vi", "Done"),
+           font(ui, 28), A_T_DONE, 0, "t:done");
 }
 
 void ui_draw(struct ui *ui, struct ui_draw_list *out)
@@ -877,9 +927,10 @@ void ui_draw(struct ui *ui, struct ui_draw_list *out)
     case UI_OUT_OF_SERVICE: draw_out_of_service(&f); break;
     case UI_PIN: draw_pin(&f); break;
     case UI_VOLUNTEER: draw_volunteer(&f); break;
+    case UI_TECH: draw_tech(&f); break;
     }
     if (ui->screen != UI_BLANK && ui->screen != UI_PIN && ui->screen != UI_VOLUNTEER &&
-        ui->screen != UI_TEXT)
+        ui->screen != UI_TEXT && ui->screen != UI_TECH)
         draw_training_band(&f);
     ui->dirty = 0;
 }
@@ -1113,6 +1164,33 @@ static void act(struct ui *ui, const struct ui_target *t)
         if (!ui->v_recording)
             go(ui, UI_START);
         break;
+    case A_V_TECH:
+        if (!ui->v_recording) {
+            ui->touch_x = ui->touch_y = -1;
+            go(ui, UI_TECH);
+        }
+        break;
+    case A_T_TOUCH:
+        ui->touch_x = ui->last_tap_x;
+        ui->touch_y = ui->last_tap_y;
+        ui->dirty = 1;
+        break;
+    case A_T_MIC:
+        ui->mic_testing = !ui->mic_testing;
+        if (ui->host->mic_test)
+            ui->host->mic_test(ui->host->ctx, ui->mic_testing);
+        ui->dirty = 1;
+        break;
+    case A_T_LED:
+        if (ui->host->led_test)
+            ui->host->led_test(ui->host->ctx);
+        break;
+    case A_T_DONE:
+        if (ui->mic_testing && ui->host->mic_test)
+            ui->host->mic_test(ui->host->ctx, 0);
+        ui->mic_testing = 0;
+        go(ui, UI_START);
+        break;
     }
 }
 
@@ -1130,6 +1208,8 @@ void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms)
     clock_start(ui, now_ms);
     ui->now = now_ms;
     ui->last_input = now_ms;
+    ui->last_tap_x = x;
+    ui->last_tap_y = y;
     if (ui->dirty) {
         /* Hit-test against what the person sees: lay out the current frame. */
         static struct ui_draw_list scratch;
@@ -1201,10 +1281,24 @@ void ui_tick(struct ui *ui, uint32_t now_ms)
         }
         break;
     }
+    case UI_TECH:
+        if (ui->mic_testing) {
+            int level = ui->host->record_level ? ui->host->record_level(ui->host->ctx) : 0;
+            if (abs(level - ui->shown_level) >= 2) {
+                ui->shown_level = level;
+                ui->dirty = 1;
+            }
+        }
+        /* Left alone, it closes like the volunteer screens. */
+        __attribute__((fallthrough));
     case UI_PIN:
     case UI_VOLUNTEER:
-        if (idle >= (uint32_t)ui->cfg.idle_seconds * 1000u * 5u && !ui->v_recording)
+        if (idle >= (uint32_t)ui->cfg.idle_seconds * 1000u * 5u && !ui->v_recording) {
+            if (ui->mic_testing && ui->host->mic_test)
+                ui->host->mic_test(ui->host->ctx, 0);
+            ui->mic_testing = 0;
             go(ui, UI_START);
+        }
         break;
     default:
         if (in_tip(ui->screen) && idle >= (uint32_t)ui->cfg.idle_seconds * 1000u) {

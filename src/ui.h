@@ -42,6 +42,7 @@ enum ui_screen {
     UI_OUT_OF_SERVICE,
     UI_PIN,           /* volunteer PIN */
     UI_VOLUNTEER,     /* record the prompts of a language, practice mode */
+    UI_TECH,          /* the technician's checks */
     UI_NSCREENS
 };
 
@@ -92,6 +93,13 @@ struct ui_prompt {
     const char *id;
 };
 
+/* What the technician's screen shows, as lines the host formats. */
+#define UI_TECH_LINES 10
+struct ui_tech {
+    char lines[UI_TECH_LINES][UI_TEXT_MAX];
+    int n;
+};
+
 struct ui_lang {
     char code[9];
     char name[48];   /* in its own language */
@@ -126,6 +134,11 @@ struct ui_host {
     const char *(*prompt_words)(void *ctx, const char *lang, const char *id); /* or NULL */
     void (*set_training)(void *ctx, int on);
     void (*set_volume)(void *ctx, int percent); /* the technician's side of the volume */
+    /* Technician: status lines; the microphone on/off for a level test (the
+       meter reads record_level); every LED in turn. Any may be NULL. */
+    void (*tech_info)(void *ctx, struct ui_tech *out);
+    void (*mic_test)(void *ctx, int on);
+    void (*led_test)(void *ctx);
     void *ctx;
 };
 

@@ -45,6 +45,27 @@ static void f_volume(void *ctx, int percent)
     ((struct fake *)ctx)->volume = percent;
 }
 
+static void f_tech(void *ctx, struct ui_tech *out)
+{
+    (void)ctx;
+    out->n = 2;
+    snprintf(out->lines[0], sizeof out->lines[0], "Kiosk test-01 · version 9");
+    snprintf(out->lines[1], sizeof out->lines[1], "Waiting: 3 tips, oldest 2 h");
+}
+
+static int mic_on, led_tests;
+static void f_mic_test(void *ctx, int on)
+{
+    (void)ctx;
+    mic_on = on;
+}
+
+static void f_led_test(void *ctx)
+{
+    (void)ctx;
+    led_tests++;
+}
+
 static void f_training(void *ctx, int on)
 {
     ((struct fake *)ctx)->training = on;
@@ -148,6 +169,9 @@ static struct ui *make_ui(struct fake *f, struct ui_host *h, int w, int hgt)
     h->prompt_record_stop = f_v_stop;
     h->set_volume = f_volume;
     h->set_training = f_training;
+    h->tech_info = f_tech;
+    h->mic_test = f_mic_test;
+    h->led_test = f_led_test;
     h->ctx = f;
     struct ui_config c = {.width = w, .height = hgt, .diagonal_inches = 7, .langs = langs,
                           .nlangs = 2, .pin = "2468"};
@@ -400,6 +424,8 @@ static void each_screen(int w, int hgt, void (*fn)(struct ui *ui, const char *wh
         {"start", "lang:LANG", "cat:6", "record", "stop", "keep", "text_done", NULL},
         {"start", "lang:LANG", "cat:6", "record", "send", NULL},
         {"volunteer", NULL},
+        {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", NULL},
+        {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", "v:tech", NULL},
     };
     const char *codes[2] = {"vi", "hmn"};
     for (int l = 0; l < 2; l++)
@@ -525,5 +551,46 @@ TEST(test_ui_idle_counts_from_the_first_event_not_from_clock_zero)
     ASSERT(!ui_blanked(ui));
     ui_tick(ui, boot + 300000);
     ASSERT(ui_blanked(ui));
+    ui_free(ui);
+}
+
+TEST(test_ui_technician_screen_shows_status_and_runs_the_checks)
+{
+    struct fake f;
+    struct ui_host h;
+    struct ui *ui = make_ui(&f, &h, 800, 480);
+    tap(ui, "volunteer", 0);
+    const char *pin[] = {"pin:2", "pin:4", "pin:6", "pin:8", "v:tech"};
+    for (int i = 0; i < 5; i++)
+        tap(ui, pin[i], (uint32_t)i + 1);
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "tech");
+    static struct ui_draw_list dl;
+    ui_draw(ui, &dl);
+    int shown = 0;
+    for (int i = 0; i < dl.n; i++)
+        shown += !strcmp(dl.cmds[i].text, "Waiting: 3 tips, oldest 2 h");
+    ASSERT_EQ(shown, 1);
+    tap(ui, "t:mic", 10);
+    ASSERT_EQ(mic_on, 1);
+    f.level = 70;
+    ui_tick(ui, 20);
+    ui_draw(ui, &dl);
+    int meter = -1;
+    for (int i = 0; i < dl.n; i++)
+        if (dl.cmds[i].kind == UI_DRAW_METER)
+            meter = dl.cmds[i].value;
+    ASSERT_EQ(meter, 70); /* the microphone level test */
+    tap(ui, "t:led", 30);
+    ASSERT_EQ(led_tests, 1);
+    ui_tap(ui, 123, 234, 40); /* the touch test marks where the panel felt it */
+    ui_draw(ui, &dl);
+    int marked = 0;
+    for (int i = 0; i < dl.n; i++)
+        marked |= dl.cmds[i].kind == UI_DRAW_FILL && dl.cmds[i].r.x + dl.cmds[i].r.w / 2 == 123 &&
+                  dl.cmds[i].r.y + dl.cmds[i].r.h / 2 == 234;
+    ASSERT(marked);
+    tap(ui, "t:done", 50);
+    ASSERT_EQ(mic_on, 0); /* leaving turns the microphone off */
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "start");
     ui_free(ui);
 }

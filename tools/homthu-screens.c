@@ -77,6 +77,8 @@ static const struct shot shots[] = {
     {"10-still-there", {"start", "LANG", "cat:1", NULL}, 61000},
     {"11-pin", {"volunteer", "pin:1", "pin:2", NULL}, 0},
     {"12-volunteer", {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", NULL}, 0},
+    {"13-technician", {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", "v:tech", "t:mic",
+                       "t:touch", NULL}, 0},
 };
 
 int main(int argc, char **argv)
