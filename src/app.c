@@ -6,17 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "audio.h"
+#include "button.h"
 #include "config.h"
+#include "gpio.h"
 #include "i18n.h"
 #include "keys.h"
 #include "kiosk.h"
+#include "leds.h"
 #include "prompts.h"
 #include "queue.h"
 #include "render.h"
 #include "ui.h"
+#include "watchdog.h"
 
 #define DEFAULT_EMOJI "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 #define INSTALLED_ASSETS "/usr/share/homthu/assets"
@@ -39,6 +44,17 @@ struct app {
     struct ui_draw_list frame;
     int w, h;
     uint64_t frames;
+    /* The LEDs, the button and systemd's watchdog (tend_hardware). */
+    struct gpio_port gpio; /* zeroed: no GPIO */
+    struct leds *leds;     /* NULL: no LEDs */
+    struct button *button; /* NULL: no button */
+    struct leds_queue_watch qwatch;
+    struct leds_status ledst;
+    int looked;            /* the queue and the disk were looked at, at looked_at */
+    uint32_t looked_at;
+    int disk_low;
+    int gpio_err;          /* the last GPIO error logged, so it is logged once */
+    struct watchdog *wd;   /* NULL: no systemd (every call is a no-op) */
 };
 
 static volatile sig_atomic_t quit_requested;
@@ -64,6 +80,117 @@ static uint32_t now_ms(struct app *a)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+/* The LEDs and the button, from kiosk.conf (or the test's port). A chip
+   that cannot be opened is logged and the kiosk serves on without it. */
+static void open_gpio(struct app *a)
+{
+    const struct kiosk_conf *c = &a->conf;
+    if (a->o.gpio) {
+        a->gpio = *a->o.gpio;
+    } else {
+        if (!c->led_chip[0] && !c->button_chip[0])
+            return; /* no LEDs, no button: a desk, or a kiosk without them */
+        char why[512];
+        struct gpio_config gc = {.button_line = c->button_line, .consumer = "homthu-kiosk"};
+        snprintf(gc.led_chip, sizeof gc.led_chip, "%s", c->led_chip);
+        snprintf(gc.button_chip, sizeof gc.button_chip, "%s", c->button_chip);
+        gc.led_line[GPIO_LED_GREEN] = (unsigned)c->led_green;
+        gc.led_line[GPIO_LED_AMBER] = (unsigned)c->led_amber;
+        gc.led_line[GPIO_LED_RED] = (unsigned)c->led_red;
+        if (gpio_gpiod_open(&a->gpio, &gc, why, sizeof why) != 0) {
+            logline(a, why);
+            return;
+        }
+    }
+    if ((a->o.gpio || c->led_chip[0]) &&
+        !(a->leds = leds_new(&a->gpio, (uint32_t)c->undelivered_days)))
+        logline(a, "out of memory for the LEDs: the kiosk serves on without them");
+    if ((a->o.gpio || c->button_line >= 0) && !(a->button = button_new(&a->gpio, 0)))
+        logline(a, "out of memory for the button: the kiosk serves on without it");
+}
+
+/* The technician's "LED test": every LED in turn, then back to what they say. */
+static void app_led_test(void *ctx)
+{
+    struct app *a = ctx;
+    leds_lamp_test(a->leds, now_ms(a));
+}
+
+/* A GPIO error, logged when it first appears (not 20 times a second). */
+static void gpio_trouble(struct app *a, int rc)
+{
+    if (rc == a->gpio_err)
+        return;
+    a->gpio_err = rc;
+    if (rc) {
+        char line[160];
+        snprintf(line, sizeof line, "status LEDs or button: %s (see docs/leds.md)",
+                 strerror(-rc));
+        logline(a, line);
+    }
+}
+
+/* The push button: a tap on the record button, or on stop while recording. */
+static void button_pressed(struct app *a, uint32_t now)
+{
+    int x, y;
+    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "stop", &x, &y) == 0)
+        ui_tap(a->ui, x, y, now);
+}
+
+/* "3 tips waiting, sending; no microphone (red 4)" for systemctl status. */
+static void say_status(struct app *a)
+{
+    char line[200];
+    unsigned f = a->leds ? leds_faults(a->leds) : a->ledst.faults;
+    size_t off = (size_t)snprintf(line, sizeof line, "%u tip(s) waiting%s",
+                                  (unsigned)a->ledst.tips_waiting,
+                                  a->ledst.sending ? ", sending" : "");
+    for (int code = 1; code <= LEDS_NFAULTS && off < sizeof line; code++)
+        if (f & (1u << (code - 1)))
+            off += (size_t)snprintf(line + off, sizeof line - off, "; %s (red %d)",
+                                    leds_fault_name(code), code);
+    watchdog_status(a->wd, line);
+}
+
+/*
+ * Once per loop turn: the LEDs, the button, the watchdog. The queue (which
+ * homthu-uplink drains) and the disk are looked at once a second. Healthy,
+ * for the watchdog, is the queue open and taking writes; a full disk is not
+ * unhealthy, as a restart cannot make room (docs/appliance.md).
+ */
+static void tend_hardware(struct app *a, uint32_t now)
+{
+    unsigned kf = kiosk_faults(a->kiosk);
+    if (!a->looked || now - a->looked_at >= 1000) {
+        a->looked = 1;
+        a->looked_at = now;
+        struct queue_stats qs;
+        struct queue_tip next;
+        if (a->queue && queue_stats(a->queue, &qs) == 0)
+            leds_watch_queue(&a->qwatch, &qs,
+                             queue_next_to_send(a->queue, &next) == 0 ? &next : NULL,
+                             (int64_t)time(NULL), now, &a->ledst);
+        struct statvfs vfs;
+        a->disk_low = statvfs(a->conf.data_dir, &vfs) == 0 &&
+                      leds_disk_nearly_full((uint64_t)vfs.f_bavail * vfs.f_frsize,
+                                            (uint64_t)vfs.f_blocks * vfs.f_frsize);
+        say_status(a);
+    }
+    a->ledst.faults = leds_faults_from_kiosk(kf) | (a->queue ? 0u : (unsigned)LEDS_FAULT_QUEUE) |
+                      (a->disk_low ? (unsigned)LEDS_FAULT_DISK : 0u);
+    int rc = a->leds ? leds_update(a->leds, &a->ledst, now) : 0;
+    if (a->button) {
+        int presses = button_poll(a->button, now);
+        for (int i = 0; i < presses; i++)
+            button_pressed(a, now);
+        if (presses < 0 && !rc)
+            rc = presses;
+    }
+    gpio_trouble(a, rc);
+    watchdog_pet(a->wd, a->queue && !(kf & KIOSK_FAULT_QUEUE), now);
 }
 
 static int exists(const char *path)
@@ -177,6 +304,7 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         logline(a, why);
         memset(&audio, 0, sizeof audio); /* no sound at all: text still works */
     }
+    open_gpio(a);
     struct kiosk_opts ko = {
         .queue = a->queue,
         .keys = &a->tipkeys,
@@ -190,10 +318,14 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         .log = o->log,
         .kiosk_id = a->conf.kiosk_id,
         .data_dir = a->conf.data_dir,
+        .led_test = a->leds ? app_led_test : NULL,
+        .led_ctx = a,
     };
     if (kiosk_new(&a->kiosk, &ko, err, errlen) != 0)
         goto fail;
     kiosk_host(a->kiosk, &a->host);
+    if (watchdog_open(&a->wd, why, sizeof why) != 0)
+        logline(a, why); /* systemd will restart a kiosk it never hears from */
 
     a->w = o->width > 0 ? o->width : 800;
     a->h = o->height > 0 ? o->height : 480;
@@ -247,6 +379,10 @@ void app_close(struct app *a)
 {
     if (!a)
         return;
+    leds_free(a->leds); /* dark: a stopped kiosk must not look alive */
+    button_free(a->button);
+    gpio_close(&a->gpio);
+    watchdog_free(a->wd);
     ui_free(a->ui);
     kiosk_free(a->kiosk); /* discards a tip in progress */
     render_close(a->render);
@@ -269,12 +405,19 @@ int app_step(struct app *a, int max_wait_ms)
 {
     /* Wake often only while someone is recording; idle costs nothing. */
     int wait = kiosk_recording(a->kiosk) ? 40 : max_wait_ms;
+    /* Wake for the LEDs' next change, and often enough that a press on
+       the button answers at once (its edges are timed by the kernel). */
+    if (a->leds && (int)leds_next_ms(a->leds, now_ms(a)) < wait)
+        wait = (int)leds_next_ms(a->leds, now_ms(a));
+    if (a->button && wait > 50)
+        wait = 50;
     struct render_event ev;
     render_wait(a->render, wait, &ev);
     if (ev.kind == RENDER_QUIT || quit_requested)
         return 1;
     if (ev.kind == RENDER_TAP)
         ui_tap(a->ui, ev.x, ev.y, now_ms(a));
+    tend_hardware(a, now_ms(a));
     kiosk_pump(a->kiosk);
     ui_tick(a->ui, now_ms(a));
     if (ui_dirty(a->ui))
@@ -285,6 +428,7 @@ int app_step(struct app *a, int max_wait_ms)
 int app_run(struct app *a)
 {
     redraw(a, NULL);
+    watchdog_ready(a->wd); /* the first screen is up: systemd may call us started */
     while (!app_step(a, 250))
         ;
     return 0;

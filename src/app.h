@@ -17,6 +17,7 @@
 
 struct ui;
 struct kiosk;
+struct gpio_port;
 struct queue;
 
 struct app_opts {
@@ -31,6 +32,10 @@ struct app_opts {
     uint32_t (*clock_ms)(void *ctx);
     void *clock_ctx;
     void (*log)(const char *line); /* NULL: stderr */
+    /* The status LEDs and the button; NULL: opened from kiosk.conf
+       (led_chip, button_line), none when it names no chip. Tests pass the
+       fake (gpio.h). Copied; app_close() closes it. */
+    const struct gpio_port *gpio;
 };
 
 struct app;

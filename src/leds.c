@@ -222,6 +222,14 @@ int leds_update(struct leds *l, const struct leds_status *st, uint32_t now)
     return rc;
 }
 
+void leds_lamp_test(struct leds *l, uint32_t now)
+{
+    l->started = 1;
+    l->start_ms = now;
+    for (int i = 0; i < GPIO_NLEDS; i++)
+        l->pattern[i] = P_LAMP;
+}
+
 uint32_t leds_next_ms(const struct leds *l, uint32_t now)
 {
     if (!l->started)

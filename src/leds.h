@@ -84,6 +84,10 @@ void leds_free(struct leds *l);
 int leds_update(struct leds *l, const struct leds_status *st, uint32_t now_ms)
     __attribute__((warn_unused_result));
 
+/* Run the lamp test again from now_ms (the technician's "LED test"); the
+   patterns start again 2 s later, each from its beginning. */
+void leds_lamp_test(struct leds *l, uint32_t now_ms);
+
 /* Milliseconds from now_ms until a line may next change (cap the loop's wait with it). */
 uint32_t leds_next_ms(const struct leds *l, uint32_t now_ms);
 

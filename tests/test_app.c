@@ -17,6 +17,7 @@
 
 #include "app.h"
 #include "envelope.h"
+#include "gpio.h"
 #include "keys.h"
 #include "kiosk.h"
 #include "queue.h"
@@ -393,4 +394,73 @@ TEST(test_app_records_through_alsa_as_on_the_pi)
     free(pcm);
     ogg_buf_free(&o.ogg);
     queue_close(q);
+}
+
+/* The status LEDs and the push button, on the fake GPIO port. */
+static void step_to(struct rig *r, struct gpio_fake *fake, uint32_t until)
+{
+    while (r->clock < until) {
+        r->clock += 10;
+        gpio_fake_set_now(fake, r->clock);
+        app_step(r->app, 0);
+    }
+}
+
+TEST(test_app_button_records_and_stops_and_the_leds_follow_the_kiosk)
+{
+    struct rig r;
+    memset(&r, 0, sizeof r);
+    rig_setup(&r, NULL, 1);
+    struct gpio_port port;
+    struct gpio_fake *fake;
+    ASSERT_EQ(gpio_fake_open(&port, &fake, 1), 0);
+    /* Two presses, the first with a bounce. */
+    static const struct gpio_fake_step presses[] = {
+        {3000, 1}, {3002, 0}, {3004, 1}, {3200, 0}, {9000, 1}, {9150, 0},
+    };
+    ASSERT_EQ(gpio_fake_script(fake, presses, 6), 0);
+
+    char err[512], assets[4300];
+    snprintf(assets, sizeof assets, "%s/assets",
+             getenv("HOMTHU_ROOT") ? getenv("HOMTHU_ROOT") : ".");
+    struct app_opts o = {.config_path = r.conf, .window = 1, .software = 1, .width = 800,
+                         .height = 480, .clock_ms = fake_clock, .clock_ctx = &r,
+                         .assets_dir = assets, .gpio = &port};
+    r.clock = 10;
+    if (app_open(&r.app, &o, err, sizeof err) != 0)
+        check_fail(__FILE__, __LINE__, "app_open: %s", err);
+    gpio_fake_set_now(fake, r.clock);
+    app_step(r.app, 0);
+    step_to(&r, fake, 2500);
+    size_t n;
+    const struct gpio_fake_change *c = gpio_fake_changes(fake, &n);
+    /* The lamp test, then the heartbeat; amber and red dark. */
+    ASSERT(n >= 7);
+    ASSERT(c[0].led == GPIO_LED_GREEN && c[0].on && c[0].t_ms == 10);
+    ASSERT(c[1].led == GPIO_LED_GREEN && !c[1].on && c[1].t_ms == 510);
+    ASSERT(c[2].led == GPIO_LED_AMBER && c[2].on);
+    ASSERT(c[4].led == GPIO_LED_RED && c[4].on && c[4].t_ms == 1010);
+    ASSERT(c[5].led == GPIO_LED_RED && !c[5].on && c[5].t_ms == 1510);
+    ASSERT(c[6].led == GPIO_LED_GREEN && c[6].on && c[6].t_ms == 2010);
+    ASSERT_EQ(gpio_fake_led(fake, GPIO_LED_AMBER), 0);
+    ASSERT_EQ(gpio_fake_led(fake, GPIO_LED_RED), 0);
+
+    tap(&r, "start");
+    tap(&r, "lang:vi");
+    tap(&r, "cat:1");
+    ASSERT_STR_EQ(screen(&r), "speak");
+    step_to(&r, fake, 3100); /* pressed at 3004, held 30 ms */
+    ASSERT_STR_EQ(screen(&r), "recording");
+    record_for(&r, 1.0);
+    step_to(&r, fake, 9100);
+    ASSERT_STR_EQ(screen(&r), "review");
+    tap(&r, "keep");
+    tap(&r, "text_done");
+    tap(&r, "when:1");
+    tap(&r, "send");
+    ASSERT_STR_EQ(screen(&r), "sent");
+    /* The tip waits for the uplink: amber lights within a second. */
+    step_to(&r, fake, 10200);
+    ASSERT_EQ(gpio_fake_led(fake, GPIO_LED_AMBER), 1);
+    app_close(r.app);
 }

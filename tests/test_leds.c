@@ -100,6 +100,22 @@ TEST(test_leds_lamp_test_starts_at_the_first_update_whatever_the_clock)
     rig_close(&r);
 }
 
+TEST(test_leds_lamp_test_runs_again_when_the_technician_asks)
+{
+    struct rig r;
+    rig_open(&r, 3);
+    struct leds_status st = {.faults = LEDS_FAULT_NO_MICROPHONE, .tips_waiting = 1};
+    boot(&r, &st);
+    run(&r, &st, 2000, 2700); /* red's code 4 is in its second blink */
+    gpio_fake_clear(r.fake);
+    leds_lamp_test(r.leds, 2700);
+    ASSERT_STR_EQ(leds_pattern_name(r.leds, GPIO_LED_RED), "lamp-test");
+    run(&r, &st, 2700, 4701);
+    ASSERT_STR_EQ(changes(&r, "GAR"), "G1@2700 A0@2700 R0@2700 G0@3200 A1@3200 A0@3700 R1@3700 "
+                                      "R0@4200 G1@4700 A1@4700 R1@4700");
+    rig_close(&r);
+}
+
 TEST(test_leds_green_heartbeat_is_100ms_every_2s)
 {
     struct rig r;
