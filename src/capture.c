@@ -3,9 +3,10 @@
 
 #include <opusenc.h> /* pkg-config libopusenc puts .../opus on the path */
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "errbuf.h"
 
 #define CAPTURE_MIN_BITRATE 6000  /* below this Opus drops to narrowband mush */
 #define CAPTURE_MAX_BITRATE 64000 /* far above what mono speech needs */
@@ -23,16 +24,8 @@ struct capture {
     int finished;
 };
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* errbuf_say without the code, under this file's old name. */
+#define set_err(err, errlen, ...) ((void)errbuf_say((err), (errlen), 0, __VA_ARGS__))
 
 /*
  * libopusenc hands us each finished Ogg page here. It goes straight into

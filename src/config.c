@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "errbuf.h"
 #include "gpio.h" /* gpio_chip_path(), to tell two names of one chip apart */
 
 struct entry {
@@ -27,17 +27,8 @@ struct config {
     size_t n;
 };
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* errbuf_say without the code, under this file's old name. */
+#define say(err, errlen, ...) ((void)errbuf_say((err), (errlen), 0, __VA_ARGS__))
 
 int config_utf8_valid(const char *str, size_t len)
 {

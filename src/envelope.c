@@ -2,10 +2,11 @@
 #include "envelope.h"
 
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 #define SS_ABYTES crypto_secretstream_xchacha20poly1305_ABYTES
 #define SS_HEADERBYTES crypto_secretstream_xchacha20poly1305_HEADERBYTES
@@ -54,18 +55,8 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int say(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+/* errbuf_say under this file's old name, so its call sites read as before. */
+#define say errbuf_say
 
 const char *envelope_strerror(int code)
 {
@@ -99,16 +90,6 @@ void envelope_post_key_id(const uint8_t post_pk[32], uint8_t id_out[ENVELOPE_KEY
     uint8_t h[32];
     crypto_generichash(h, sizeof h, post_pk, 32, NULL, 0);
     memcpy(id_out, h, ENVELOPE_KEY_ID_BYTES);
-}
-
-static void hex8(char out[17], const uint8_t *b)
-{
-    static const char d[] = "0123456789abcdef";
-    for (int i = 0; i < 8; i++) {
-        out[2 * i] = d[b[i] >> 4];
-        out[2 * i + 1] = d[b[i] & 15];
-    }
-    out[16] = 0;
 }
 
 /*
@@ -480,7 +461,7 @@ static int device_verdict(envelope_device_fn fn, void *ctx, const uint8_t pk[32]
     if (!fn)
         return 0;
     char id[17];
-    hex8(id, pk);
+    errbuf_hex(id, pk, 8);
     int v = fn(ctx, pk);
     if (v == ENVELOPE_E_REVOKED_DEVICE)
         return say(err, errlen, v,
@@ -801,7 +782,7 @@ static int reader_open_header(struct envelope_reader *r, char *err, size_t errle
     }
     if (!k) {
         char want[17];
-        hex8(want, r->info.post_key_id);
+        errbuf_hex(want, r->info.post_key_id, 8);
         return say(err, errlen, ENVELOPE_E_KEY_ID,
                    "sealed to post key %s, which is not among the keys unlocked here: "
                    "unlock that key (an older or newer post key)",

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,8 @@
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include "errbuf.h"
 
 /* No key file comes near this; a bigger one is the wrong file. */
 #define KEYFILE_MAX 4096
@@ -25,17 +26,8 @@
 #define OPSLIMIT_CAP 20ULL
 #define MEMLIMIT_CAP ((size_t)crypto_pwhash_MEMLIMIT_SENSITIVE)
 
-static void say(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void say(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* errbuf_say without the code, under this file's old name. */
+#define say(err, errlen, ...) ((void)errbuf_say((err), (errlen), 0, __VA_ARGS__))
 
 /* Library users need not remember sodium_init(): it is idempotent and cheap after the first. */
 static int ready(char *err, size_t errlen)

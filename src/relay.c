@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "errbuf.h"
 #include "keys.h"
 #include "registry.h"
 
@@ -129,17 +130,8 @@ static void say(const struct relay *r, const char *fmt, ...)
     r->cfg.log(r->cfg.log_ctx, line);
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* errbuf_say without the code, under this file's old name. */
+#define set_err(err, errlen, ...) ((void)errbuf_say((err), (errlen), 0, __VA_ARGS__))
 
 static void hex16(const uint8_t id[16], char out[33])
 {

@@ -2,10 +2,11 @@
 #include "tip.h"
 
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errbuf.h"
 
 /* A TEXT record holds at most this (docs/envelope.md). */
 #define TIP_TEXT_MAX 65536u
@@ -24,16 +25,8 @@ struct tip_session {
     char reason[512]; /* its sentence, repeated by later calls */
 };
 
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
-                                                          ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+/* errbuf_say without the code, under this file's old name. */
+#define set_err(err, errlen, ...) ((void)errbuf_say((err), (errlen), 0, __VA_ARGS__))
 
 /*
  * Turn an envelope/capture failure into what the caller acts on. When the

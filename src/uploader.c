@@ -19,6 +19,8 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "errbuf.h"
+
 #define SIG_SLOTS 1024 /* signed requests remembered for the current second, fresh_ts() */
 #define BODY_CAP 512   /* bytes of an error answer kept for the log */
 #define URL_CAP 2048
@@ -128,18 +130,8 @@ const char *uploader_strerror(int code)
     return "unknown";
 }
 
-static int say(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int say(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
+/* errbuf_say under this file's old name, so its call sites read as before. */
+#define say errbuf_say
 
 static void logf_(struct uploader *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct uploader *u, const char *fmt, ...)

@@ -32,7 +32,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,13 +41,14 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "errbuf.h"
 #include "keys.h"
 #include "mailbox.h"
+#include "passphrase.h"
 #include "postbox.h"
 #include "registry.h"
 
 #define PROG "homthu-post"
-#define PASS_MAX 1024
 #define TEXT_MAX (1024 * 1024)
 #define RELAY_PAGE 50
 
@@ -77,19 +77,9 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 static void short_id(const uint8_t id[16], char out[9])
 {
-    hex(out, id, 4);
+    errbuf_hex(out, id, 4);
 }
 
 /* Local time, "2025-04-18 19:00" (+ zone when `zone`). */
@@ -161,85 +151,28 @@ static int post_open(struct post *p, const char *dir)
 
 /* ---- the passphrase ---- */
 
-static struct termios saved_tty;
-static volatile sig_atomic_t tty_fd = -1;
-
-static void restore_tty(int sig)
-{
-    if (tty_fd >= 0)
-        tcsetattr(tty_fd, TCSAFLUSH, &saved_tty);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int ask_tty(int fd, const char *prompt, char *buf)
-{
-    struct termios t;
-    if (tcgetattr(fd, &saved_tty) != 0)
-        return -1;
-    t = saved_tty;
-    t.c_lflag &= ~(tcflag_t)ECHO;
-    t.c_lflag |= ECHONL;
-    tty_fd = fd;
-    signal(SIGINT, restore_tty);
-    signal(SIGTERM, restore_tty);
-    if (tcsetattr(fd, TCSAFLUSH, &t) != 0) {
-        tty_fd = -1;
-        return -1;
-    }
-    (void)!write(fd, prompt, strlen(prompt));
-    size_t n = 0;
-    int rc = -1;
-    for (;;) {
-        char ch;
-        ssize_t got = read(fd, &ch, 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        if (ch == '\n' || ch == '\r') {
-            rc = 0;
-            break;
-        }
-        if (n + 1 >= PASS_MAX) {
-            rc = -2;
-            break;
-        }
-        buf[n++] = ch;
-    }
-    buf[n] = 0;
-    tcsetattr(fd, TCSAFLUSH, &saved_tty);
-    tty_fd = -1;
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    return rc;
-}
-
 /* Unlock post.key: HOMTHU_PASSPHRASE, else asked once on the terminal. */
 static int unlock(struct post *p)
 {
     char err[1024];
-    char *pass = sodium_malloc(PASS_MAX);
+    char *pass = sodium_malloc(PASSPHRASE_MAX);
     if (!pass) {
         die_msg("out of memory for the passphrase");
         return -1;
     }
-    const char *env = getenv("HOMTHU_PASSPHRASE");
     int rc = -1;
-    if (env) {
-        size_t n = strlen(env);
-        if (n >= PASS_MAX) {
-            die_msg("HOMTHU_PASSPHRASE is longer than %d bytes", PASS_MAX - 1);
-            goto out;
-        }
-        memcpy(pass, env, n + 1);
-    } else {
+    int from_env = passphrase_from_env(pass);
+    if (from_env == PASSPHRASE_E_TOO_LONG) {
+        die_msg("HOMTHU_PASSPHRASE is longer than %d bytes", PASSPHRASE_MAX - 1);
+        goto out;
+    }
+    if (from_env == PASSPHRASE_E_UNSET) {
         int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (fd < 0) {
             die_msg("no terminal to ask the passphrase on: set HOMTHU_PASSPHRASE");
             goto out;
         }
-        int r = ask_tty(fd, "Passphrase of the post key: ", pass);
+        int r = passphrase_ask_tty(fd, "Passphrase of the post key: ", pass);
         close(fd);
         if (r != 0) {
             die_msg("could not read the passphrase from the terminal");
@@ -805,7 +738,7 @@ static int cmd_show(int argc, char **argv)
         return 1;
     }
     char id[33], v[700], got[40], stored[40], day[40], len[16];
-    hex(id, t.id, 16);
+    errbuf_hex(id, t.id, 16);
     verdict_line(&op, v, sizeof v);
     when_str(t.received, 1, got);
     when_str(t.stored, 1, stored);
@@ -1117,7 +1050,7 @@ static int export_one(void *ctx, const struct postbox_tip *t)
         return 0;
     }
     char id[33], got[40], v[700], day[40], secs[32] = "", file[64] = "";
-    hex(id, t->id, 16);
+    errbuf_hex(id, t->id, 16);
     when_str(t->received, 1, got);
     verdict_line(&o, v, sizeof v);
     int ok = genuine(o.verdict) && o.has_meta;
@@ -1707,7 +1640,7 @@ static int pull_relay(struct post *p, const struct pull_settings *s)
         for (size_t i = 0; i < n && rc == 0; i++) {
             struct relay_tip *t = &tips[i];
             char id[33], from[64];
-            hex(id, t->id, 16);
+            errbuf_hex(id, t->id, 16);
             struct postbox_tip held;
             if (postbox_get(p->pb, t->id, &held) == 0) {
                 dups++;

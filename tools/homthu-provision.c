@@ -12,13 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,10 +24,10 @@
 
 #include "config.h"
 #include "keys.h"
+#include "passphrase.h"
 #include "registry.h"
 
 #define PROG "homthu-provision"
-#define PASS_MAX 1024
 #define PASS_MIN 8
 
 enum { EXIT_USAGE = 2 };
@@ -93,120 +91,47 @@ static void utc(time_t t, char buf[32])
 
 /* ---- passphrases ---- */
 
-static struct termios saved_tty;
-static volatile sig_atomic_t tty_fd = -1;
-
-/* Ctrl-C while the echo is off must not leave the officer's terminal blind. */
-static void restore_tty(int sig)
-{
-    if (tty_fd >= 0)
-        tcsetattr(tty_fd, TCSAFLUSH, &saved_tty);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-/* One line from the terminal with echo off, into buf (PASS_MAX). 0 on success. */
-static int ask_tty(int fd, const char *prompt, char *buf)
-{
-    struct termios t;
-    if (tcgetattr(fd, &saved_tty) != 0)
-        return -1;
-    t = saved_tty;
-    t.c_lflag &= ~(tcflag_t)ECHO;
-    t.c_lflag |= ECHONL;
-    tty_fd = fd;
-    signal(SIGINT, restore_tty);
-    signal(SIGTERM, restore_tty);
-    if (tcsetattr(fd, TCSAFLUSH, &t) != 0) {
-        tty_fd = -1;
-        return -1;
-    }
-    (void)!write(fd, prompt, strlen(prompt));
-    size_t n = 0;
-    int rc = -1;
-    for (;;) {
-        char ch;
-        ssize_t got = read(fd, &ch, 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break; /* end of input before a line end */
-        if (ch == '\n' || ch == '\r') {
-            rc = 0;
-            break;
-        }
-        if (n + 1 >= PASS_MAX) {
-            rc = -2;
-            break;
-        }
-        buf[n++] = ch;
-    }
-    buf[n] = 0;
-    tcsetattr(fd, TCSAFLUSH, &saved_tty);
-    tty_fd = -1;
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    return rc;
-}
-
 /*
  * The passphrase, from --passphrase-file, else HOMTHU_PASSPHRASE, else
- * asked twice on the terminal. sodium_malloc'd (PASS_MAX); the caller
+ * asked twice on the terminal. sodium_malloc'd (PASSPHRASE_MAX); the caller
  * frees with sodium_free(), which zeroes it. NULL after a message.
  */
 static char *get_passphrase(const char *file, const char *purpose)
 {
-    char *pass = sodium_malloc(PASS_MAX);
+    char *pass = sodium_malloc(PASSPHRASE_MAX);
     char *again = NULL;
     int fd = -1;
     if (!pass) {
         die_msg("out of memory for the passphrase");
         return NULL;
     }
-    const char *env = getenv("HOMTHU_PASSPHRASE");
+    /* A file wins over the environment, which is then not even read. */
+    int from_env = file ? PASSPHRASE_E_UNSET : passphrase_from_env(pass);
     if (file) {
-        fd = open(file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            die_msg("cannot read the passphrase file %s: %s", file, strerror(errno));
+        char err[4200]; /* room for a path of PATH_MAX and the reason */
+        if (passphrase_read_file(file, pass, err, sizeof err)) {
+            die_msg("%s", err);
             goto fail;
         }
-        size_t n = 0;
-        ssize_t got;
-        while (n < PASS_MAX - 1 && (got = read(fd, pass + n, PASS_MAX - 1 - n)) != 0) {
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got < 0) {
-                die_msg("cannot read the passphrase file %s: %s", file, strerror(errno));
-                goto fail;
-            }
-            n += (size_t)got;
-        }
-        pass[n] = 0;
-        pass[strcspn(pass, "\r\n")] = 0; /* the first line is the passphrase */
-        close(fd);
-        fd = -1;
-    } else if (env) {
-        size_t n = strlen(env);
-        if (n >= PASS_MAX) {
-            die_msg("HOMTHU_PASSPHRASE is longer than %d bytes: use a shorter one", PASS_MAX - 1);
-            goto fail;
-        }
-        memcpy(pass, env, n + 1);
-    } else {
+    } else if (from_env == PASSPHRASE_E_TOO_LONG) {
+        die_msg("HOMTHU_PASSPHRASE is longer than %d bytes: use a shorter one", PASSPHRASE_MAX - 1);
+        goto fail;
+    } else if (from_env == PASSPHRASE_E_UNSET) {
         fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
         if (fd < 0) {
             die_msg("no terminal to ask the passphrase on: set HOMTHU_PASSPHRASE or use "
                     "--passphrase-file FILE");
             goto fail;
         }
-        again = sodium_malloc(PASS_MAX);
+        again = sodium_malloc(PASSPHRASE_MAX);
         char prompt[128];
         snprintf(prompt, sizeof prompt, "Passphrase %s: ", purpose);
-        int rc = again ? ask_tty(fd, prompt, pass) : -1;
-        if (rc == 0)
-            rc = ask_tty(fd, "The same passphrase again: ", again);
-        if (rc == -2) {
-            die_msg("the passphrase is longer than %d bytes: use a shorter one", PASS_MAX - 1);
+        int rc = again ? passphrase_ask_tty(fd, prompt, pass) : PASSPHRASE_E_READ;
+        if (rc == PASSPHRASE_OK)
+            rc = passphrase_ask_tty(fd, "The same passphrase again: ", again);
+        if (rc == PASSPHRASE_E_TOO_LONG) {
+            die_msg("the passphrase is longer than %d bytes: use a shorter one",
+                    PASSPHRASE_MAX - 1);
             goto fail;
         }
         if (rc != 0) {
