@@ -160,6 +160,11 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@HOMTHU_BUILD=$(BUILD) ./tools/demo.sh run
 
+# The arm64 SD-card image, as root (docs/image.md). Not part of `make test`.
+.PHONY: image
+image:
+	./image/build.sh
+
 check-banned:
 	@! grep -rnE '\b(sprintf|strcpy|strcat|gets)\s*\(' --include='*.c' --include='*.h' src tools tests
 

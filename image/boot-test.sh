@@ -1,0 +1,161 @@
+#!/bin/bash
+# Hòm thư — boot the built SD image in qemu and take a tip through it.
+#
+#   sudo image/boot-test.sh [IMAGE]      (default build/image/homthu-arm64.img)
+#
+# On a copy of the image (the image itself is not touched):
+#  1. provisions it as a technician would: homthu-provision post-init and
+#     kiosk-new (relay = the host, 10.0.2.2 from inside qemu), kiosk.conf +
+#     device.key + ssh_authorized_keys copied into homthu/ on the FAT (mtools);
+#     the copy is enlarged to 3 GiB so that the first boot has to grow /data;
+#  2. boots it in qemu-system-aarch64 -M virt -cpu cortex-a72 with the kernel
+#     and initrd from its own boot partition, virtio disk, network (user) and
+#     GPU (the kiosk needs a DRM device for KMSDRM);
+#  3. waits for the kiosk service to be ready ("HOMTHU-TEST kiosk-ready" on
+#     the serial console) and checks what the first boot did: device.key off
+#     the FAT and in /var/lib/homthu (0600 homthu), /data grown, root
+#     read-only, SSH on with the card's key, root locked;
+#  4. queues a real tip (tests/helpers/maketip, cross-built, run as user
+#     homthu on the kiosk's queue) and waits for homthu-uplink to deliver it
+#     to homthu-relay running here; homthu-post pulls and opens it.
+# Test-only additions live on the copy's FAT (homthu-test/) and the kernel
+# command line (systemd.run=); the product image has neither.
+# Prints "PASS name" / "FAIL name"; exit 0 when all passed. Kills its qemu.
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+IMG=${1:-build/image/homthu-arm64.img}
+T=${T:-build/image/boot-test}
+HB=${HOMTHU_BUILD:-build/debug}
+XB=${XBUILD:-build/aarch64-linux-gnu-release}
+TIMEOUT=${TIMEOUT:-900}
+SMP=${SMP:-$(nproc)}
+failed=0
+QEMU_PID= RELAY_PID=
+cleanup() {
+  [ -n "$QEMU_PID" ] && kill "$QEMU_PID" 2>/dev/null
+  [ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null
+  wait 2>/dev/null
+}
+trap cleanup EXIT
+pass() { echo "PASS boot_$1"; }
+fail() { echo "FAIL boot_$1${2:+ ($2)}"; failed=1; }
+check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
+con() { grep -a -q -- "$1" "$T/console.log"; }
+
+[ -f "$IMG" ] || { [ -f "$IMG.xz" ] && xz -dk "$IMG.xz"; }
+[ -f "$IMG" ] || { echo "FAIL boot_image_exists ($IMG: run sudo make image)"; exit 1; }
+for p in "$HB/homthu-provision" "$HB/homthu-relay" "$HB/homthu-post"; do
+  [ -x "$p" ] || make "$p" >/dev/null || { echo "FAIL boot_tools_built ($p)"; exit 1; }
+done
+[ -x "$XB/helpers/maketip" ] || make CROSS=aarch64-linux-gnu MODE=release "$XB/helpers/maketip" >/dev/null \
+  || { echo "FAIL boot_tools_built ($XB/helpers/maketip)"; exit 1; }
+
+rm -rf "$T"; mkdir -p "$T"
+cp --sparse=always "$(readlink -f "$IMG")" "$T/card.img"
+truncate -s 3G "$T/card.img"
+# Partition offsets and the disk id.
+P1=$(sfdisk -d "$T/card.img" | awk -F'[=,]' '/card.img1 /{gsub(/ /,"",$2); print $2}')
+PARTID=$(sfdisk -d "$T/card.img" | awk '/^label-id:/{sub(/^0x/,"",$2); print $2}')
+FAT="$T/card.img@@$((P1 * 512))"
+export MTOOLS_SKIP_CHECK=1
+mcopy -n -i "$FAT" ::vmlinuz "$T/vmlinuz" && mcopy -n -i "$FAT" ::initrd.img "$T/initrd.img" \
+  || { echo "FAIL boot_kernel_on_fat"; exit 1; }
+
+# --- provisioning, as the technician does
+export HOMTHU_PWHASH=min HOMTHU_PASSPHRASE="boot test passphrase" TZ=UTC
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+TOKEN=boot-test-token-0123456789abcdef0123456789
+"$HB/homthu-provision" post-init --dir "$T/post" >/dev/null 2>&1 || { echo "FAIL boot_post_init"; exit 1; }
+"$HB/homthu-provision" kiosk-new --post "$T/post" --id boot-test-01 --out "$T/provision" \
+  --relay "http://10.0.2.2:$PORT/" >/dev/null 2>&1 || { echo "FAIL boot_kiosk_new"; exit 1; }
+ssh-keygen -q -t ed25519 -N '' -C boot-test -f "$T/id_ed25519"
+cp "$T/id_ed25519.pub" "$T/provision/ssh_authorized_keys"
+mcopy -o -i "$FAT" "$T/provision/kiosk.conf" "$T/provision/device.key" "$T/provision/ssh_authorized_keys" ::homthu/
+# Test-only: maketip and the in-guest script (run from the kernel command line).
+mmd -i "$FAT" ::homthu-test
+mcopy -o -i "$FAT" "$XB/helpers/maketip" ::homthu-test/maketip
+cat > "$T/guest.sh" <<'G'
+#!/bin/sh
+# Runs inside the booted image (systemd.run=). Markers go to the serial console.
+exec > /dev/ttyAMA0 2>&1
+m() { echo "HOMTHU-TEST $*"; }
+# systemd.run= boots into this unit: start the normal boot beside it.
+systemctl start --no-block multi-user.target
+i=0
+until [ "$(systemctl is-active homthu-kiosk.service)" = active ]; do
+  i=$((i+1)); [ $i -lt 400 ] || { m kiosk-not-ready; systemctl status homthu-kiosk --no-pager | tail -20; journalctl -b -u homthu-kiosk --no-pager | tail -30; exit 1; }
+  sleep 1
+done
+m kiosk-ready
+systemctl status homthu-firstboot.service --no-pager 2>&1 | tail -8
+m fat-has-device-key=$(test -e /boot/firmware/homthu/device.key && echo yes || echo no)
+m key-stat=$(stat -c '%a:%U' /var/lib/homthu/device.key 2>/dev/null)
+m conf-key=$(grep '^device_key_file' /boot/firmware/homthu/kiosk.conf)
+m data-mb=$(df -m --output=size /data | tail -1 | tr -d ' ')
+m root-ro=$(findmnt -no OPTIONS / | tr ',' '\n' | grep -qx ro && echo yes || echo no)
+m ssh=$(systemctl is-active ssh.service)
+m root-pw=$(getent shadow root | cut -d: -f2)
+m uplink=$(systemctl is-active homthu-uplink.service)
+id=$(setpriv --reuid=homthu --regid=homthu --init-groups /lib/ld-linux-aarch64.so.1 \
+     /boot/firmware/homthu-test/maketip --config /boot/firmware/homthu/kiosk.conf --text "boot-test tip" --category 1)
+m tip-queued=$id
+i=0
+while [ $i -lt 240 ]; do
+  setpriv --reuid=homthu --regid=homthu --init-groups homthu-queue --json /var/lib/homthu 2>/dev/null \
+    | grep -q '"waiting": 0,' && { m queue-empty; break; }
+  i=$((i+1)); sleep 2
+done
+setpriv --reuid=homthu --regid=homthu --init-groups homthu-queue /var/lib/homthu 2>&1 | head -5
+journalctl -b -u homthu-uplink --no-pager | tail -8
+m done
+G
+mcopy -o -i "$FAT" "$T/guest.sh" ::homthu-test/guest.sh
+
+# --- the relay on the host
+cat > "$T/relay.conf" <<X
+listen = 127.0.0.1:$PORT
+database = $T/relay.db
+registry = $T/post/registry.db
+post_token = $TOKEN
+X
+"$HB/homthu-relay" --config "$T/relay.conf" > "$T/relay.log" 2>&1 &
+RELAY_PID=$!
+
+# --- boot
+echo "boot-test: booting $IMG in qemu (log: $T/console.log)"
+t0=$SECONDS
+qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 1024 -nographic -no-reboot \
+  -kernel "$T/vmlinuz" -initrd "$T/initrd.img" \
+  -append "console=ttyAMA0 root=PARTUUID=$PARTID-02 ro rootwait fsck.repair=yes systemd.show_status=1 systemd.run=\"/bin/sh /boot/firmware/homthu-test/guest.sh\" systemd.run_success_action=none systemd.run_failure_action=none" \
+  -drive if=none,id=d0,file="$T/card.img",format=raw -device virtio-blk-device,drive=d0 \
+  -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
+  -device virtio-gpu-device \
+  > "$T/console.log" 2>&1 < /dev/null &
+QEMU_PID=$!
+until con 'HOMTHU-TEST done' || con 'HOMTHU-TEST kiosk-not-ready' || ! kill -0 $QEMU_PID 2>/dev/null \
+      || [ $((SECONDS - t0)) -ge "$TIMEOUT" ]; do
+  sleep 3
+done
+echo "boot-test: guest finished after $((SECONDS - t0)) s"
+v() { grep -a -o "HOMTHU-TEST $1=[^[:cntrl:]]*" "$T/console.log" | head -1 | cut -d= -f2-; }
+check firstboot_ran con 'homthu-firstboot: done'
+check kiosk_ready con 'HOMTHU-TEST kiosk-ready'
+DMB=$(v data-mb | tr -dc 0-9)
+check data_partition_grew [ "${DMB:-0}" -gt 512 ]   # 128 MiB in the image, ~1 GiB after growing
+check device_key_off_fat [ "$(v fat-has-device-key)" = no ]
+check device_key_in_state [ "$(v key-stat)" = 600:homthu ]
+check conf_points_at_key sh -c "echo '$(v conf-key)' | grep -q /var/lib/homthu/device.key"
+check root_locked [ "$(v root-pw)" = "*" ]
+check root_fs_mounted_ro [ "$(v root-ro)" = yes ]
+check ssh_on_with_card_key [ "$(v ssh)" = active ]
+check uplink_running [ "$(v uplink)" = active ]
+TIP=$(v tip-queued | tr -dc 0-9a-f)
+check tip_queued [ ${#TIP} = 32 ]
+check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
+"$HB/homthu-post" pull --post "$T/post" --relay "http://127.0.0.1:$PORT" --token "$TOKEN" > "$T/pull.log" 2>&1
+check post_pulled_the_tip grep -q "1 new tip" "$T/pull.log"
+"$HB/homthu-post" show "${TIP:0:8}" --post "$T/post" > "$T/show.log" 2>&1
+check post_reads_the_tip grep -q "boot-test tip" "$T/show.log"
+if [ $failed = 0 ]; then echo "boot-test: all passed"; else echo "boot-test: FAILED (see $T/console.log, $T/relay.log, $T/pull.log)"; fi
+exit $failed
