@@ -102,9 +102,9 @@ build_rootfs() {
   rm -f "$WORK/stage2.ext4" "$WORK/stage2.out"
   mke2fs -q -t ext4 -d "$d" -L stage2 "$WORK/stage2.ext4" 3G
   truncate -s 3G "$WORK/stage2.out"
-  log "debootstrap --second-stage in qemu-system-aarch64 -M virt ($SMP cpus; about 15 min)"
+  log "debootstrap --second-stage in qemu-system-aarch64 -M virt ($SMP cpus; over an hour on 2 cores; progress: $WORK/stage2-console.log)"
   local t0=$SECONDS
-  timeout --foreground -s KILL 3600 qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 2048 \
+  timeout --foreground -s KILL "${STAGE2_TIMEOUT:-10800}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 2048 \
     -nographic -no-reboot -nic none \
     -kernel "$kx"/boot/vmlinuz-* -initrd "$WORK/initrd-stage2.gz" \
     -append "console=ttyAMA0 panic=-1 loglevel=4" \
