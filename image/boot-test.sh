@@ -69,6 +69,12 @@ TOKEN=boot-test-token-0123456789abcdef0123456789
 "$HB/homthu-provision" post-init --dir "$T/post" >/dev/null 2>&1 || { echo "FAIL boot_post_init"; exit 1; }
 "$HB/homthu-provision" kiosk-new --post "$T/post" --id boot-test-01 --out "$T/provision" \
   --relay "http://10.0.2.2:$PORT/" >/dev/null 2>&1 || { echo "FAIL boot_kiosk_new"; exit 1; }
+# The LEDs on the virt machine's GPIO chip (a PL061 with 8 lines; line 3 is
+# its power button, held by the kernel). No push button there.
+sed -i -E -e 's/^led_chip *=.*/led_chip = gpiochip0/' -e 's/^led_green *=.*/led_green = 0/' \
+  -e 's/^led_amber *=.*/led_amber = 1/' -e 's/^led_red *=.*/led_red = 2/' \
+  -e 's/^button_line *=.*/button_line = -1/' "$T/provision/kiosk.conf"
+grep -q '^led_chip = gpiochip0' "$T/provision/kiosk.conf" || { echo "FAIL boot_led_config"; exit 1; }
 ssh-keygen -q -t ed25519 -N '' -C boot-test -f "$T/id_ed25519"
 cp "$T/id_ed25519.pub" "$T/provision/ssh_authorized_keys"
 mcopy -o -i "$FAT" "$T/provision/kiosk.conf" "$T/provision/device.key" "$T/provision/ssh_authorized_keys" ::homthu/
@@ -80,14 +86,26 @@ cat > "$T/guest.sh" <<'G'
 # Runs inside the booted image (systemd.run=). Markers go to the serial console.
 exec > /dev/ttyAMA0 2>&1
 m() { echo "HOMTHU-TEST $*"; }
+asq() { setpriv --reuid=homthu --regid=homthu --init-groups "$@"; }
+waiting() { asq homthu-queue --json /var/lib/homthu 2>/dev/null | sed -n 's/.*"waiting": \([0-9]*\),.*/\1/p'; }
+kpid() { systemctl show -p MainPID --value homthu-kiosk.service; }
+# Waits until the kiosk is active (READY=1 sent) under a MainPID other than $1.
+ready_again() {
+  i=0
+  while [ $i -lt 300 ]; do
+    p=$(kpid)
+    [ "$(systemctl is-active homthu-kiosk.service)" = active ] && [ "$p" != 0 ] && [ "$p" != "$1" ] && return 0
+    i=$((i+1)); sleep 1
+  done
+  return 1
+}
 # systemd.run= boots into this unit: start the normal boot beside it.
 systemctl start --no-block multi-user.target
-i=0
-until [ "$(systemctl is-active homthu-kiosk.service)" = active ]; do
-  i=$((i+1)); [ $i -lt 400 ] || { m kiosk-not-ready; systemctl status homthu-kiosk --no-pager | tail -20; journalctl -b -u homthu-kiosk --no-pager | tail -30; exit 1; }
-  sleep 1
-done
+if ! ready_again 0; then
+  m kiosk-not-ready; systemctl status homthu-kiosk --no-pager | tail -20; journalctl -b -u homthu-kiosk --no-pager | tail -30; exit 1
+fi
 m kiosk-ready
+sleep 20   # the host takes a screenshot of the panel now
 systemctl status homthu-firstboot.service --no-pager 2>&1 | tail -8
 m fat-has-device-key=$(test -e /boot/firmware/homthu/device.key && echo yes || echo no)
 m key-stat=$(stat -c '%a:%U' /var/lib/homthu/device.key 2>/dev/null)
@@ -97,17 +115,56 @@ m root-ro=$(findmnt -no OPTIONS / | tr ',' '\n' | grep -qx ro && echo yes || ech
 m ssh=$(systemctl is-active ssh.service)
 m root-pw=$(getent shadow root | cut -d: -f2)
 m uplink=$(systemctl is-active homthu-uplink.service)
-id=$(setpriv --reuid=homthu --regid=homthu --init-groups /lib/ld-linux-aarch64.so.1 \
-     /boot/firmware/homthu-test/maketip --config /boot/firmware/homthu/kiosk.conf --text "boot-test tip" --category 1)
+
+# --- the LEDs, through libgpiod on the emulated machine's GPIO chip (PL061):
+# the kernel's GPIO debugfs shows each line the kiosk holds, with its level.
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+grep -E 'homthu|gpiochip' /sys/kernel/debug/gpio
+for led in green amber red; do
+  hi=0; lo=0; n=0
+  while [ $n -lt 50 ]; do
+    l=$(grep "homthu-$led" /sys/kernel/debug/gpio)
+    case $l in *" out hi"*) hi=$((hi+1));; *" out lo"*) lo=$((lo+1));; esac
+    n=$((n+1)); sleep 0.1
+  done
+  m led-$led=$hi:$lo
+done
+
+# --- a tip waits while delivery is stopped, and survives the kiosk's crash
+# and a watchdog kill (systemd restarts it each time).
+systemctl stop homthu-uplink.service
+id=$(asq /lib/ld-linux-aarch64.so.1 /boot/firmware/homthu-test/maketip \
+     --config /boot/firmware/homthu/kiosk.conf --text "boot-test tip" --category 1)
 m tip-queued=$id
+m waiting-before=$(waiting)
+amb=0; n=0
+while [ $n -lt 30 ]; do
+  grep "homthu-amber" /sys/kernel/debug/gpio | grep -q ' out hi' && amb=$((amb+1)); n=$((n+1)); sleep 0.1
+done
+m amber-while-waiting=$amb/30
+p1=$(kpid); kill -SEGV "$p1"
+if ready_again "$p1"; then m crash-restarted=yes; else m crash-restarted=no; fi
+p2=$(kpid); kill -STOP "$p2"
+if ready_again "$p2"; then m watchdog-restarted=yes; else m watchdog-restarted=no; fi
+journalctl -b -u homthu-kiosk --no-pager | grep -i -E 'watchdog|signal|restart' | tail -6
+m restarts=$(systemctl show -p NRestarts --value homthu-kiosk.service)
+m waiting-after=$(waiting)
+m queue-check=$(asq homthu-queue --check /var/lib/homthu >/dev/null 2>&1 && echo ok || echo bad)
+
+# --- delivery resumes: the relay on the host gets the tip.
+systemctl start homthu-uplink.service
 i=0
 while [ $i -lt 240 ]; do
-  setpriv --reuid=homthu --regid=homthu --init-groups homthu-queue --json /var/lib/homthu 2>/dev/null \
-    | grep -q '"waiting": 0,' && { m queue-empty; break; }
+  [ "$(waiting)" = 0 ] && { m queue-empty; break; }
   i=$((i+1)); sleep 2
 done
-setpriv --reuid=homthu --regid=homthu --init-groups homthu-queue /var/lib/homthu 2>&1 | head -5
+asq homthu-queue /var/lib/homthu 2>&1 | head -5
 journalctl -b -u homthu-uplink --no-pager | tail -8
+amb=0; n=0
+while [ $n -lt 30 ]; do
+  grep "homthu-amber" /sys/kernel/debug/gpio | grep -q ' out hi' && amb=$((amb+1)); n=$((n+1)); sleep 0.1
+done
+m amber-after-delivery=$amb/30
 m done
 G
 mcopy -o -i "$FAT" "$T/guest.sh" ::homthu-test/guest.sh
@@ -131,10 +188,30 @@ qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 1024 -nographic -no-r
   -drive if=none,id=d0,file="$T/card.img",format=raw -device virtio-blk-device,drive=d0 \
   -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
   -device virtio-gpu-device \
+  -qmp unix:"$T/qmp.sock",server=on,wait=off \
   > "$T/console.log" 2>&1 < /dev/null &
 QEMU_PID=$!
+# The panel as the kiosk drew it on KMSDRM, once it is ready (QMP screendump).
+shot() {
+  python3 - "$T/qmp.sock" "$(readlink -f "$T")/$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
+f.readline()
+for cmd in ({"execute": "qmp_capabilities"},
+            {"execute": "screendump", "arguments": {"filename": sys.argv[2], "format": "png"}}):
+    f.write(json.dumps(cmd) + "\n"); f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r: break
+    if "error" in r: sys.exit(r["error"]["desc"])
+PY
+}
+shot_taken=
 until con 'HOMTHU-TEST done' || con 'HOMTHU-TEST kiosk-not-ready' || ! kill -0 $QEMU_PID 2>/dev/null \
       || [ $((SECONDS - t0)) -ge "$TIMEOUT" ]; do
+  if [ -z "$shot_taken" ] && con 'HOMTHU-TEST kiosk-ready'; then
+    sleep 10; shot screen.png && shot_taken=1 || shot_taken=failed
+  fi
   sleep 3
 done
 echo "boot-test: guest finished after $((SECONDS - t0)) s"
@@ -150,9 +227,25 @@ check root_locked [ "$(v root-pw)" = "*" ]
 check root_fs_mounted_ro [ "$(v root-ro)" = yes ]
 check ssh_on_with_card_key [ "$(v ssh)" = active ]
 check uplink_running [ "$(v uplink)" = active ]
+check screenshot_taken [ "$shot_taken" = 1 ]
+# Green: a heartbeat (lit some of the time, dark the rest). Red: blinking a
+# fault code (the virt machine has no sound card: "no microphone").
+LG=$(v led-green); LR=$(v led-red)
+check led_green_heartbeat sh -c "[ '${LG%%:*}' -gt 0 ] && [ '${LG##*:}' -gt 0 ]"
+check led_red_fault_code sh -c "[ '${LR%%:*}' -gt 0 ] && [ '${LR##*:}' -gt 0 ]"
 TIP=$(v tip-queued | tr -dc 0-9a-f)
 check tip_queued [ ${#TIP} = 32 ]
+check tip_waiting [ "$(v waiting-before)" = 1 ]
+AW=$(v amber-while-waiting)
+check led_amber_steady_while_waiting [ "${AW%%/*}" -ge 29 ]
+check kiosk_restarted_after_crash [ "$(v crash-restarted)" = yes ]
+check kiosk_restarted_after_watchdog [ "$(v watchdog-restarted)" = yes ]
+check watchdog_fired con 'Watchdog timeout'
+check tip_kept_through_restarts [ "$(v waiting-after)" = 1 ]
+check queue_intact_after_restarts [ "$(v queue-check)" = ok ]
 check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
+AD=$(v amber-after-delivery)
+check led_amber_off_after_delivery [ "${AD%%/*}" = 0 ]
 "$HB/homthu-post" pull --post "$T/post" --relay "http://127.0.0.1:$PORT" --token "$TOKEN" > "$T/pull.log" 2>&1
 check post_pulled_the_tip grep -q "1 new tip" "$T/pull.log"
 "$HB/homthu-post" show "${TIP:0:8}" --post "$T/post" > "$T/show.log" 2>&1

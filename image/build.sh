@@ -108,8 +108,8 @@ build_rootfs() {
     -nographic -no-reboot -nic none \
     -kernel "$kx"/boot/vmlinuz-* -initrd "$WORK/initrd-stage2.gz" \
     -append "console=ttyAMA0 panic=-1 loglevel=4" \
-    -drive if=none,id=d0,file="$WORK/stage2.ext4",format=raw -device virtio-blk-device,drive=d0 \
-    -drive if=none,id=d1,file="$WORK/stage2.out",format=raw -device virtio-blk-device,drive=d1 \
+    -drive if=none,id=d0,file="$WORK/stage2.ext4",format=raw,cache=unsafe -device virtio-blk-device,drive=d0 \
+    -drive if=none,id=d1,file="$WORK/stage2.out",format=raw,cache=unsafe -device virtio-blk-device,drive=d1 \
     > "$WORK/stage2-console.log" 2>&1 < /dev/null || true
   log "stage 2 took $((SECONDS - t0)) s"
   grep -q '^HOMTHU-STAGE2-OK' "$WORK/stage2-console.log" \

@@ -44,6 +44,9 @@ void gpio_chip_path(const char *chip, char *out, size_t outlen)
 }
 
 static const char *const led_names[GPIO_NLEDS] = {"green LED", "amber LED", "red LED"};
+/* Each line's user as `gpioinfo` shows it ("homthu-kiosk-green"), so that a
+   technician (and the image's boot test) can tell the lines apart. */
+static const char *const line_labels[GPIO_NLEDS + 1] = {"green", "amber", "red", "button"};
 
 static uint32_t ms_of(uint64_t sec, uint64_t nsec)
 {
@@ -419,6 +422,7 @@ int gpio_gpiod_open(struct gpio_port *out, const struct gpio_config *c, char *er
 {
     char led_path[GPIO_CHIP_MAX + 16], btn_path[GPIO_CHIP_MAX + 16];
     const char *consumer = c->consumer ? c->consumer : "homthu";
+    char label[64];
     int rc = 0;
     memset(out, 0, sizeof *out);
     struct gg *g = calloc(1, sizeof *g);
@@ -444,7 +448,8 @@ int gpio_gpiod_open(struct gpio_port *out, const struct gpio_config *c, char *er
                 say_line_error(err, errlen, led_path, off, led_names[i], EINVAL, nlines);
                 goto out;
             }
-            if ((rc = led_request(g, i, g->chip[0], off, consumer)) != 0) {
+            snprintf(label, sizeof label, "%s-%s", consumer, line_labels[i]);
+            if ((rc = led_request(g, i, g->chip[0], off, label)) != 0) {
                 say_line_error(err, errlen, led_path, off, led_names[i], -rc, -1);
                 goto out;
             }
@@ -470,8 +475,9 @@ int gpio_gpiod_open(struct gpio_port *out, const struct gpio_config *c, char *er
         /* Best first: edges with the pull-up. A chip that cannot pull up
            needs a resistor on the board; one without interrupts is polled. */
         static const int tries[][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
+        snprintf(label, sizeof label, "%s-%s", consumer, line_labels[GPIO_NLEDS]);
         for (size_t t = 0; t < sizeof tries / sizeof tries[0]; t++) {
-            rc = btn_request(g, g->chip[1], off, consumer, tries[t][0], tries[t][1]);
+            rc = btn_request(g, g->chip[1], off, label, tries[t][0], tries[t][1]);
             if (rc == 0 || rc == -EBUSY || rc == -ENOMEM)
                 break;
         }

@@ -72,6 +72,13 @@ const char *check_build(void)
     return b && *b ? b : "build/debug";
 }
 
+int check_time_scale(void)
+{
+    const char *s = getenv("HOMTHU_TIME_SCALE");
+    int n = s ? atoi(s) : 1;
+    return n < 1 ? 1 : n > 50 ? 50 : n;
+}
+
 uint8_t *check_slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

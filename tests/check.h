@@ -23,6 +23,15 @@ const char *check_dir(void);
 const char *check_path(const char *name);
 /* Build dir (HOMTHU_BUILD) for helper programs; "build/debug" by default. */
 const char *check_build(void);
+/*
+ * How many times slower than a native run this one is (HOMTHU_TIME_SCALE,
+ * 1 to 50; 1 when unset). `make test-arm64` runs under qemu-user, where a
+ * program starts and works several times slower: tests that kill a writer
+ * after a random delay stretch the delay by it, so that they still cut
+ * tips mid-recording instead of before the first word. Never used to loosen
+ * what a test asserts.
+ */
+int check_time_scale(void);
 /* Read a whole file; caller frees. NULL if missing. */
 uint8_t *check_slurp(const char *path, size_t *len);
 void check_write_file(const char *path, const void *bytes, size_t len);

@@ -460,7 +460,7 @@ TEST(test_queue_crash_kill9_never_loses_a_saved_tip)
         if (run >= runs && run % 25 == 0 && cs.saved >= 100 && cs.recovered >= 20)
             break;
         const char *dir = batch_dir(&cs, run, 25);
-        int delay = rand() % 151;
+        int delay = rand() % 151 * check_time_scale();
         /* One run in ten is killed counting from exec: during queue_open. */
         int st = run_writer(&cs, dir, run + 1, delay, run % 10 == 0, 0, 0);
         cs.runs++;

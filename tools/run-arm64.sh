@@ -40,7 +40,8 @@ done
 # Shared objects preloaded by tests are arm64 too: link them as they are.
 [ -d "$abs/shims" ] && ln -s ../shims "$wrap/shims"
 
-export HOMTHU_BUILD="$wrap" HOMTHU_ROOT="$root"
+# Emulated programs start and run several times slower (tests/check.h).
+export HOMTHU_BUILD="$wrap" HOMTHU_ROOT="$root" HOMTHU_TIME_SCALE="${HOMTHU_TIME_SCALE:-5}"
 cd "$abs"
 # shellcheck disable=SC2086
-exec timeout -s KILL 900 "$qemu" ./homthu-tests $filter
+exec timeout -s KILL "${ARM64_TIMEOUT:-1800}" "$qemu" ./homthu-tests $filter
