@@ -134,7 +134,7 @@ test: deps
 	@HOMTHU_BUILD=$(BUILD) ./tests/run.sh
 
 # The unit tests built for arm64 (the Pi) and run under qemu-user, at most
-# 900 s (tools/run-arm64.sh). Only this target installs the cross toolchain
+# 1800 s (tools/run-arm64.sh). Only this target installs the cross toolchain
 # and the arm64 libraries (about 1 GB). HOMTHU_FILTER=name runs some.
 test-arm64:
 	@./tools/deps-arm64.sh

@@ -2,6 +2,14 @@
 # Hòm thư — boot the built SD image in qemu and take a tip through it.
 #
 #   sudo image/boot-test.sh [IMAGE]      (default build/image/homthu-arm64.img)
+#   sudo MACHINE=raspi3b image/boot-test.sh [IMAGE]
+#
+# MACHINE=virt (the default): the whole loop, below. MACHINE=raspi3b: the
+# emulated Raspberry Pi 3 with Debian's bcm2837-rpi-3-b device tree, whose
+# GPIO chip is the Pi's own (bcm2835, the LEDs on GPIO 17/27/22 and the button
+# on 23, as kiosk.conf has them by default); qemu emulates no GPU, network or
+# sound there, so the kiosk draws offscreen (a drop-in in /run, test only) and
+# the tip stays queued: LEDs, restarts and the queue are checked, not delivery.
 #
 # On a copy of the image (the image itself is not touched):
 #  1. provisions it as a technician would: homthu-provision post-init and
@@ -28,7 +36,9 @@ IMG=${1:-build/image/homthu-arm64.img}
 T=${T:-build/image/boot-test}
 HB=${HOMTHU_BUILD:-build/debug}
 XB=${XBUILD:-build/aarch64-linux-gnu-release}
-TIMEOUT=${TIMEOUT:-900}
+TIMEOUT=${TIMEOUT:-1500}
+MACHINE=${MACHINE:-virt}
+case $MACHINE in virt|raspi3b) ;; *) echo "MACHINE is virt or raspi3b"; exit 2;; esac
 SMP=${SMP:-$(nproc)}
 failed=0
 QEMU_PID= RELAY_PID=
@@ -53,13 +63,15 @@ done
 
 rm -rf "$T"; mkdir -p "$T"
 cp --sparse=always "$(readlink -f "$IMG")" "$T/card.img"
-truncate -s 3G "$T/card.img"
+# (An emulated SD card must be a power of two in size.)
+truncate -s "$([ "$MACHINE" = raspi3b ] && echo 4G || echo 3G)" "$T/card.img"
 # Partition offsets and the disk id.
 P1=$(sfdisk -d "$T/card.img" | awk -F'[=,]' '/card.img1 /{gsub(/ /,"",$2); print $2}')
 PARTID=$(sfdisk -d "$T/card.img" | awk '/^label-id:/{sub(/^0x/,"",$2); print $2}')
 FAT="$T/card.img@@$((P1 * 512))"
 export MTOOLS_SKIP_CHECK=1
 mcopy -n -i "$FAT" ::vmlinuz "$T/vmlinuz" && mcopy -n -i "$FAT" ::initrd.img "$T/initrd.img" \
+  && mcopy -n -i "$FAT" ::bcm2837-rpi-3-b.dtb "$T/rpi3b.dtb" \
   || { echo "FAIL boot_kernel_on_fat"; exit 1; }
 
 # --- provisioning, as the technician does
@@ -69,9 +81,11 @@ TOKEN=boot-test-token-0123456789abcdef0123456789
 "$HB/homthu-provision" post-init --dir "$T/post" >/dev/null 2>&1 || { echo "FAIL boot_post_init"; exit 1; }
 "$HB/homthu-provision" kiosk-new --post "$T/post" --id boot-test-01 --out "$T/provision" \
   --relay "http://10.0.2.2:$PORT/" >/dev/null 2>&1 || { echo "FAIL boot_kiosk_new"; exit 1; }
-# The LEDs on the virt machine's GPIO chip (a PL061 with 8 lines; line 3 is
-# its power button, held by the kernel). No push button there.
-sed -i -E -e 's/^led_chip *=.*/led_chip = gpiochip0/' -e 's/^led_green *=.*/led_green = 0/' \
+# The LEDs: on the Pi's GPIO chip at kiosk.conf's default lines, as a
+# technician wires them; on the virt machine's chip (a PL061 with 8 lines;
+# line 3 is its power button, held by the kernel) on lines 0-2, no button.
+sed -i -E 's/^led_chip *=.*/led_chip = gpiochip0/' "$T/provision/kiosk.conf"
+[ "$MACHINE" = raspi3b ] || sed -i -E -e 's/^led_green *=.*/led_green = 0/' \
   -e 's/^led_amber *=.*/led_amber = 1/' -e 's/^led_red *=.*/led_red = 2/' \
   -e 's/^button_line *=.*/button_line = -1/' "$T/provision/kiosk.conf"
 grep -q '^led_chip = gpiochip0' "$T/provision/kiosk.conf" || { echo "FAIL boot_led_config"; exit 1; }
@@ -84,8 +98,10 @@ mcopy -o -i "$FAT" "$XB/helpers/maketip" ::homthu-test/maketip
 cat > "$T/guest.sh" <<'G'
 #!/bin/sh
 # Runs inside the booted image (systemd.run=). Markers go to the serial console.
-exec > /dev/ttyAMA0 2>&1
+exec > /dev/console 2>&1
 m() { echo "HOMTHU-TEST $*"; }
+PI=; grep -q 'Raspberry Pi' /proc/device-tree/model 2>/dev/null && PI=1
+m machine=$(tr -d '\0' < /proc/device-tree/model)
 asq() { setpriv --reuid=homthu --regid=homthu --init-groups "$@"; }
 waiting() { asq homthu-queue --json /var/lib/homthu 2>/dev/null | sed -n 's/.*"waiting": \([0-9]*\),.*/\1/p'; }
 kpid() { systemctl show -p MainPID --value homthu-kiosk.service; }
@@ -99,6 +115,13 @@ ready_again() {
   done
   return 1
 }
+if [ -n "$PI" ]; then
+  # qemu's Pi has no GPU: the kiosk draws offscreen (test only, in /run).
+  mkdir -p /run/systemd/system/homthu-kiosk.service.d
+  printf '[Service]\nEnvironment=SDL_VIDEODRIVER=offscreen\n' \
+    > /run/systemd/system/homthu-kiosk.service.d/boot-test.conf
+  systemctl daemon-reload
+fi
 # systemd.run= boots into this unit: start the normal boot beside it.
 systemctl start --no-block multi-user.target
 if ! ready_again 0; then
@@ -120,6 +143,7 @@ m uplink=$(systemctl is-active homthu-uplink.service)
 # the kernel's GPIO debugfs shows each line the kiosk holds, with its level.
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 grep -E 'homthu|gpiochip' /sys/kernel/debug/gpio
+m button-line=$(grep -c 'homthu-kiosk-button' /sys/kernel/debug/gpio)
 for led in green amber red; do
   hi=0; lo=0; n=0
   while [ $n -lt 50 ]; do
@@ -151,6 +175,7 @@ m restarts=$(systemctl show -p NRestarts --value homthu-kiosk.service)
 m waiting-after=$(waiting)
 m queue-check=$(asq homthu-queue --check /var/lib/homthu >/dev/null 2>&1 && echo ok || echo bad)
 
+[ -z "$PI" ] || { m done; exit 0; }   # no network on qemu's Pi
 # --- delivery resumes: the relay on the host gets the tip.
 systemctl start homthu-uplink.service
 i=0
@@ -180,16 +205,27 @@ X
 RELAY_PID=$!
 
 # --- boot
-echo "boot-test: booting $IMG in qemu (log: $T/console.log)"
+echo "boot-test: booting $IMG in qemu -M $MACHINE (log: $T/console.log)"
 t0=$SECONDS
-qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 1024 -nographic -no-reboot \
-  -kernel "$T/vmlinuz" -initrd "$T/initrd.img" \
-  -append "console=ttyAMA0 root=PARTUUID=$PARTID-02 ro rootwait fsck.repair=yes systemd.show_status=1 systemd.run=\"/bin/sh /boot/firmware/homthu-test/guest.sh\" systemd.run_success_action=none systemd.run_failure_action=none" \
-  -drive if=none,id=d0,file="$T/card.img",format=raw -device virtio-blk-device,drive=d0 \
-  -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
-  -device virtio-gpu-device \
-  -qmp unix:"$T/qmp.sock",server=on,wait=off \
-  > "$T/console.log" 2>&1 < /dev/null &
+RUN="root=PARTUUID=$PARTID-02 ro rootwait fsck.repair=yes systemd.show_status=1 systemd.run=\"/bin/sh /boot/firmware/homthu-test/guest.sh\" systemd.run_success_action=none systemd.run_failure_action=none"
+if [ "$MACHINE" = raspi3b ]; then
+  # The Pi 3's console is its mini UART (ttyS1), qemu's second serial port;
+  # the PL011 belongs to Bluetooth in Debian's device tree.
+  qemu-system-aarch64 -M raspi3b -m 1G -nographic -no-reboot -serial null -serial stdio -monitor none \
+    -kernel "$T/vmlinuz" -initrd "$T/initrd.img" -dtb "$T/rpi3b.dtb" \
+    -append "console=ttyS1,115200 $RUN" \
+    -drive if=sd,file="$T/card.img",format=raw \
+    > "$T/console.log" 2>&1 < /dev/null &
+else
+  qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 1024 -nographic -no-reboot \
+    -kernel "$T/vmlinuz" -initrd "$T/initrd.img" \
+    -append "console=ttyAMA0 $RUN" \
+    -drive if=none,id=d0,file="$T/card.img",format=raw -device virtio-blk-device,drive=d0 \
+    -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
+    -device virtio-gpu-device \
+    -qmp unix:"$T/qmp.sock",server=on,wait=off \
+    > "$T/console.log" 2>&1 < /dev/null &
+fi
 QEMU_PID=$!
 # The panel as the kiosk drew it on KMSDRM, once it is ready (QMP screendump).
 shot() {
@@ -209,13 +245,14 @@ PY
 shot_taken=
 until con 'HOMTHU-TEST done' || con 'HOMTHU-TEST kiosk-not-ready' || ! kill -0 $QEMU_PID 2>/dev/null \
       || [ $((SECONDS - t0)) -ge "$TIMEOUT" ]; do
-  if [ -z "$shot_taken" ] && con 'HOMTHU-TEST kiosk-ready'; then
+  if [ -z "$shot_taken" ] && [ "$MACHINE" = virt ] && con 'HOMTHU-TEST kiosk-ready'; then
     sleep 10; shot screen.png && shot_taken=1 || shot_taken=failed
   fi
   sleep 3
 done
 echo "boot-test: guest finished after $((SECONDS - t0)) s"
 v() { grep -a -o "HOMTHU-TEST $1=[^[:cntrl:]]*" "$T/console.log" | head -1 | cut -d= -f2-; }
+echo "boot-test: $(v machine)"
 check firstboot_ran con 'homthu-firstboot: done'
 check kiosk_ready con 'HOMTHU-TEST kiosk-ready'
 DMB=$(v data-mb | tr -dc 0-9)
@@ -227,12 +264,12 @@ check root_locked [ "$(v root-pw)" = "*" ]
 check root_fs_mounted_ro [ "$(v root-ro)" = yes ]
 check ssh_on_with_card_key [ "$(v ssh)" = active ]
 check uplink_running [ "$(v uplink)" = active ]
-check screenshot_taken [ "$shot_taken" = 1 ]
 # Green: a heartbeat (lit some of the time, dark the rest). Red: blinking a
-# fault code (the virt machine has no sound card: "no microphone").
+# fault code (neither machine has a sound card: "no microphone").
 LG=$(v led-green); LR=$(v led-red)
 check led_green_heartbeat sh -c "[ '${LG%%:*}' -gt 0 ] && [ '${LG##*:}' -gt 0 ]"
 check led_red_fault_code sh -c "[ '${LR%%:*}' -gt 0 ] && [ '${LR##*:}' -gt 0 ]"
+[ "$MACHINE" = virt ] || check button_line_held [ "$(v button-line)" = 1 ]
 TIP=$(v tip-queued | tr -dc 0-9a-f)
 check tip_queued [ ${#TIP} = 32 ]
 check tip_waiting [ "$(v waiting-before)" = 1 ]
@@ -243,12 +280,15 @@ check kiosk_restarted_after_watchdog [ "$(v watchdog-restarted)" = yes ]
 check watchdog_fired con 'Watchdog timeout'
 check tip_kept_through_restarts [ "$(v waiting-after)" = 1 ]
 check queue_intact_after_restarts [ "$(v queue-check)" = ok ]
-check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
-AD=$(v amber-after-delivery)
-check led_amber_off_after_delivery [ "${AD%%/*}" = 0 ]
-"$HB/homthu-post" pull --post "$T/post" --relay "http://127.0.0.1:$PORT" --token "$TOKEN" > "$T/pull.log" 2>&1
-check post_pulled_the_tip grep -q "1 new tip" "$T/pull.log"
-"$HB/homthu-post" show "${TIP:0:8}" --post "$T/post" > "$T/show.log" 2>&1
-check post_reads_the_tip grep -q "boot-test tip" "$T/show.log"
+if [ "$MACHINE" = virt ]; then
+  check screenshot_taken [ "$shot_taken" = 1 ]
+  check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
+  AD=$(v amber-after-delivery)
+  check led_amber_off_after_delivery [ "${AD%%/*}" = 0 ]
+  "$HB/homthu-post" pull --post "$T/post" --relay "http://127.0.0.1:$PORT" --token "$TOKEN" > "$T/pull.log" 2>&1
+  check post_pulled_the_tip grep -q "1 new tip" "$T/pull.log"
+  "$HB/homthu-post" show "${TIP:0:8}" --post "$T/post" > "$T/show.log" 2>&1
+  check post_reads_the_tip grep -q "boot-test tip" "$T/show.log"
+fi
 if [ $failed = 0 ]; then echo "boot-test: all passed"; else echo "boot-test: FAILED (see $T/console.log, $T/relay.log, $T/pull.log)"; fi
 exit $failed
