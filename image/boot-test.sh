@@ -154,6 +154,13 @@ for led in green amber red; do
   m led-$led=$hi:$lo
 done
 
+# --- the kiosk crashes: systemd restarts it; delivery (its own service) runs on.
+upid() { systemctl show -p MainPID --value homthu-uplink.service; }
+u1=$(upid); p0=$(kpid); kill -SEGV "$p0"
+if ready_again "$p0"; then m first-crash-restarted=yes; else m first-crash-restarted=no; fi
+u2=$(upid)
+m uplink-ran-on=$([ "$u1" != 0 ] && [ "$u1" = "$u2" ] && echo yes || echo "no ($u1 then $u2)")
+
 # --- a tip waits while delivery is stopped, and survives the kiosk's crash
 # and a watchdog kill (systemd restarts it each time).
 systemctl stop homthu-uplink.service
@@ -275,7 +282,9 @@ check tip_queued [ ${#TIP} = 32 ]
 check tip_waiting [ "$(v waiting-before)" = 1 ]
 AW=$(v amber-while-waiting)
 check led_amber_steady_while_waiting [ "${AW%%/*}" -ge 29 ]
-check kiosk_restarted_after_crash [ "$(v crash-restarted)" = yes ]
+check kiosk_restarted_after_crash [ "$(v first-crash-restarted)" = yes ]
+check uplink_ran_on_while_kiosk_restarted [ "$(v uplink-ran-on)" = yes ]
+check kiosk_restarted_after_crash_with_a_tip_waiting [ "$(v crash-restarted)" = yes ]
 check kiosk_restarted_after_watchdog [ "$(v watchdog-restarted)" = yes ]
 check watchdog_fired con 'Watchdog timeout'
 check tip_kept_through_restarts [ "$(v waiting-after)" = 1 ]

@@ -1,9 +1,10 @@
 #!/bin/sh
-# homthu-provision end to end: post-init, kiosk-new, kiosk-list, kiosk-revoke,
-# and each refusal (overwrite, duplicate id, bad usage), as an officer would
-# drive it. Prints "PASS name" / "FAIL name" per check (tests/run.sh counts
-# them). Argon2id runs at its minimum cost here (HOMTHU_PWHASH=min): the file
-# formats are under test, not the key derivation.
+# homthu-provision end to end: post-init, kiosk-new, kiosk-list, card (onto a
+# folder standing in for the card's boot partition), kiosk-revoke, and each
+# refusal (overwrite, duplicate id, bad files, bad usage), as an officer or a
+# technician would drive it. Prints "PASS name" / "FAIL name" per check
+# (tests/run.sh counts them). Argon2id runs at its minimum cost here
+# (HOMTHU_PWHASH=min): the file formats are under test, not the key derivation.
 set -u
 : "${HOMTHU_BUILD:=build/debug}"
 P="$HOMTHU_BUILD/homthu-provision"
@@ -120,6 +121,145 @@ check kiosk_new_bad_relay_leaves_nothing sh -c "[ ! -e '$T/card5' ]"
 run kiosk-new --post "$T/nowhere" --id na-co-sa-06 --out "$T/card6"
 check kiosk_new_wrong_post_dir_says_what_to_do says 'check --post, or make the post'"'"'s keys first'
 
+# --- card ---
+# A freshly flashed card's boot partition as image/build.sh makes it (FAT in
+# life; a plain folder here).
+B="$T/boot"
+mkdir -p "$B/homthu"
+printf 'arm_64bit=1\nkernel=vmlinuz\n' >"$B/config.txt"
+echo 'console=ttyS1,115200 ro' >"$B/cmdline.txt"
+echo 'Hom thu kiosk card. Put here (homthu-provision card does it):' >"$B/homthu/README.txt"
+no_temp_files() { [ -z "$(find "$T" -name '*.tmp*')" ]; }
+card_sum() { cat "$B/homthu/kiosk.conf" "$B/homthu/device.key" "$B/homthu/wifi.conf" "$B/homthu/ssh_authorized_keys" 2>&1 | cksum; }
+secret=$(sed -n 's/^secret-key: //p' "$T/card/device.key")
+
+run card --from "$T/card" --boot "$B"
+check card_succeeds rc_is 0
+check card_copies_kiosk_conf cmp -s "$T/card/kiosk.conf" "$B/homthu/kiosk.conf"
+check card_copies_device_key cmp -s "$T/card/device.key" "$B/homthu/device.key"
+check card_keeps_the_readme cmp -s "$B/homthu/README.txt" - <<X
+Hom thu kiosk card. Put here (homthu-provision card does it):
+X
+check card_says_ready_for_which_kiosk says 'Card ready for kiosk na-co-sa-01'
+check card_says_the_next_step says 'Unmount (eject) the card, put it in the kiosk and power it on'
+check card_warns_the_key_on_the_card_is_secret says 'keep the card with you'
+check card_never_prints_the_key sh -c "[ -n '$secret' ] && ! grep -qF '$secret' '$T/out'"
+check card_fresh_replaces_nothing sh -c "! grep -q 'Replacing' '$T/out'"
+check card_leaves_no_temp_files no_temp_files
+
+printf 'country=VN\nnetwork={\n    ssid="tram-y-te"\n    psk="mat khau wifi"\n}\n' >"$T/wifi.conf"
+printf '# the technician\r\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGv1xj8 tech@laptop\r\n' >"$T/keys.pub"
+run card --from "$T/card" --boot "$B" --wifi "$T/wifi.conf" --ssh-keys "$T/keys.pub"
+check card_with_wifi_and_ssh_keys_succeeds rc_is 0
+check card_copies_wifi_conf cmp -s "$T/wifi.conf" "$B/homthu/wifi.conf"
+check card_copies_ssh_keys cmp -s "$T/keys.pub" "$B/homthu/ssh_authorized_keys"
+check card_says_ssh_is_on says 'SSH as root, with those keys only, is on'
+check card_same_key_again_says_so says "already this kiosk's key"
+check card_never_prints_the_wifi_password sh -c "! grep -qF 'mat khau wifi' '$T/out'"
+
+# Provisioning the card again, for another kiosk.
+run card --from "$T/card2" --boot "$B"
+check card_again_succeeds rc_is 0
+check card_again_replaces_device_key cmp -s "$T/card2/device.key" "$B/homthu/device.key"
+check card_again_replaces_kiosk_conf cmp -s "$T/card2/kiosk.conf" "$B/homthu/kiosk.conf"
+check card_again_says_the_key_is_replaced says 'Replacing the homthu/device.key already on the card'
+check card_again_names_the_old_kiosk says 'it was for kiosk na-co-sa-01, now for na-co-sa-02'
+check card_again_keeps_wifi_and_says_so says 'Keeping the homthu/wifi.conf already on the card'
+check card_again_warns_ssh_stays_on says 'homthu/ssh_authorized_keys is on the card, so SSH as root will be on'
+check card_again_leaves_no_temp_files no_temp_files
+sum_card=$(card_sum)
+card_unchanged() { [ -s "$B/homthu/device.key" ] && [ "$(card_sum)" = "$sum_card" ]; }
+
+# Refusals: each says what to do and leaves the card as it was.
+mkdir -p "$T/notboot/homthu"
+run card --from "$T/card" --boot "$T/notboot"
+check card_refuses_a_folder_without_config_txt rc_is 1
+check card_not_boot_says_what_to_do says "(no config.txt): mount the card's first partition (HOMTHU-BOOT) and give its folder"
+check card_not_boot_writes_nothing sh -c "[ -z \"\$(ls -A '$T/notboot/homthu')\" ]"
+mkdir -p "$T/other"
+: >"$T/other/config.txt"
+run card --from "$T/card" --boot "$T/other"
+check card_refuses_config_txt_alone rc_is 1
+check card_config_txt_alone_says_why says '(no homthu/ folder, no cmdline.txt)'
+check card_config_txt_alone_writes_nothing sh -c "[ ! -e '$T/other/homthu' ]"
+run card --from "$T/card" --boot "$T/nowhere"
+check card_refuses_a_missing_boot_folder rc_is 1
+# A Raspberry Pi OS card (Pi 5): config.txt and cmdline.txt, no homthu/ yet.
+: >"$T/other/cmdline.txt"
+run card --from "$T/card" --boot "$T/other"
+check card_on_another_os_card_makes_homthu sh -c "[ \"\$(cat '$T/rc')\" = 0 ] && cmp -s '$T/card/device.key' '$T/other/homthu/device.key'"
+
+mkdir -p "$T/nokc" && cp "$T/card/device.key" "$T/nokc/"
+run card --from "$T/nokc" --boot "$B"
+check card_refuses_a_missing_kiosk_conf rc_is 1
+check card_missing_kiosk_conf_says_what_to_do says 'kiosk.conf is missing: give --from the folder kiosk-new wrote'
+check card_missing_kiosk_conf_leaves_the_card card_unchanged
+
+mkdir -p "$T/badkc" && cp "$T/card/device.key" "$T/badkc/"
+{ cat "$T/card/kiosk.conf"; echo 'volumn = 80'; } >"$T/badkc/kiosk.conf"
+run card --from "$T/badkc" --boot "$B"
+check card_refuses_a_bad_kiosk_conf rc_is 1
+check card_bad_kiosk_conf_names_the_key sh -c "grep -F 'badkc/kiosk.conf' '$T/out' | grep -qF 'volumn'"
+check card_bad_kiosk_conf_leaves_the_card card_unchanged
+
+mkdir -p "$T/nokey" && cp "$T/card/kiosk.conf" "$T/nokey/"
+run card --from "$T/nokey" --boot "$B"
+check card_refuses_a_missing_device_key rc_is 1
+check card_missing_device_key_says_what_to_do says 'device.key is missing: give --from the folder kiosk-new wrote'
+
+mkdir -p "$T/junk" && cp "$T/card/kiosk.conf" "$T/junk/"
+printf 'PK\003\004 this is a zip, not a key\n' >"$T/junk/device.key"
+run card --from "$T/junk" --boot "$B"
+check card_refuses_a_garbage_device_key rc_is 1
+check card_garbage_device_key_says_why says 'is not a kiosk device key file'
+check card_garbage_device_key_leaves_the_card card_unchanged
+
+mkdir -p "$T/flip" && cp "$T/card/kiosk.conf" "$T/flip/"
+sed 's/^secret-key: A/secret-key: B/; t; s/^secret-key: ./secret-key: A/' "$T/card/device.key" >"$T/flip/device.key"
+run card --from "$T/flip" --boot "$B"
+check card_refuses_a_damaged_device_key rc_is 1
+check card_damaged_device_key_says_why says 'the public key does not belong to the secret key'
+check card_damaged_device_key_is_not_printed sh -c "! grep -qF \"\$(sed -n 's/^secret-key: //p' '$T/flip/device.key')\" '$T/out'"
+check card_damaged_device_key_leaves_the_card card_unchanged
+
+printf 'ssid=tram-y-te\npsk=secret\n' >"$T/wifi-bad"
+run card --from "$T/card2" --boot "$B" --wifi "$T/wifi-bad"
+check card_refuses_wifi_without_network_block rc_is 1
+check card_bad_wifi_says_what_is_expected says 'has no network={ block: --wifi takes wpa_supplicant settings'
+check card_bad_wifi_leaves_the_card card_unchanged
+{ printf 'network={\n'; head -c 70000 /dev/zero | tr '\0' '#'; printf '\n}\n'; } >"$T/wifi-big"
+run card --from "$T/card2" --boot "$B" --wifi "$T/wifi-big"
+check card_refuses_a_file_over_64_kib sh -c "[ \"\$(cat '$T/rc')\" = 1 ] && grep -qF 'is larger than 64 KiB' '$T/out'"
+
+printf 'hello\n' >"$T/nokeys.pub"
+run card --from "$T/card2" --boot "$B" --ssh-keys "$T/nokeys.pub"
+check card_refuses_ssh_keys_without_a_key rc_is 1
+check card_bad_ssh_keys_says_what_is_expected says 'holds no SSH public key'
+check card_bad_ssh_keys_leaves_the_card card_unchanged
+printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----\n' >"$T/id_ed25519"
+run card --from "$T/card2" --boot "$B" --ssh-keys "$T/id_ed25519"
+check card_refuses_a_private_ssh_key sh -c "[ \"\$(cat '$T/rc')\" = 1 ] && grep -qF 'is a private key: give the public one' '$T/out'"
+
+# A write that fails half-way (kiosk.conf cannot replace a folder): said, and no temp file stays.
+mkdir -p "$T/boot2/homthu/kiosk.conf"
+: >"$T/boot2/config.txt"
+run card --from "$T/card" --boot "$T/boot2"
+check card_write_failure_fails rc_is 1
+check card_write_failure_says_run_again says 'the card is only partly written: run this command again'
+check card_refusals_leave_no_temp_files no_temp_files
+
+run card --from "$T/card2"
+check card_without_boot_is_a_usage_error rc_is 2
+check card_without_boot_says_which says '--boot BOOTDIR is missing'
+run card --boot "$B"
+check card_without_from_is_a_usage_error rc_is 2
+check card_without_from_says_which says '--from DIR is missing'
+run card --from "$T/card2" --boot "$B" --bogus
+check card_unknown_option_is_a_usage_error rc_is 2
+run card --from "$T/card2" --boot "$B" --wifi
+check card_option_without_value_is_a_usage_error rc_is 2
+check card_usage_errors_leave_the_card card_unchanged
+
 # --- kiosk-revoke ---
 run kiosk-revoke --post "$T/post" --id na-co-sa-01 --reason "stolen from the health station"
 check kiosk_revoke_succeeds rc_is 0
@@ -139,12 +279,13 @@ check revoked_ids_are_never_reused rc_is 1
 
 # --- usage ---
 ok=1
-for c in post-init kiosk-new kiosk-list kiosk-revoke; do
+for c in post-init kiosk-new kiosk-list kiosk-revoke card; do
     "$P" $c --help >"$T/out" 2>&1 && grep -q "^usage: homthu-provision $c" "$T/out" || ok=0
 done
 check every_command_has_help [ $ok = 1 ]
 run --help
 check tool_help_lists_commands says 'kiosk-revoke'
+check tool_help_lists_card says 'card          --from DIR --boot BOOTDIR'
 run frobnicate
 check unknown_command_is_a_usage_error rc_is 2
 run kiosk-list

@@ -5,9 +5,12 @@
  *   kiosk-new    --post POSTDIR --id NAME --out DIR [--relay URL]
  *   kiosk-list   --post POSTDIR
  *   kiosk-revoke --post POSTDIR --id NAME --reason TEXT
+ *   card         --from DIR --boot BOOTDIR [--wifi FILE] [--ssh-keys FILE]
+ *                                           put kiosk-new's files on a flashed card
  *
- * Runs on the post's computer, never on a kiosk. File formats: docs/keys.md;
- * kiosk.conf: docs/config.md. Exit status: 0 done, 1 failed, 2 bad usage.
+ * Runs on the post's (or a technician's) computer, never on a kiosk. File
+ * formats: docs/keys.md; kiosk.conf: docs/config.md; the card's first boot:
+ * docs/image.md. Exit status: 0 done, 1 failed, 2 bad usage.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,7 +327,8 @@ static const char KIOSK_NEW_HELP[] =
     "DIR (made if missing):\n"
     "  kiosk.conf  the kiosk's settings: its id, the post's public key, the relay\n"
     "  device.key  its secret signing key\n"
-    "Copy both onto the SD card's boot partition, into the folder homthu/.\n"
+    "Copy both onto the SD card's boot partition, into the folder homthu/:\n"
+    "  " PROG " card --from DIR --boot BOOTDIR does it.\n"
     "\n"
     "  --id NAME    1-32 lowercase letters, digits and dashes, like na-co-sa-01;\n"
     "               never reused, even after the kiosk is revoked\n"
@@ -510,10 +514,11 @@ static int cmd_kiosk_new(int argc, char **argv)
            "(/boot/firmware/homthu/ on the running kiosk):\n"
            "  %s\n"
            "  %s\n"
+           "(with the card's boot partition mounted: " PROG " card --from %s --boot BOOTDIR)\n"
            "device.key is secret: whoever holds it can send tips as this kiosk. Once the card\n"
            "is made, delete the copy in %s. If the kiosk is ever lost or stolen:\n"
            "  " PROG " kiosk-revoke --post %s --id %s --reason \"...\"\n",
-           id, dev_fp, conf_path, dev_path, outdir, post, id);
+           id, dev_fp, conf_path, dev_path, outdir, outdir, post, id);
     if (!*relay)
         printf("No --relay given: set relay_url in kiosk.conf, or tips will wait on the kiosk.\n");
     rc = 0;
@@ -682,6 +687,467 @@ static int cmd_kiosk_revoke(int argc, char **argv)
     return rc;
 }
 
+/* ---- card ---- */
+
+static const char CARD_HELP[] =
+    "usage: " PROG " card --from DIR --boot BOOTDIR [--wifi FILE] [--ssh-keys FILE]\n"
+    "\n"
+    "Put a kiosk's files on a freshly flashed SD card. DIR is the folder\n"
+    "kiosk-new wrote (its --out DIR); BOOTDIR is the card's boot partition\n"
+    "(HOMTHU-BOOT) as this computer mounted it, like /media/tech/HOMTHU-BOOT.\n"
+    "Into BOOTDIR/homthu/ go:\n"
+    "  kiosk.conf           the kiosk's settings; stays on the card\n"
+    "  device.key           its secret key; the first boot moves it off the card\n"
+    "  wifi.conf            --wifi FILE: Wi-Fi settings in wpa_supplicant format\n"
+    "                       (country=VN, then network={ ssid=\"...\" psk=\"...\" });\n"
+    "                       the first boot moves it off the card\n"
+    "  ssh_authorized_keys  --ssh-keys FILE: OpenSSH public keys (.pub); SSH as\n"
+    "                       root with them while this file is on the card\n"
+    "\n"
+    "Every file is checked before anything is written (kiosk.conf as the kiosk\n"
+    "reads it). Files already on the card are replaced, and the tool says so.\n"
+    "Each is written whole (temporary file, sync, rename): a card pulled out\n"
+    "afterwards holds the old file or the new one, never half of one.\n";
+
+/* No file for the card comes near this; a bigger one is the wrong file. */
+#define CARD_FILE_MAX (64 * 1024)
+
+/*
+ * Read `path` whole into sodium_malloc'd memory, NUL-terminated: it may hold
+ * a secret, and sodium_free() zeroes it. `what` says what the file should
+ * be ("a kiosk.conf"), `missing` what to do when it is not there. NULL after
+ * a message.
+ */
+static char *read_whole(const char *path, const char *what, const char *missing, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            die_msg("%s is missing: %s", path, missing);
+        else
+            die_msg("cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        die_msg("%s is not a file: give %s", path, what);
+        close(fd);
+        return NULL;
+    }
+    char *buf = sodium_malloc(CARD_FILE_MAX + 1);
+    if (!buf) {
+        die_msg("out of memory to read %s", path);
+        close(fd);
+        return NULL;
+    }
+    size_t n = 0;
+    for (;;) {
+        ssize_t got = read(fd, buf + n, CARD_FILE_MAX + 1 - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            die_msg("cannot read %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+        if (n > CARD_FILE_MAX) {
+            die_msg("%s is larger than %d KiB: it is not %s (is this the right file?)", path,
+                    CARD_FILE_MAX / 1024, what);
+            goto fail;
+        }
+    }
+    if (memchr(buf, 0, n)) {
+        die_msg("%s holds binary data: it is not %s (is this the right file?)", path, what);
+        goto fail;
+    }
+    buf[n] = 0;
+    close(fd);
+    *len = n;
+    return buf;
+fail:
+    close(fd);
+    sodium_free(buf); /* zeroes it */
+    return NULL;
+}
+
+/* Each line of `text` with blanks (and a Windows CR) trimmed off both ends. */
+static int each_line(const char *text, int (*fn)(const char *line, size_t n))
+{
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        const char *end = nl ? nl : p + strlen(p);
+        const char *q = p;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        while (end > q && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+            end--;
+        if (fn(q, (size_t)(end - q)))
+            return 1;
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* wpa_supplicant opens a network block with exactly this line, blanks trimmed. */
+static int is_network_block(const char *line, size_t n)
+{
+    return n == 9 && memcmp(line, "network={", 9) == 0;
+}
+
+static int is_ssh_key(const char *line, size_t n)
+{
+    static const char *const kinds[] = {"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-", "sk-"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t k = strlen(kinds[i]);
+        if (n > k && memcmp(line, kinds[i], k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* open + fsync a folder; FAT (vfat) may not sync one, which is not an error. */
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    if (rc < 0 && (errno == EINVAL || errno == ENOTSUP))
+        rc = 0;
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+/* What to do about a write error on the card, or "". */
+static const char *card_hint(int e)
+{
+    switch (e) {
+    case EROFS:
+        return " (the card is read-only: check its lock switch, plug it in again and mount it "
+               "writable)";
+    case EACCES:
+    case EPERM:
+        return " (this user may not write there: check how the card is mounted)";
+    case ENOSPC:
+        return " (the card's boot partition is full)";
+    case EIO:
+        return " (the card or the card reader may be failing: try again, or another card)";
+    default:
+        return "";
+    }
+}
+
+/*
+ * Write `len` bytes as dir/name whole: dir/name.tmp-PID made with open(...,
+ * 0600), written, fsync'd, renamed over any old file, then the folder
+ * fsync'd, so a card pulled out right after holds the old file or the new
+ * one. No chmod: FAT has no file modes, the mount options decide them.
+ */
+static int card_write(const char *dir, const char *name, const char *bytes, size_t len)
+{
+    char path[4096], tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s/%s.tmp-%ld", dir, name, (long)getpid());
+    if (join(path, sizeof path, dir, name) || n < 0 || (size_t)n >= sizeof tmp) {
+        die_msg("the folder name %s is too long", dir);
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600), e;
+    if (fd < 0) {
+        e = errno;
+        die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
+        return -1;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, bytes + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            e = errno;
+            die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
+            close(fd);
+            goto fail;
+        }
+        done += (size_t)w;
+    }
+    if (fsync(fd) < 0) {
+        e = errno;
+        die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
+        close(fd);
+        goto fail;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        e = errno;
+        die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
+        goto fail;
+    }
+    if (fsync_dir(dir) < 0) {
+        e = errno;
+        die_msg("cannot write %s: syncing %s failed: %s%s", path, dir, strerror(e), card_hint(e));
+        return -1; /* the file is in place; only whether it reached the card is in doubt */
+    }
+    return 0;
+fail:
+    unlink(tmp);
+    return -1;
+}
+
+/*
+ * Is `boot` the boot partition of a flashed card: a folder with config.txt
+ * and the image's homthu/ folder or at least cmdline.txt (a card of another
+ * image, like Raspberry Pi OS on a Pi 5)? 0 when yes, else after a message.
+ */
+static int check_boot(const char *boot)
+{
+    static const char MOUNT_IT[] =
+        "mount the card's first partition (HOMTHU-BOOT) and give its folder";
+    struct stat st;
+    char p[4096];
+    if (stat(boot, &st) != 0) {
+        die_msg("cannot use %s: %s: %s", boot, strerror(errno), MOUNT_IT);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        die_msg("%s is not a folder: %s", boot, MOUNT_IT);
+        return -1;
+    }
+    if (join(p, sizeof p, boot, "config.txt")) {
+        die_msg("the folder name %s is too long", boot);
+        return -1;
+    }
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+        die_msg("%s does not look like a H\xc3\xb2m th\xc6\xb0 card's boot partition (no "
+                "config.txt): %s",
+                boot, MOUNT_IT);
+        return -1;
+    }
+    int has_dir = join(p, sizeof p, boot, "homthu") == 0 && stat(p, &st) == 0;
+    if (has_dir && !S_ISDIR(st.st_mode)) {
+        die_msg("%s is not a folder: remove it, or flash the card again", p);
+        return -1;
+    }
+    if (!has_dir && (join(p, sizeof p, boot, "cmdline.txt") || stat(p, &st) != 0)) {
+        die_msg("%s does not look like a H\xc3\xb2m th\xc6\xb0 card's boot partition (no homthu/ "
+                "folder, no cmdline.txt): %s",
+                boot, MOUNT_IT);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_card(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'}, {"boot", required_argument, NULL, 'b'},
+        {"wifi", required_argument, NULL, 'w'}, {"ssh-keys", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    const char *from = NULL, *boot = NULL, *wifi_file = NULL, *ssh_file = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            from = optarg;
+            break;
+        case 'b':
+            boot = optarg;
+            break;
+        case 'w':
+            wifi_file = optarg;
+            break;
+        case 's':
+            ssh_file = optarg;
+            break;
+        case 'h':
+            fputs(CARD_HELP, stdout);
+            return 0;
+        case ':':
+            return usage_error("card", "%s needs a value", argv[optind - 1]);
+        default:
+            return usage_error("card", "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("card", "unexpected argument \"%s\"", argv[optind]);
+    if (!from)
+        return usage_error("card", "--from DIR is missing (the folder kiosk-new --out wrote)");
+    if (!boot)
+        return usage_error("card", "--boot BOOTDIR is missing (the card's boot partition, "
+                                   "mounted)");
+
+    static const char FROM_HINT[] = "give --from the folder kiosk-new wrote (its --out DIR)";
+    char src_conf[4096], src_key[4096], hdir[4096], card_conf[4096], card_key[4096];
+    char card_wifi[4096], card_ssh[4096], err[512];
+    if (join(src_conf, sizeof src_conf, from, "kiosk.conf") ||
+        join(src_key, sizeof src_key, from, "device.key") ||
+        join(hdir, sizeof hdir, boot, "homthu") ||
+        join(card_conf, sizeof card_conf, hdir, "kiosk.conf") ||
+        join(card_key, sizeof card_key, hdir, "device.key") ||
+        join(card_wifi, sizeof card_wifi, hdir, "wifi.conf") ||
+        join(card_ssh, sizeof card_ssh, hdir, "ssh_authorized_keys")) {
+        die_msg("a folder name is too long");
+        return 1;
+    }
+
+    int rc = 1, made = 0, written = 0;
+    char *conf = NULL, *key = NULL, *wifi = NULL, *ssh = NULL;
+    size_t conf_len = 0, key_len = 0, wifi_len = 0, ssh_len = 0;
+    struct config *parsed = NULL, *old = NULL;
+    struct keys_device *dev = NULL, *prev = NULL, *back = NULL;
+    struct kiosk_conf kc; /* may hold mail_password: zeroed at the end */
+    memset(&kc, 0, sizeof kc);
+    char fp[KEYS_FINGERPRINT_HEX];
+
+    /* Everything is checked before the card is touched. */
+    if (check_boot(boot))
+        goto out;
+    conf = read_whole(src_conf, "a kiosk.conf", FROM_HINT, &conf_len);
+    if (!conf)
+        goto out;
+    if (config_load_mem(&parsed, src_conf, conf, conf_len, err, sizeof err) ||
+        config_read_kiosk(parsed, &kc, err, sizeof err)) {
+        die_msg("%s; nothing was written to the card", err);
+        goto out;
+    }
+    int krc = keys_device_load(&dev, src_key, err, sizeof err);
+    if (krc == KEYS_E_MISSING) {
+        die_msg("%s is missing: %s", src_key, FROM_HINT);
+        goto out;
+    }
+    if (krc) {
+        die_msg("%s; nothing was written to the card", err);
+        goto out;
+    }
+    key = read_whole(src_key, "a device.key", FROM_HINT, &key_len);
+    if (!key)
+        goto out;
+    keys_fingerprint(dev->pk, sizeof dev->pk, fp);
+    if (wifi_file) {
+        wifi = read_whole(wifi_file, "a wpa_supplicant file", "check --wifi", &wifi_len);
+        if (!wifi)
+            goto out;
+        if (!each_line(wifi, is_network_block)) {
+            die_msg("%s has no network={ block: --wifi takes wpa_supplicant settings, like\n"
+                    "  country=VN\n"
+                    "  network={\n"
+                    "      ssid=\"the network's name\"\n"
+                    "      psk=\"its password\"\n"
+                    "  }",
+                    wifi_file);
+            goto out;
+        }
+    }
+    if (ssh_file) {
+        ssh = read_whole(ssh_file, "an OpenSSH public key file", "check --ssh-keys", &ssh_len);
+        if (!ssh)
+            goto out;
+        if (strstr(ssh, "PRIVATE KEY")) {
+            die_msg("%s is a private key: give the public one (the .pub file), and never put a "
+                    "private key on a card",
+                    ssh_file);
+            goto out;
+        }
+        if (!each_line(ssh, is_ssh_key)) {
+            die_msg("%s holds no SSH public key: --ssh-keys takes OpenSSH public keys, one a "
+                    "line, each starting ssh-ed25519, ssh-rsa, ecdsa-sha2-... or sk-... (like "
+                    "~/.ssh/id_ed25519.pub)",
+                    ssh_file);
+            goto out;
+        }
+    }
+
+    /* What the card holds already: replaced, and said. */
+    if (keys_device_load(&prev, card_key, NULL, 0) == 0 &&
+        sodium_memcmp(prev->sk, dev->sk, sizeof dev->sk) == 0) {
+        printf("homthu/device.key on the card is already this kiosk's key: writing it again.\n");
+    } else if (access(card_key, F_OK) == 0) {
+        printf("Replacing the homthu/device.key already on the card (a card provisioned\n"
+               "before): the kiosk takes the new key at its next boot.\n");
+    }
+    if (access(card_conf, F_OK) == 0) {
+        const char *old_id = NULL;
+        if (config_load_file(&old, card_conf, NULL, 0) ||
+            config_get_str(old, "kiosk_id", NULL, &old_id, NULL, 0) ||
+            config_kiosk_id_check(old_id, NULL, 0))
+            printf("Replacing homthu/kiosk.conf on the card, which was not a valid kiosk.conf.\n");
+        else if (strcmp(old_id, kc.kiosk_id) != 0)
+            printf("Replacing homthu/kiosk.conf on the card: it was for kiosk %s, now for %s.\n",
+                   old_id, kc.kiosk_id);
+    }
+    if (!wifi && access(card_wifi, F_OK) == 0)
+        printf("Keeping the homthu/wifi.conf already on the card.\n");
+    if (!ssh && access(card_ssh, F_OK) == 0)
+        printf("Note: homthu/ssh_authorized_keys is on the card, so SSH as root will be on;\n"
+               "delete it from the card to keep SSH off.\n");
+
+    /* Write. kiosk.conf last: it is what names the card's kiosk. */
+    fflush(stdout); /* the notes above before any error below */
+    if (ensure_dir(hdir, &made))
+        goto out;
+    if (wifi) {
+        if (card_write(hdir, "wifi.conf", wifi, wifi_len))
+            goto out;
+        written++;
+    }
+    if (ssh) {
+        if (card_write(hdir, "ssh_authorized_keys", ssh, ssh_len))
+            goto out;
+        written++;
+    }
+    if (card_write(hdir, "device.key", key, key_len))
+        goto out;
+    written++;
+    /* Read it back as the kiosk will: the same key, or a failing card shows now. */
+    if (keys_device_load(&back, card_key, err, sizeof err) ||
+        sodium_memcmp(back->sk, dev->sk, sizeof dev->sk) != 0) {
+        die_msg("homthu/device.key on the card does not read back as the key written: the card "
+                "or the card reader may be failing; try again, or another card");
+        goto out;
+    }
+    if (card_write(hdir, "kiosk.conf", conf, conf_len))
+        goto out;
+    written++;
+
+    printf("Card ready for kiosk %s (device key fingerprint %s):\n"
+           "homthu/kiosk.conf, homthu/device.key%s%s written to %s.\n"
+           "Unmount (eject) the card, put it in the kiosk and power it on: the first boot\n"
+           "moves the key%s off this partition.\n"
+           "Until then device.key on the card is a secret: keep the card with you (whoever\n"
+           "copies it can send tips as this kiosk). Once the kiosk runs, delete %s.\n",
+           kc.kiosk_id, fp, wifi ? ", homthu/wifi.conf" : "",
+           ssh ? ", homthu/ssh_authorized_keys" : "", boot, wifi ? " and the Wi-Fi settings" : "",
+           src_key);
+    if (ssh)
+        printf("SSH as root, with those keys only, is on while homthu/ssh_authorized_keys is on\n"
+               "the card: delete it from the card to turn SSH off.\n");
+    rc = 0;
+out:
+    if (rc && written)
+        die_msg("the card is only partly written: run this command again before using it");
+    if (rc && made)
+        rmdir(hdir); /* only succeeds if it is still empty */
+    sodium_memzero(&kc, sizeof kc);
+    if (conf)
+        sodium_free(conf); /* sodium_free zeroes */
+    if (key)
+        sodium_free(key);
+    if (wifi)
+        sodium_free(wifi);
+    if (ssh)
+        sodium_free(ssh);
+    config_free(parsed);
+    config_free(old);
+    keys_device_free(back);
+    keys_device_free(prev);
+    keys_device_free(dev);
+    return rc;
+}
 /* ---- main ---- */
 
 static const char HELP[] =
@@ -695,6 +1161,8 @@ static const char HELP[] =
     "  kiosk-list    --post POSTDIR                 list enrolled kiosks\n"
     "  kiosk-revoke  --post POSTDIR --id NAME --reason TEXT\n"
     "                                               refuse a lost or stolen kiosk's tips\n"
+    "  card          --from DIR --boot BOOTDIR [--wifi FILE] [--ssh-keys FILE]\n"
+    "                                               put a kiosk's files on a flashed card\n"
     "\n"
     "Run " PROG " COMMAND --help for the details of one command.\n";
 
@@ -721,6 +1189,7 @@ int main(int argc, char **argv)
         {"kiosk-new", cmd_kiosk_new},
         {"kiosk-list", cmd_kiosk_list},
         {"kiosk-revoke", cmd_kiosk_revoke},
+        {"card", cmd_card},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(cmd, cmds[i].name) == 0)
