@@ -96,7 +96,7 @@ mcopy -o -i "$FAT" "$T/provision/kiosk.conf" "$T/provision/device.key" "$T/provi
 mmd -i "$FAT" ::homthu-test
 mcopy -o -i "$FAT" "$XB/helpers/maketip" ::homthu-test/maketip
 cat > "$T/guest.sh" <<'G'
-#!/bin/sh
+#!/bin/bash
 # Runs inside the booted image (systemd.run=). Markers go to the serial console.
 exec > /dev/console 2>&1
 m() { echo "HOMTHU-TEST $*"; }
@@ -144,15 +144,25 @@ m uplink=$(systemctl is-active homthu-uplink.service)
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 grep -E 'homthu|gpiochip' /sys/kernel/debug/gpio
 m button-line=$(grep -c 'homthu-kiosk-button' /sys/kernel/debug/gpio)
-for led in green amber red; do
-  hi=0; lo=0; n=0
-  while [ $n -lt 50 ]; do
-    l=$(grep "homthu-$led" /sys/kernel/debug/gpio)
-    case $l in *" out hi"*) hi=$((hi+1));; *" out lo"*) lo=$((lo+1));; esac
-    n=$((n+1)); sleep 0.1
+# level LED: lv=hi|lo|none, read with shell builtins (no fork: fast sampling).
+level() {
+  lv=none
+  while IFS= read -r l; do
+    case $l in *"homthu-kiosk-$1"*" out hi"*) lv=hi;; *"homthu-kiosk-$1"*" out lo"*) lv=lo;; esac
+  done < /sys/kernel/debug/gpio
+}
+# count LED SECONDS: "lit:dark" samples over that long (the heartbeat is
+# lit 100 ms in 2 s; a fault code blinks 300 ms).
+count() {
+  local hi=0 lo=0 end=$((SECONDS + $2))
+  while [ $SECONDS -lt $end ]; do
+    level "$1"
+    case $lv in hi) hi=$((hi+1));; lo) lo=$((lo+1));; esac
+    sleep 0.02
   done
-  m led-$led=$hi:$lo
-done
+  echo "$hi:$lo"
+}
+for led in green amber red; do m led-$led=$(count $led 8); done
 
 # --- the kiosk crashes: systemd restarts it; delivery (its own service) runs on.
 upid() { systemctl show -p MainPID --value homthu-uplink.service; }
@@ -168,11 +178,7 @@ id=$(asq /lib/ld-linux-aarch64.so.1 /boot/firmware/homthu-test/maketip \
      --config /boot/firmware/homthu/kiosk.conf --text "boot-test tip" --category 1)
 m tip-queued=$id
 m waiting-before=$(waiting)
-amb=0; n=0
-while [ $n -lt 30 ]; do
-  grep "homthu-amber" /sys/kernel/debug/gpio | grep -q ' out hi' && amb=$((amb+1)); n=$((n+1)); sleep 0.1
-done
-m amber-while-waiting=$amb/30
+m amber-while-waiting=$(count amber 4)
 p1=$(kpid); kill -SEGV "$p1"
 if ready_again "$p1"; then m crash-restarted=yes; else m crash-restarted=no; fi
 p2=$(kpid); kill -STOP "$p2"
@@ -192,11 +198,9 @@ while [ $i -lt 240 ]; do
 done
 asq homthu-queue /var/lib/homthu 2>&1 | head -5
 journalctl -b -u homthu-uplink --no-pager | tail -8
-amb=0; n=0
-while [ $n -lt 30 ]; do
-  grep "homthu-amber" /sys/kernel/debug/gpio | grep -q ' out hi' && amb=$((amb+1)); n=$((n+1)); sleep 0.1
-done
-m amber-after-delivery=$amb/30
+# Amber blinks on for a while after sending (LEDS_SENDING_HOLD_MS, 30 s), then goes dark.
+sleep 35
+m amber-after-delivery=$(count amber 4)
 m done
 G
 mcopy -o -i "$FAT" "$T/guest.sh" ::homthu-test/guest.sh
@@ -214,7 +218,7 @@ RELAY_PID=$!
 # --- boot
 echo "boot-test: booting $IMG in qemu -M $MACHINE (log: $T/console.log)"
 t0=$SECONDS
-RUN="root=PARTUUID=$PARTID-02 ro rootwait fsck.repair=yes systemd.show_status=1 systemd.run=\"/bin/sh /boot/firmware/homthu-test/guest.sh\" systemd.run_success_action=none systemd.run_failure_action=none"
+RUN="root=PARTUUID=$PARTID-02 ro rootwait fsck.repair=yes systemd.show_status=1 systemd.run=\"/bin/bash /boot/firmware/homthu-test/guest.sh\" systemd.run_success_action=none systemd.run_failure_action=none"
 if [ "$MACHINE" = raspi3b ]; then
   # The Pi 3's console is its mini UART (ttyS1), qemu's second serial port;
   # the PL011 belongs to Bluetooth in Debian's device tree.
@@ -273,7 +277,8 @@ check ssh_on_with_card_key [ "$(v ssh)" = active ]
 check uplink_running [ "$(v uplink)" = active ]
 # Green: a heartbeat (lit some of the time, dark the rest). Red: blinking a
 # fault code (neither machine has a sound card: "no microphone").
-LG=$(v led-green); LR=$(v led-red)
+LG=$(v led-green); LR=$(v led-red); LA=$(v led-amber)
+check led_amber_dark_with_nothing_waiting sh -c "[ '${LA%%:*}' = 0 ] && [ '${LA##*:}' -gt 0 ]"
 check led_green_heartbeat sh -c "[ '${LG%%:*}' -gt 0 ] && [ '${LG##*:}' -gt 0 ]"
 check led_red_fault_code sh -c "[ '${LR%%:*}' -gt 0 ] && [ '${LR##*:}' -gt 0 ]"
 [ "$MACHINE" = virt ] || check button_line_held [ "$(v button-line)" = 1 ]
@@ -281,7 +286,7 @@ TIP=$(v tip-queued | tr -dc 0-9a-f)
 check tip_queued [ ${#TIP} = 32 ]
 check tip_waiting [ "$(v waiting-before)" = 1 ]
 AW=$(v amber-while-waiting)
-check led_amber_steady_while_waiting [ "${AW%%/*}" -ge 29 ]
+check led_amber_steady_while_waiting sh -c "[ '${AW%%:*}' -gt 0 ] && [ '${AW##*:}' = 0 ]"
 check kiosk_restarted_after_crash [ "$(v first-crash-restarted)" = yes ]
 check uplink_ran_on_while_kiosk_restarted [ "$(v uplink-ran-on)" = yes ]
 check kiosk_restarted_after_crash_with_a_tip_waiting [ "$(v crash-restarted)" = yes ]
@@ -293,7 +298,7 @@ if [ "$MACHINE" = virt ]; then
   check screenshot_taken [ "$shot_taken" = 1 ]
   check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
   AD=$(v amber-after-delivery)
-  check led_amber_off_after_delivery [ "${AD%%/*}" = 0 ]
+  check led_amber_off_after_delivery sh -c "[ '${AD%%:*}' = 0 ] && [ '${AD##*:}' -gt 0 ]"
   "$HB/homthu-post" pull --post "$T/post" --relay "http://127.0.0.1:$PORT" --token "$TOKEN" > "$T/pull.log" 2>&1
   check post_pulled_the_tip grep -q "1 new tip" "$T/pull.log"
   "$HB/homthu-post" show "${TIP:0:8}" --post "$T/post" > "$T/show.log" 2>&1
