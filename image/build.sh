@@ -18,7 +18,8 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
-OUT=${OUT:-build/image}
+# Absolute: dpkg --root runs the maintainer scripts from another directory.
+OUT=$(realpath -m "${OUT:-build/image}")
 CACHE=$OUT/cache
 WORK=$OUT/work
 SUITE=${SUITE:-bookworm}
@@ -78,7 +79,12 @@ build_rootfs() {
   if [ -s "$tar" ]; then log "rootfs cached: $tar"; ROOTFS_TAR=$tar; return; fi
   mkdir -p "$CACHE" "$WORK"
   d=$WORK/stage1
-  if [ -n "${REUSE_STAGE1:-}" ] && [ -x "$d/debootstrap/debootstrap" ]; then
+  # REUSE_STAGE2=1: finish a stage 2 that failed late on its own disk
+  # (image/stage2.sh skips what is done); it needs stage 1's package cache.
+  local reuse2=
+  if [ -n "${REUSE_STAGE2:-}" ] && [ -s "$WORK/stage2.ext4" ] && [ -d "$d/var/cache/apt/archives" ]; then
+    reuse2=1; log "reusing the stage-2 disk $WORK/stage2.ext4 (REUSE_STAGE2)"
+  elif [ -n "${REUSE_STAGE1:-}" ] && [ -x "$d/debootstrap/debootstrap" ]; then
     log "reusing stage 1 in $d (REUSE_STAGE1)"
   else
     rm -rf "$d"; mkdir -p "$d"
@@ -98,9 +104,21 @@ build_rootfs() {
   rm -rf "$kx"; mkdir -p "$kx"; dpkg-deb -x "$kdeb" "$kx"
   make_initramfs "$kx" "$WORK/initrd-stage2.gz"
 
-  log "making the stage-2 disk"
-  rm -f "$WORK/stage2.ext4" "$WORK/stage2.out"
-  mke2fs -q -t ext4 -d "$d" -L stage2 "$WORK/stage2.ext4" 3G
+  if [ -n "$reuse2" ]; then
+    # The new stage2.sh onto the old disk (debugfs writes into the ext4 image).
+    # The VM powered off without unmounting: replay its journal first, or
+    # debugfs writes beside what the journal still holds.
+    local fsck=0; e2fsck -fy "$WORK/stage2.ext4" >/dev/null 2>&1 || fsck=$?
+    [ "$fsck" -le 1 ] || die "the stage-2 disk is damaged (e2fsck: $fsck): build without REUSE_STAGE2"
+    debugfs -w -R "rm /stage2.sh" "$WORK/stage2.ext4" >/dev/null 2>&1 || true
+    debugfs -w -R "write $d/stage2.sh /stage2.sh" "$WORK/stage2.ext4" >/dev/null
+    debugfs -w -R "sif /stage2.sh mode 0100755" "$WORK/stage2.ext4" >/dev/null
+  else
+    log "making the stage-2 disk"
+    rm -f "$WORK/stage2.ext4"
+    mke2fs -q -t ext4 -d "$d" -L stage2 "$WORK/stage2.ext4" 3G
+  fi
+  rm -f "$WORK/stage2.out"
   truncate -s 3G "$WORK/stage2.out"
   log "debootstrap --second-stage in qemu-system-aarch64 -M virt ($SMP cpus; over an hour on 2 cores; progress: $WORK/stage2-console.log)"
   local t0=$SECONDS
@@ -350,6 +368,8 @@ X
   rm -rf "$R"/boot/firmware/*
   # Services.
   local u
+  # (SYSTEMCTL_SKIP_SYSV: the SysV side would chroot into arm64 programs.)
+  export SYSTEMCTL_SKIP_SYSV=1
   for u in homthu-firstboot.service homthu-kiosk.service homthu-uplink.service; do
     systemctl --root="$R" enable "$u" >/dev/null 2>&1 || die "cannot enable $u"
   done
@@ -444,11 +464,13 @@ X
   rm -f "$WORK"/p*.img
   log "bmap + xz"
   bmaptool -q create -o "$IMG.bmap" "$IMG"
-  rm -f "$IMG.xz"; xz -T0 -6 -k "$IMG"
+  rm -f "$IMG.xz"
+  if [ -n "${NO_XZ:-}" ]; then log "NO_XZ: no .img.xz (the .img is for image/boot-test.sh)"
+  else xz -T0 -6 -k "$IMG"; fi
   ln -sf "$(basename "$IMG")" "$OUT/homthu-arm64.img"
   ln -sf "$(basename "$IMG").xz" "$OUT/homthu-arm64.img.xz"
   ln -sf "$(basename "$IMG").bmap" "$OUT/homthu-arm64.img.bmap"
-  log "image: $IMG.xz ($(du -h "$IMG.xz" | cut -f1)), $IMG.bmap; card image $(( $(stat -c %s "$IMG") / 1048576 )) MiB"
+  [ -f "$IMG.xz" ] && log "image: $IMG.xz ($(du -h "$IMG.xz" | cut -f1)), $IMG.bmap; card image $(( $(stat -c %s "$IMG") / 1048576 )) MiB"
 }
 
 # ------------------------------------------------------------------ main ----
