@@ -107,11 +107,11 @@ waiting() { asq homthu-queue --json /var/lib/homthu 2>/dev/null | sed -n 's/.*"w
 kpid() { systemctl show -p MainPID --value homthu-kiosk.service; }
 # Waits until the kiosk is active (READY=1 sent) under a MainPID other than $1.
 ready_again() {
-  i=0
-  while [ $i -lt 300 ]; do
+  local end=$((SECONDS + 300))
+  while [ $SECONDS -lt $end ]; do
     p=$(kpid)
     [ "$(systemctl is-active homthu-kiosk.service)" = active ] && [ "$p" != 0 ] && [ "$p" != "$1" ] && return 0
-    i=$((i+1)); sleep 1
+    sleep 1
   done
   return 1
 }
@@ -216,7 +216,9 @@ X
 RELAY_PID=$!
 
 # --- boot
+SSH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 echo "boot-test: booting $IMG in qemu -M $MACHINE (log: $T/console.log)"
+[ "$MACHINE" = virt ] && echo "boot-test: while it runs: ssh -i $T/id_ed25519 -p $SSH_PORT -o StrictHostKeyChecking=no root@127.0.0.1"
 t0=$SECONDS
 RUN="root=PARTUUID=$PARTID-02 ro rootwait fsck.repair=yes systemd.show_status=1 systemd.run=\"/bin/bash /boot/firmware/homthu-test/guest.sh\" systemd.run_success_action=none systemd.run_failure_action=none"
 if [ "$MACHINE" = raspi3b ]; then
@@ -228,12 +230,14 @@ if [ "$MACHINE" = raspi3b ]; then
     -drive if=sd,file="$T/card.img",format=raw \
     > "$T/console.log" 2>&1 < /dev/null &
 else
+  # virtio-gpu (the panel, for KMSDRM) refuses qemu's default legacy
+  # virtio-mmio transport: force the modern one for every device.
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 1024 -nographic -no-reboot \
     -kernel "$T/vmlinuz" -initrd "$T/initrd.img" \
     -append "console=ttyAMA0 $RUN" \
     -drive if=none,id=d0,file="$T/card.img",format=raw -device virtio-blk-device,drive=d0 \
-    -netdev user,id=n0 -device virtio-net-device,netdev=n0 \
-    -device virtio-gpu-device \
+    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22 -device virtio-net-device,netdev=n0 \
+    -device virtio-gpu-device -global virtio-mmio.force-legacy=false \
     -qmp unix:"$T/qmp.sock",server=on,wait=off \
     > "$T/console.log" 2>&1 < /dev/null &
 fi

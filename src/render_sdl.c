@@ -68,6 +68,42 @@ static TTF_Font *font_at(struct render *r, int px)
     return f;
 }
 
+/*
+ * A renderer that can draw into the frame texture. SDL's first choice may
+ * claim render targets and still refuse one: its desktop-GL renderer on
+ * Mesa's software GL over a virtual GPU (qemu's virtio-gpu) does. So each
+ * driver is tried in SDL's order until one makes the texture; software last,
+ * which always can. `software` (tests) goes straight to it.
+ */
+static int make_renderer(struct render *r, const struct render_opts *o, char *err, size_t errlen)
+{
+    int n = SDL_GetNumRenderDrivers();
+    char why[256] = "no render driver";
+    /* -1: SDL's own choice (it honours SDL_RENDER_DRIVER); 0..n-1: each
+       driver in turn; n: software. */
+    for (int i = o->software ? n : -1; i <= n; i++) {
+        SDL_RendererInfo info = {.name = "default"};
+        int soft = i == n;
+        if (i >= 0 && !soft &&
+            (SDL_GetRenderDriverInfo(i, &info) != 0 || strcmp(info.name, "software") == 0 ||
+             !(info.flags & SDL_RENDERER_TARGETTEXTURE)))
+            continue;
+        r->ren = SDL_CreateRenderer(r->win, soft ? -1 : i,
+                                    soft ? SDL_RENDERER_SOFTWARE : SDL_RENDERER_TARGETTEXTURE);
+        if (r->ren)
+            r->target = SDL_CreateTexture(r->ren, SDL_PIXELFORMAT_ARGB8888,
+                                          SDL_TEXTUREACCESS_TARGET, o->width, o->height);
+        if (r->target)
+            return 0;
+        snprintf(why, sizeof why, "%s: %s", soft ? "software" : info.name, SDL_GetError());
+        if (r->ren)
+            SDL_DestroyRenderer(r->ren);
+        r->ren = NULL;
+    }
+    snprintf(err, errlen, "display: cannot draw the frame (%s)", why);
+    return -1;
+}
+
 int render_open(struct render **out, const struct render_opts *o, char *err, size_t errlen)
 {
     *out = NULL;
@@ -98,23 +134,10 @@ int render_open(struct render **out, const struct render_opts *o, char *err, siz
         snprintf(err, errlen, "display: cannot open a window (%s)", SDL_GetError());
         goto fail;
     }
-    r->ren = SDL_CreateRenderer(r->win, -1,
-                                (o->software ? SDL_RENDERER_SOFTWARE : 0) |
-                                    SDL_RENDERER_TARGETTEXTURE);
-    if (!r->ren && !o->software)
-        r->ren = SDL_CreateRenderer(r->win, -1, SDL_RENDERER_SOFTWARE);
-    if (!r->ren) {
-        snprintf(err, errlen, "display: no renderer (%s)", SDL_GetError());
+    if (make_renderer(r, o, err, errlen) != 0)
         goto fail;
-    }
     if (o->fullscreen) /* the panel's real size, whatever was asked */
         SDL_GetRendererOutputSize(r->ren, &r->phys_w, &r->phys_h);
-    r->target = SDL_CreateTexture(r->ren, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_TARGET,
-                                  o->width, o->height);
-    if (!r->target) {
-        snprintf(err, errlen, "display: cannot make the frame texture (%s)", SDL_GetError());
-        goto fail;
-    }
     if (!font_at(r, o->min_text_px > 0 ? o->min_text_px : 28)) {
         snprintf(err, errlen, "display: cannot open the font %s (%s): reinstall the kiosk",
                  o->font_path ? o->font_path : "(none)", TTF_GetError());
