@@ -33,7 +33,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 IMG=${1:-build/image/homthu-arm64.img}
-T=${T:-build/image/boot-test}
+T=$(realpath -m "${T:-build/image/boot-test}")   # absolute: the relay reads paths from its config
 HB=${HOMTHU_BUILD:-build/debug}
 XB=${XBUILD:-build/aarch64-linux-gnu-release}
 TIMEOUT=${TIMEOUT:-1500}

@@ -420,7 +420,7 @@ int app_step(struct app *a, int max_wait_ms)
     tend_hardware(a, now_ms(a));
     kiosk_pump(a->kiosk);
     ui_tick(a->ui, now_ms(a));
-    if (ui_dirty(a->ui))
+    if (ui_dirty(a->ui) || ev.kind == RENDER_REDRAW)
         redraw(a, NULL);
     return 0;
 }

@@ -39,7 +39,9 @@ void render_close(struct render *r); /* NULL is a no-op */
  */
 void render_frame(struct render *r, const struct ui_draw_list *dl, int blank, uint32_t *argb);
 
-enum render_event_kind { RENDER_NONE, RENDER_TAP, RENDER_QUIT };
+/* RENDER_REDRAW: the panel lost what was shown (the display driver made new
+   buffers, the window was exposed): draw the frame again. */
+enum render_event_kind { RENDER_NONE, RENDER_TAP, RENDER_QUIT, RENDER_REDRAW };
 struct render_event {
     int kind;
     int x, y; /* logical */

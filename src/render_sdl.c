@@ -146,6 +146,14 @@ int render_open(struct render **out, const struct render_opts *o, char *err, siz
     if (o->emoji_path) /* pictures are a help, not a must: missing means text only */
         r->emoji = TTF_OpenFont(o->emoji_path, EMOJI_PT);
     SDL_ShowCursor(o->fullscreen ? SDL_DISABLE : SDL_ENABLE);
+    /* KMSDRM makes its buffers anew at the first present after going full
+       screen, and what that present showed is lost: a kiosk that draws once
+       and then waits would show black. Two dark presents settle it first. */
+    for (int i = 0; i < 2; i++) {
+        color(r->ren, 0);
+        SDL_RenderClear(r->ren);
+        SDL_RenderPresent(r->ren);
+    }
     *out = r;
     return 0;
 fail:
@@ -366,6 +374,12 @@ void render_wait(struct render *r, int timeout_ms, struct render_event *ev)
             break; /* the finger event already counted */
         ev->kind = RENDER_TAP;
         render_map_point(r, e.button.x, e.button.y, &ev->x, &ev->y);
+        break;
+    case SDL_WINDOWEVENT:
+        if (e.window.event == SDL_WINDOWEVENT_EXPOSED || e.window.event == SDL_WINDOWEVENT_SHOWN ||
+            e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
+            e.window.event == SDL_WINDOWEVENT_RESTORED)
+            ev->kind = RENDER_REDRAW;
         break;
     case SDL_KEYDOWN:
         if (e.key.keysym.sym == SDLK_ESCAPE && !r->o.fullscreen)
