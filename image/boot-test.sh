@@ -300,6 +300,38 @@ check tip_kept_through_restarts [ "$(v waiting-after)" = 1 ]
 check queue_intact_after_restarts [ "$(v queue-check)" = ok ]
 if [ "$MACHINE" = virt ]; then
   check screenshot_taken [ "$shot_taken" = 1 ]
+  # The panel shows the start screen: mostly light (its white ground), with
+  # dark text on it - not a black or an empty panel.
+  check panel_shows_the_start_screen python3 - "$T/screen.png" <<'PY'
+import struct, sys, zlib
+d = open(sys.argv[1], 'rb').read()
+w, h, bits, ctype = struct.unpack('>IIBB', d[16:26])
+idat, i = b'', 8
+while i < len(d):
+    n, = struct.unpack('>I', d[i:i+4]); t = d[i+4:i+8]
+    if t == b'IDAT': idat += d[i+8:i+8+n]
+    i += 12 + n
+raw = zlib.decompress(idat); bpp = {2: 3, 6: 4}[ctype]; stride = w * bpp
+prev = bytearray(stride); light = dark = 0; pos = 0
+for y in range(h):
+    f = raw[pos]; line = bytearray(raw[pos+1:pos+1+stride]); pos += 1 + stride
+    for x in range(stride):
+        a = line[x-bpp] if x >= bpp else 0; b = prev[x]; c = prev[x-bpp] if x >= bpp else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    for x in range(0, stride, bpp * 4):
+        v = sum(line[x:x+3])
+        if v > 600: light += 1
+        elif v < 200: dark += 1
+    prev = line
+total = h * (stride // (bpp * 4))
+print(f"panel {w}x{h}: {100*light//total}% light, {100*dark//total}% dark")
+sys.exit(0 if light > total // 2 and dark > total // 200 else 1)
+PY
   check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
   AD=$(v amber-after-delivery)
   check led_amber_off_after_delivery sh -c "[ '${AD%%:*}' = 0 ] && [ '${AD##*:}' -gt 0 ]"
