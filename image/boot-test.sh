@@ -178,6 +178,10 @@ id=$(asq /lib/ld-linux-aarch64.so.1 /boot/firmware/homthu-test/maketip \
      --config /boot/firmware/homthu/kiosk.conf --text "boot-test tip" --category 1)
 m tip-queued=$id
 m waiting-before=$(waiting)
+# The kiosk looks at the queue once a second (slower under emulation): wait
+# for amber to light, then watch it.
+end=$((SECONDS + 15)); level amber
+while [ "$lv" != hi ] && [ $SECONDS -lt $end ]; do sleep 0.2; level amber; done
 m amber-while-waiting=$(count amber 4)
 p1=$(kpid); kill -SEGV "$p1"
 if ready_again "$p1"; then m crash-restarted=yes; else m crash-restarted=no; fi
