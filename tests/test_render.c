@@ -2,6 +2,8 @@
 #include "check.h"
 #include "render.h"
 
+#include <SDL.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -72,5 +74,29 @@ TEST(test_render_draws_the_frame_it_was_given)
     ASSERT(dark > 500); /* the words are there */
     render_frame(r, &dl, 1, px); /* blanked: all dark */
     ASSERT_EQ(px[10 * 800 + 10] & 0xFFFFFF, 0);
+    render_close(r);
+}
+
+TEST(test_render_asks_for_a_redraw_when_the_panel_lost_its_picture)
+{
+    /* KMSDRM makes new buffers when the window goes full screen, and a
+       desktop window can be covered: the kiosk must draw its frame again,
+       or the panel stays black until someone touches it. */
+    struct render *r = open_rotated(0);
+    struct render_event ev;
+    SDL_PumpEvents(); /* drop what opening the window queued */
+    SDL_FlushEvents(SDL_FIRSTEVENT, SDL_LASTEVENT);
+    render_wait(r, 0, &ev);
+    ASSERT_EQ(ev.kind, RENDER_NONE);
+    SDL_Event e = {.type = SDL_WINDOWEVENT};
+    e.window.event = SDL_WINDOWEVENT_EXPOSED;
+    ASSERT_EQ(SDL_PushEvent(&e), 1);
+    render_wait(r, 100, &ev);
+    ASSERT_EQ(ev.kind, RENDER_REDRAW);
+    /* A window merely moved loses nothing. */
+    e.window.event = SDL_WINDOWEVENT_MOVED;
+    ASSERT_EQ(SDL_PushEvent(&e), 1);
+    render_wait(r, 100, &ev);
+    ASSERT_EQ(ev.kind, RENDER_NONE);
     render_close(r);
 }
