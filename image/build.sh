@@ -120,7 +120,7 @@ build_rootfs() {
   fi
   rm -f "$WORK/stage2.out"
   truncate -s 3G "$WORK/stage2.out"
-  log "debootstrap --second-stage in qemu-system-aarch64 -M virt ($SMP cpus; over an hour on 2 cores; progress: $WORK/stage2-console.log)"
+  log "debootstrap --second-stage in qemu-system-aarch64 -M virt ($SMP cpus; about 45 min on 2 cores; progress: $WORK/stage2-console.log)"
   local t0=$SECONDS
   timeout --foreground -s KILL "${STAGE2_TIMEOUT:-10800}" qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m 2048 \
     -nographic -no-reboot -nic none \
@@ -470,7 +470,9 @@ X
   ln -sf "$(basename "$IMG")" "$OUT/homthu-arm64.img"
   ln -sf "$(basename "$IMG").xz" "$OUT/homthu-arm64.img.xz"
   ln -sf "$(basename "$IMG").bmap" "$OUT/homthu-arm64.img.bmap"
-  [ -f "$IMG.xz" ] && log "image: $IMG.xz ($(du -h "$IMG.xz" | cut -f1)), $IMG.bmap; card image $(( $(stat -c %s "$IMG") / 1048576 )) MiB"
+  if [ -f "$IMG.xz" ]; then
+    log "image: $IMG.xz ($(du -h "$IMG.xz" | cut -f1)), $IMG.bmap; card image $(( $(stat -c %s "$IMG") / 1048576 )) MiB"
+  fi
 }
 
 # ------------------------------------------------------------------ main ----
