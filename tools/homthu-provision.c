@@ -809,21 +809,6 @@ static int is_ssh_key(const char *line, size_t n)
     return 0;
 }
 
-/* open + fsync a folder; FAT (vfat) may not sync one, which is not an error. */
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    if (rc < 0 && (errno == EINVAL || errno == ENOTSUP))
-        rc = 0;
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
-}
-
 /* What to do about a write error on the card, or "". */
 static const char *card_hint(int e)
 {
@@ -844,58 +829,24 @@ static const char *card_hint(int e)
 }
 
 /*
- * Write `len` bytes as dir/name whole: dir/name.tmp-PID made with open(...,
- * 0600), written, fsync'd, renamed over any old file, then the folder
- * fsync'd, so a card pulled out right after holds the old file or the new
- * one. No chmod: FAT has no file modes, the mount options decide them.
+ * Write `len` bytes as dir/name whole, with keys_write_file(): a temporary
+ * file made 0600, fsync'd, renamed over any old one, the folder fsync'd, so
+ * a card pulled out right after holds the old file or the new one (FAT
+ * ignores the mode; the mount options decide it).
  */
 static int card_write(const char *dir, const char *name, const char *bytes, size_t len)
 {
-    char path[4096], tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s/%s.tmp-%ld", dir, name, (long)getpid());
-    if (join(path, sizeof path, dir, name) || n < 0 || (size_t)n >= sizeof tmp) {
+    char path[4096], err[512];
+    if (join(path, sizeof path, dir, name)) {
         die_msg("the folder name %s is too long", dir);
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600), e;
-    if (fd < 0) {
-        e = errno;
-        die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
+    if (keys_write_file(path, bytes, len, 0600, 1, err, sizeof err) != 0) {
+        int e = errno; /* the failing call's, kept by keys_write_file's clean-up */
+        die_msg("%s%s", err, card_hint(e));
         return -1;
     }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, bytes + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            e = errno;
-            die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
-            close(fd);
-            goto fail;
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) < 0) {
-        e = errno;
-        die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
-        close(fd);
-        goto fail;
-    }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
-        e = errno;
-        die_msg("cannot write %s: %s%s", path, strerror(e), card_hint(e));
-        goto fail;
-    }
-    if (fsync_dir(dir) < 0) {
-        e = errno;
-        die_msg("cannot write %s: syncing %s failed: %s%s", path, dir, strerror(e), card_hint(e));
-        return -1; /* the file is in place; only whether it reached the card is in doubt */
-    }
     return 0;
-fail:
-    unlink(tmp);
-    return -1;
 }
 
 /*
