@@ -1084,7 +1084,7 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
             delay = o.backoff_cap_ms;
         else
             delay = uploader_backoff_ms(o.backoff_base_ms, o.backoff_cap_ms, attempt++,
-                                        randombytes_random());
+                                        o.jitter ? o.jitter() : randombytes_random());
         if (r == UPLOADER_E_NET && u->retry_after * 1000 > delay)
             delay = u->retry_after * 1000; /* 429 Retry-After: the relay asked */
         wait_backoff(u, &o, delay, r == UPLOADER_E_OFFLINE, stop);

@@ -133,6 +133,8 @@ struct uploader_run_opts {
     int exit_when_empty;      /* return 0 once nothing is waiting (tests, --once) */
     unsigned max_failures;    /* return UPLOADER_E_NET after this many failed
                                  attempts in a row; 0 = never (the daemon) */
+    uint32_t (*jitter)(void); /* the backoff's random draw; NULL: libsodium's.
+                                 Tests pin it to make a wait's length certain. */
 };
 
 /* Totals of one uploader_run. */

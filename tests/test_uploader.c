@@ -437,6 +437,12 @@ static uint16_t free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* The longest wait full jitter can draw. */
+static uint32_t jitter_max(void)
+{
+    return UINT32_MAX;
+}
+
 TEST(test_uploader_waits_out_a_down_relay_and_sends_as_soon_as_it_is_up)
 {
     struct fx f;
@@ -445,14 +451,17 @@ TEST(test_uploader_waits_out_a_down_relay_and_sends_as_soon_as_it_is_up)
     uint8_t id[16], *env;
     size_t len;
     make_tip(&f, 8, id, &env, &len);
-    /* A backoff that would sleep long: only the probe can make it quick. */
+    /* A backoff that sleeps long (full jitter pinned to its longest draw,
+     * or a lucky short one could deliver without the probe): only the
+     * probe can make it quick. */
     struct runner r = {.u = fx_uploader(&f, port, "http", 10),
                        .q = f.q,
                        .ro = {.exit_when_empty = 1,
                               .backoff_base_ms = 20000,
                               .backoff_cap_ms = 60000,
                               .probe_seconds = 1,
-                              .wake_fd = -1}};
+                              .wake_fd = -1,
+                              .jitter = jitter_max}};
     /* A queue handle of its own for the thread: SQLite handles are per thread here. */
     char err[512];
     unsigned faults;
