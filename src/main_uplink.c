@@ -11,6 +11,9 @@
  * "send now"). --max-failures N: exit 1 after N failed attempts in a row
  * instead of retrying forever. Exit status: 0 done, 1 failed, 2 bad usage.
  * Logs go to stderr (the journal): tip ids and sizes, never content.
+ * Under systemd (Type=notify) it says READY=1 once delivering, keeps the
+ * unit's STATUS= line saying what it does, and pets WatchdogSec= for as
+ * long as its loop turns - through backoff waits and long uploads alike.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,12 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "keys.h"
 #include "queue.h"
 #include "uploader.h"
+#include "watchdog.h"
 
 #define PROG "homthu-uplink"
 
@@ -57,6 +62,21 @@ static int open_netwatch(void)
         return -1;
     }
     return fd;
+}
+
+static uint32_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* The uploader's loop turned: that is the health systemd watches. */
+static void on_tick(void *ctx, const char *doing)
+{
+    struct watchdog *wd = ctx;
+    watchdog_status(wd, doing);
+    watchdog_pet(wd, 1, mono_ms());
 }
 
 static int usage(const char *msg)
@@ -115,6 +135,7 @@ int main(int argc, char **argv)
     struct keys_device *dev = NULL;
     struct queue *q = NULL;
     struct uploader *u = NULL;
+    struct watchdog *wd = NULL;
     if (!k) {
         fprintf(stderr, PROG ": out of memory\n");
         goto out;
@@ -124,12 +145,29 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (watchdog_open(&wd, err, sizeof err) != 0)
+        fprintf(stderr, PROG ": %s: systemd's watchdog is not told\n", err);
     if (!k->relay_url[0]) {
         fprintf(stderr,
                 PROG ": relay_url is empty in %s: tips wait in the queue until it is "
                      "set; nothing to do\n",
                 conf_path);
         rc = 0;
+        if (watchdog_enabled(wd)) {
+            /* Under systemd, stay (and say why) rather than exit into a
+             * restart every RestartSec= that would fill the journal. */
+            watchdog_ready(wd);
+            watchdog_status(wd, "relay_url is empty in kiosk.conf: tips wait in the queue");
+            while (!stop_flag) {
+                watchdog_pet(wd, 1, mono_ms());
+                sleep(1);
+            }
+        }
         goto out;
     }
     if (keys_device_load(&dev, k->device_key_file, err, sizeof err)) {
@@ -163,11 +201,6 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": uplink_require_verified is false: tips leave the queue without "
                              "the relay's check (for third-party tus servers only)\n");
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     netfd = open_netwatch();
     if (netfd < 0)
         fprintf(stderr, PROG ": no netlink (%s): network changes are noticed by probing only\n",
@@ -180,8 +213,11 @@ int main(int argc, char **argv)
         .wake_fd = netfd,
         .exit_when_empty = once,
         .max_failures = (unsigned)max_failures,
+        .tick = wd ? on_tick : NULL,
+        .tick_ctx = wd,
     };
     fprintf(stderr, PROG ": delivering to %s\n", k->relay_url);
+    watchdog_ready(wd);
     struct uploader_totals tot;
     int r = uploader_run(u, q, &ro, &stop_flag, &tot);
     fprintf(stderr,
@@ -193,6 +229,7 @@ int main(int argc, char **argv)
 out:
     if (netfd >= 0)
         close(netfd);
+    watchdog_free(wd);
     uploader_free(u);
     queue_close(q);
     keys_device_free(dev);

@@ -66,6 +66,11 @@ struct uploader {
 
     uint64_t retry_after; /* seconds, from the last 429/503 answer */
 
+    /* uploader_run's tick (see uploader.h) and the line it is given. */
+    void (*tick)(void *ctx, const char *doing);
+    void *tick_ctx;
+    char doing[128];
+
     /* The connection's socket, to ask the kernel how many bytes the peer
      * acknowledged: after a cut, that (not what curl handed to the
      * kernel's buffer) is what left the kiosk. */
@@ -462,6 +467,34 @@ static int on_seek(void *ctx, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_OK;
 }
 
+static void tick(struct uploader *u)
+{
+    if (u->tick)
+        u->tick(u->tick_ctx, u->doing);
+}
+
+static void set_doing(struct uploader *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_doing(struct uploader *u, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->doing, sizeof u->doing, fmt, ap);
+    va_end(ap);
+    tick(u);
+}
+
+/* libcurl calls this often while data moves and about once a second when
+ * it does not: the loop is alive as long as curl is (its own timeouts end
+ * a dead transfer). */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    tick(ctx);
+    return 0;
+}
+
 static void common_opts(struct uploader *u, struct resp *r)
 {
     CURL *h = u->h;
@@ -482,6 +515,11 @@ static void common_opts(struct uploader *u, struct resp *r)
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, u);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, u);
+    if (u->tick) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, u);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
 }
 
 /* Did the failure happen before any connection: the relay is unreachable. */
@@ -910,8 +948,9 @@ int uploader_probe(struct uploader *u, char *err, size_t errlen)
 struct pick {
     const uint8_t (*skip)[16];
     size_t nskip;
-    struct queue_tip tip;
+    struct queue_tip tip; /* the oldest one to send */
     int found;
+    unsigned waiting; /* all tips still to deliver, set-aside ones included */
 };
 
 static int pick_fn(void *ctx, const struct queue_tip *t)
@@ -919,12 +958,15 @@ static int pick_fn(void *ctx, const struct queue_tip *t)
     struct pick *p = ctx;
     if (t->state != QUEUE_SEALED && t->state != QUEUE_UPLOADING)
         return 0;
+    p->waiting++;
+    if (p->found)
+        return 0;
     for (size_t i = 0; i < p->nskip; i++)
         if (memcmp(p->skip[i], t->id, 16) == 0)
             return 0;
     p->tip = *t;
     p->found = 1;
-    return 1;
+    return 0;
 }
 
 static uint64_t mono_ms(void)
@@ -955,6 +997,7 @@ static int wait_backoff(struct uploader *u, const struct uploader_run_opts *o, u
         if (slice > 200)
             slice = 200; /* so a stop signal is seen soon even without EINTR */
         int woke = 0;
+        tick(u);
         if (o->wake_fd > 0) {
             struct pollfd pfd = {.fd = o->wake_fd, .events = POLLIN};
             int pr = poll(&pfd, 1, (int)slice);
@@ -1010,22 +1053,31 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
     /* The report of the tip in hand, over all its attempts in this run. */
     uint8_t rep_id[16] = {0};
     struct uploader_report rep = {0};
+    u->tick = o.tick;
+    u->tick_ctx = o.tick_ctx;
 
     while (!*stop) {
         struct pick p = {.skip = (const uint8_t(*)[16])skip, .nskip = nskip};
         if (queue_foreach(q, pick_fn, &p) != 0) {
             logf_(u, "cannot read the queue: retrying");
+            set_doing(u, "cannot read the queue; %u delivered since start", tot.delivered);
             wait_backoff(u, &o, o.backoff_cap_ms, 0, stop);
             continue;
         }
         if (!p.found) {
             if (o.exit_when_empty)
                 break;
+            if (p.waiting)
+                set_doing(u, "%u set aside for the technician; %u delivered since start", p.waiting,
+                          tot.delivered);
+            else
+                set_doing(u, "nothing waiting; %u delivered since start", tot.delivered);
             wait_backoff(u, &o, o.poll_ms, 0, stop);
             continue;
         }
         char sid[9], err[512], qerr[256];
         short_id(p.tip.id, sid);
+        set_doing(u, "sending tip %s; %u waiting", sid, p.waiting);
         if (memcmp(rep_id, p.tip.id, 16) != 0) {
             memcpy(rep_id, p.tip.id, 16);
             memset(&rep, 0, sizeof rep);
@@ -1087,8 +1139,11 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
                                         o.jitter ? o.jitter() : randombytes_random());
         if (r == UPLOADER_E_NET && u->retry_after * 1000 > delay)
             delay = u->retry_after * 1000; /* 429 Retry-After: the relay asked */
+        set_doing(u, "not delivered (%s): %u waiting; next try within %" PRIu64 " s",
+                  uploader_strerror(r), p.waiting, (delay + 999) / 1000);
         wait_backoff(u, &o, delay, r == UPLOADER_E_OFFLINE, stop);
     }
+    u->tick = NULL;
     free(skip);
     if (totals)
         *totals = tot;

@@ -135,6 +135,17 @@ struct uploader_run_opts {
                                  attempts in a row; 0 = never (the daemon) */
     uint32_t (*jitter)(void); /* the backoff's random draw; NULL: libsodium's.
                                  Tests pin it to make a wait's length certain. */
+    /*
+     * Called while the loop lives: at least every 200 ms through waits, from
+     * inside transfers (libcurl's progress callback, about once a second
+     * even when the link stalls) and at each step, with a line saying what
+     * the loop is doing ("sending tip 98cf3d8a; 3 waiting"): ids and counts,
+     * never content. homthu-uplink pets systemd's watchdog and sets the
+     * unit's STATUS from here, so a loop that stops turning is restarted.
+     * NULL: none.
+     */
+    void (*tick)(void *ctx, const char *doing);
+    void *tick_ctx;
 };
 
 /* Totals of one uploader_run. */

@@ -64,12 +64,13 @@ if grep -qE '^(PrivateDevices|PrivateUsers|PrivateNetwork)=yes' "$kiosk"; then
 else
     pass service_kiosk_keeps_its_devices
 fi
-if has "$uplink" 'User=homthu' 'Restart=always' 'LimitCORE=0' 'StateDirectory=homthu' \
+if has "$uplink" 'Type=notify' 'NotifyAccess=main' 'WatchdogSec=60' 'WatchdogSignal=SIGKILL' \
+    'User=homthu' 'Restart=always' 'LimitCORE=0' 'StateDirectory=homthu' \
     'PrivateDevices=yes' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'; then
-    pass service_uplink_runs_unprivileged_without_devices
+    pass service_uplink_runs_unprivileged_without_devices_with_watchdog
 else
-    fail service_uplink_runs_unprivileged_without_devices
+    fail service_uplink_runs_unprivileged_without_devices_with_watchdog
 fi
 
 # ExecStart names programs that the build makes, with options they take.

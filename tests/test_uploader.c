@@ -437,6 +437,22 @@ static uint16_t free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* What uploader_run's tick said: how often, and the lines it gave. */
+struct ticks {
+    volatile unsigned n;
+    int offline, sending;
+};
+
+static void on_tick(void *ctx, const char *doing)
+{
+    struct ticks *t = ctx;
+    t->n++;
+    if (strstr(doing, "not delivered (offline): 1 waiting; next try within "))
+        t->offline = 1;
+    if (strstr(doing, "sending tip ") && strstr(doing, "; 1 waiting"))
+        t->sending = 1;
+}
+
 /* The longest wait full jitter can draw. */
 static uint32_t jitter_max(void)
 {
@@ -462,6 +478,11 @@ TEST(test_uploader_waits_out_a_down_relay_and_sends_as_soon_as_it_is_up)
                               .probe_seconds = 1,
                               .wake_fd = -1,
                               .jitter = jitter_max}};
+    /* The daemon pets systemd's watchdog from the tick: it must keep coming
+     * through a backoff far longer than any watchdog interval. */
+    struct ticks tk = {0};
+    r.ro.tick = on_tick;
+    r.ro.tick_ctx = &tk;
     /* A queue handle of its own for the thread: SQLite handles are per thread here. */
     char err[512];
     unsigned faults;
@@ -470,6 +491,7 @@ TEST(test_uploader_waits_out_a_down_relay_and_sends_as_soon_as_it_is_up)
     ASSERT_EQ(pthread_create(&th, NULL, run_thread, &r), 0);
     usleep(1500 * 1000); /* the relay is down: connect refused, backoff */
     ASSERT_EQ(tip_state(&f, id), QUEUE_SEALED);
+    unsigned ticks_while_down = tk.n;
     double up = now_f();
     fx_relay(&f, port, 0);
     for (int i = 0; i < 100 && r.done_at == 0; i++)
@@ -484,6 +506,9 @@ TEST(test_uploader_waits_out_a_down_relay_and_sends_as_soon_as_it_is_up)
     ASSERT(r.done_at - up < 5.0);
     ASSERT_CONTAINS(f.log, "(offline): cannot reach the relay");
     ASSERT_CONTAINS(f.log, "the relay answers again: retrying now");
+    printf("    %u ticks in the 1.5 s the relay was down\n", ticks_while_down);
+    ASSERT(ticks_while_down >= 2);
+    ASSERT(tk.sending && tk.offline);
     ASSERT_EQ(relay_count(&f, id), 1);
     ASSERT(relay_same(&f, id, env, len));
     free(env);
