@@ -25,7 +25,9 @@
 #     read-only, SSH on with the card's key, root locked;
 #  4. queues a real tip (tests/helpers/maketip, cross-built, run as user
 #     homthu on the kiosk's queue) and waits for homthu-uplink to deliver it
-#     to homthu-relay running here; homthu-post pulls and opens it.
+#     to homthu-relay running here; homthu-post pulls and opens it; the
+#     uplink's unit is watched (WatchdogSec=1min) and its STATUS= line says
+#     what it did ("nothing waiting; 1 delivered since start").
 # Test-only additions live on the copy's FAT (homthu-test/) and the kernel
 # command line (systemd.run=); the product image has neither.
 # Prints "PASS name" / "FAIL name"; exit 0 when all passed. Kills its qemu.
@@ -138,6 +140,8 @@ m root-ro=$(findmnt -no OPTIONS / | tr ',' '\n' | grep -qx ro && echo yes || ech
 m ssh=$(systemctl is-active ssh.service)
 m root-pw=$(getent shadow root | cut -d: -f2)
 m uplink=$(systemctl is-active homthu-uplink.service)
+m uplink-watchdog=$(systemctl show -p WatchdogUSec --value homthu-uplink.service)
+m uplink-status-idle=$(systemctl show -p StatusText --value homthu-uplink.service)
 
 # --- the LEDs, through libgpiod on the emulated machine's GPIO chip (PL061):
 # the kernel's GPIO debugfs shows each line the kiosk holds, with its level.
@@ -202,6 +206,8 @@ while [ $i -lt 240 ]; do
 done
 asq homthu-queue /var/lib/homthu 2>&1 | head -5
 journalctl -b -u homthu-uplink --no-pager | tail -8
+sleep 3   # the loop's next turn updates STATUS=
+m uplink-status-after=$(systemctl show -p StatusText --value homthu-uplink.service)
 # Amber blinks on for a while after sending (LEDS_SENDING_HOLD_MS, 30 s), then goes dark.
 sleep 35
 m amber-after-delivery=$(count amber 4)
@@ -283,6 +289,8 @@ check root_locked [ "$(v root-pw)" = "*" ]
 check root_fs_mounted_ro [ "$(v root-ro)" = yes ]
 check ssh_on_with_card_key [ "$(v ssh)" = active ]
 check uplink_running [ "$(v uplink)" = active ]
+check uplink_watched_by_systemd [ "$(v uplink-watchdog)" = 1min ]
+check uplink_status_says_nothing_waits sh -c "echo '$(v uplink-status-idle)' | grep -q '^nothing waiting; 0 delivered since start'"
 # Green: a heartbeat (lit some of the time, dark the rest). Red: blinking a
 # fault code (neither machine has a sound card: "no microphone").
 LG=$(v led-green); LR=$(v led-red); LA=$(v led-amber)
@@ -337,6 +345,7 @@ print(f"panel {w}x{h}: {100*light//total}% light, {100*dark//total}% dark")
 sys.exit(0 if light > total // 2 and dark > total // 200 else 1)
 PY
   check queue_emptied_by_uplink con 'HOMTHU-TEST queue-empty'
+  check uplink_status_counts_the_delivery sh -c "echo '$(v uplink-status-after)' | grep -q '^nothing waiting; 1 delivered since start'"
   AD=$(v amber-after-delivery)
   check led_amber_off_after_delivery sh -c "[ '${AD%%:*}' = 0 ] && [ '${AD##*:}' -gt 0 ]"
   "$HB/homthu-post" pull --post "$T/post" --relay "http://127.0.0.1:$PORT" --token "$TOKEN" > "$T/pull.log" 2>&1

@@ -209,18 +209,15 @@ version() {
 build_deb() {
   local bin=$BIN_DIR b
   if [ -z "$bin" ]; then
-    for b in build/aarch64-linux-gnu-release build/aarch64-linux-gnu-debug; do
-      [ -x "$b/homthu-kiosk" ] && [ -x "$b/homthu-uplink" ] && { bin=$b; break; }
-    done
-  fi
-  if [ -z "$bin" ]; then
-    log "no arm64 programs: building them (make CROSS=aarch64-linux-gnu MODE=release)"
-    make CROSS=aarch64-linux-gnu MODE=release build/aarch64-linux-gnu-release/homthu-kiosk \
-      build/aarch64-linux-gnu-release/homthu-uplink build/aarch64-linux-gnu-release/homthu-queue >&2
+    # Always through make: it rebuilds what the sources changed since, so
+    # the .deb named after this commit holds this commit's programs.
     bin=build/aarch64-linux-gnu-release
+    log "arm64 programs: make CROSS=aarch64-linux-gnu MODE=release"
+    make CROSS=aarch64-linux-gnu MODE=release $bin/homthu-kiosk $bin/homthu-uplink \
+      $bin/homthu-queue >&2 || die "the arm64 build failed (tools/deps-arm64.sh installs its libraries)"
   fi
   aarch64-linux-gnu-readelf -h "$bin/homthu-kiosk" 2>/dev/null | grep -q 'AArch64' || die "$bin/homthu-kiosk is not an arm64 program"
-  case $bin in *debug*) log "WARNING: packaging DEBUG programs from $bin (no release cross-build found)";; esac
+  case $bin in *debug*) log "WARNING: packaging DEBUG programs from $bin";; esac
   local ver p=$WORK/deb arch=arm64
   ver=$(version)
   rm -rf "$p"; mkdir -p "$p/DEBIAN" "$p/usr/bin" "$p/usr/lib/homthu" "$p/usr/share/homthu" \
@@ -468,7 +465,9 @@ X
   if [ -n "${NO_XZ:-}" ]; then log "NO_XZ: no .img.xz (the .img is for image/boot-test.sh)"
   else xz -T0 -6 -k "$IMG"; fi
   ln -sf "$(basename "$IMG")" "$OUT/homthu-arm64.img"
-  ln -sf "$(basename "$IMG").xz" "$OUT/homthu-arm64.img.xz"
+  # No dangling link to an .xz that NO_XZ did not make (it would flash nothing).
+  if [ -f "$IMG.xz" ]; then ln -sf "$(basename "$IMG").xz" "$OUT/homthu-arm64.img.xz"
+  else rm -f "$OUT/homthu-arm64.img.xz"; fi
   ln -sf "$(basename "$IMG").bmap" "$OUT/homthu-arm64.img.bmap"
   if [ -f "$IMG.xz" ]; then
     log "image: $IMG.xz ($(du -h "$IMG.xz" | cut -f1)), $IMG.bmap; card image $(( $(stat -c %s "$IMG") / 1048576 )) MiB"
