@@ -5,7 +5,10 @@
 set -u
 B=${HOMTHU_BUILD:-build/debug}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/homthu-demo-XXXXXX")
-export HOMTHU_DEMO_DIR="$dir/demo" HOMTHU_DEMO_PORT=$((20000 + $$ % 20000)) HOMTHU_BUILD="$B"
+# A port free now (the kernel's pick), not one derived from the PID that
+# something may be listening on.
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export HOMTHU_DEMO_DIR="$dir/demo" HOMTHU_DEMO_PORT=$port HOMTHU_BUILD="$B"
 pids=""
 cleanup() { [ -n "$pids" ] && kill $pids 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT

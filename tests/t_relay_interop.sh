@@ -8,8 +8,9 @@
 # HEAD and the post API must list and serve the tips byte for byte.
 #
 # Needs node and npm (Debian: nodejs, npm). tus-js-client is installed into
-# build/interop/ on first use; without the network that fails and this test
-# says FAIL (npm unavailable: ...): it never passes without having run.
+# build/interop/ by tools/interop-deps.sh (pinned, retried); without the
+# network that fails and this test says FAIL: it never passes without
+# having run.
 # Prints "PASS name" / "FAIL name" lines for tests/run.sh.
 set -u
 : "${HOMTHU_BUILD:=build/debug}"
@@ -35,13 +36,9 @@ for f in homthu-relay homthu-provision helpers/relay_envelope; do
 done
 command -v node >/dev/null 2>&1 || { echo "FAIL relay_interop (node unavailable: apt-get install nodejs npm)"; exit 1; }
 
-if [ ! -f "$INTEROP/node_modules/tus-js-client/package.json" ]; then
-    command -v npm >/dev/null 2>&1 || { echo "FAIL relay_interop (npm unavailable: apt-get install npm)"; exit 1; }
-    mkdir -p "$INTEROP"
-    if ! npm install --prefix "$INTEROP" --no-audit --no-fund tus-js-client@4 >"$T/npm.log" 2>&1; then
-        echo "FAIL relay_interop (npm unavailable: $(grep -m1 -i 'err' "$T/npm.log" || tail -n1 "$T/npm.log"))"
-        exit 1
-    fi
+if ! "$HOMTHU_ROOT/tools/interop-deps.sh" "$INTEROP" 2>"$T/npm.log"; then
+    echo "FAIL relay_interop (tus-js-client could not be installed: $(tail -n1 "$T/npm.log"))"
+    exit 1
 fi
 
 # The post, one kiosk enrolled, the relay.

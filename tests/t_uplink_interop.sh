@@ -35,14 +35,9 @@ done
 command -v node >/dev/null 2>&1 || fail uplink_interop_tus_server "node is not installed (apt-get install nodejs npm)"
 major=$(node -e 'process.stdout.write(process.versions.node.split(".")[0])')
 [ "$major" -ge 20 ] 2>/dev/null || fail uplink_interop_tus_server "node $major is too old: @tus/server needs Node 20"
-if [ ! -f "$INTEROP/node_modules/@tus/server/package.json" ] ||
-    [ ! -f "$INTEROP/node_modules/@tus/file-store/package.json" ]; then
-    command -v npm >/dev/null 2>&1 || fail uplink_interop_tus_server "npm is not installed (apt-get install npm)"
-    mkdir -p "$INTEROP"
-    if ! npm install --prefix "$INTEROP" --no-audit --no-fund @tus/server @tus/file-store >"$T/npm.log" 2>&1; then
-        sed 's/^/    /' "$T/npm.log" | tail -20
-        fail uplink_interop_tus_server "npm install @tus/server @tus/file-store failed"
-    fi
+if ! "$ROOT/tools/interop-deps.sh" "$INTEROP" 2>"$T/npm.log"; then
+    sed 's/^/    /' "$T/npm.log" | tail -20
+    fail uplink_interop_tus_server "@tus/server and @tus/file-store could not be installed"
 fi
 
 # The server: stock @tus/server + FileStore, nothing Hòm thư about it.
