@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "durable.h"
 #include "errbuf.h"
 
 /* No key file comes near this; a bigger one is the wrong file. */
@@ -76,31 +77,6 @@ int keys_pwhash_limits(const char *name, unsigned long long *opslimit, size_t *m
 }
 
 /* ---- writing files ---- */
-
-static int fsync_dir_of(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (!slash) {
-        dir[0] = '.';
-        dir[1] = 0;
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir)
-            return -1;
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    /* Some file systems (vfat on the SD card's boot partition) cannot sync a directory. */
-    if (rc < 0 && (errno == EINVAL || errno == ENOTSUP))
-        rc = 0;
-    close(fd);
-    return rc;
-}
 
 int keys_write_file(const char *path, const void *bytes, size_t len, unsigned mode, int overwrite,
                     char *err, size_t errlen)
@@ -178,8 +154,9 @@ int keys_write_file(const char *path, const void *bytes, size_t len, unsigned mo
         say(err, errlen, "cannot write %s: %s", path, strerror(errno));
         goto fail;
     }
-    if (fsync_dir_of(path) < 0) {
-        say(err, errlen, "cannot write %s: syncing its folder failed: %s", path, strerror(errno));
+    int sd = durable_sync_dir_of(path);
+    if (sd < 0) {
+        say(err, errlen, "cannot write %s: syncing its folder failed: %s", path, strerror(-sd));
         return KEYS_E_IO; /* the file is in place; only its durability is in doubt */
     }
     return 0;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "errbuf.h"
 
 #define MAX_PCM ((size_t)PROMPTS_RATE * PROMPTS_MAX_SECONDS)
@@ -540,16 +541,6 @@ static int sink_close(void *user)
     return 0;
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 /* Close (and fsync) fd and rename tmp over path, then sync the directory so
    the rename itself survives a power cut. 0 or errno. */
 static int commit_file(int fd, const char *tmp, const char *path, const char *dir)
@@ -561,8 +552,8 @@ static int commit_file(int fd, const char *tmp, const char *path, const char *di
         e = errno;
     if (!e && rename(tmp, path) < 0)
         e = errno;
-    if (!e && fsync_dir(dir) < 0)
-        e = errno;
+    if (!e)
+        e = -durable_sync_dir(dir);
     return e;
 }
 

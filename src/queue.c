@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "errbuf.h"
 
 /* Where the tip id sits in the clear header (docs/envelope.md). */
@@ -146,16 +147,6 @@ static int prepare(struct queue *q, sqlite3_stmt **st, const char *sql, char *er
 {
     int rc = sqlite3_prepare_v2(q->db, sql, -1, st, NULL);
     return rc == SQLITE_OK ? 0 : db_fail(q, rc, err, errlen, "preparing a query");
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
 }
 
 static int file_exists(const char *path)
@@ -385,7 +376,7 @@ static int open_db(struct queue *q, char *why, size_t whylen, char *err, size_t 
     /* SQLite syncs the directory for the WAL it creates, not for the main
      * file: make a new queue.db's directory entry durable ourselves. */
     if (!existed)
-        fsync_dir(q->dir);
+        (void)durable_sync_dir(q->dir); /* best effort: the data itself is synced */
     /* Sound: a clean close may checkpoint and remove the WAL again. */
     sqlite3_db_config(q->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     return 0;
@@ -425,7 +416,7 @@ static int move_aside(struct queue *q, char *dest, size_t destlen, char *err, si
                        "queue database %s is corrupt and could not be moved aside (%s): the "
                        "kiosk cannot save tips; replace the SD card",
                        q->path, strerror(errno));
-        fsync_dir(q->dir);
+        (void)durable_sync_dir(q->dir); /* best effort: the data itself is synced */
         return 0;
     }
     return say(err, errlen, QUEUE_E_CORRUPT,
