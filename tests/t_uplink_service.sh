@@ -37,21 +37,32 @@ while True:
 # count NAME PATTERN: lines of $dir/NAME.notes matching PATTERN.
 count() { grep -c -- "$2" "$dir/$1.notes" 2>/dev/null || true; }
 
-# 1. A tip waits, the relay is down, the backoff is 60 s; WatchdogSec=0.9 s.
-listen down
-NOTIFY_SOCKET="$dir/down.sock" WATCHDOG_USEC=900000 \
-    "$B/homthu-uplink" --config "$conf" >"$dir/down.log" 2>&1 &
-up=$!
-pids="$pids $up"
-sleep 4
-alive=0
-kill -0 $up 2>/dev/null && alive=1
-kill -TERM $up 2>/dev/null
-i=0
-while [ $i -lt 50 ] && kill -0 $up 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-gone=1
-kill -0 $up 2>/dev/null && gone=0
-wait $up 2>/dev/null
+# under NAME CONF SECONDS [VAR=VALUE...]: homthu-uplink with systemd's
+# notify variables (WatchdogSec=0.9 s) and a listener, for SECONDS; then
+# SIGTERM. Sets alive (1: still running before the TERM), gone (1: exited
+# within 5 s of it) and rc (its exit status); its log is $dir/NAME.log.
+under() {
+    name=$1 cf=$2 secs=$3
+    shift 3
+    listen "$name"
+    env NOTIFY_SOCKET="$dir/$name.sock" WATCHDOG_USEC=900000 "$@" \
+        "$B/homthu-uplink" --config "$cf" >"$dir/$name.log" 2>&1 &
+    up=$!
+    pids="$pids $up"
+    sleep "$secs"
+    alive=0
+    kill -0 $up 2>/dev/null && alive=1
+    kill -TERM $up 2>/dev/null
+    i=0
+    while [ $i -lt 50 ] && kill -0 $up 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    gone=1
+    kill -0 $up 2>/dev/null && gone=0
+    wait $up 2>/dev/null
+    rc=$?
+}
+
+# 1. A tip waits, the relay is down, the backoff is 60 s.
+under down "$conf" 4
 pets=$(count down '^WATCHDOG=1$')
 echo "    $pets watchdog pets in 4 s of a 60 s backoff (WatchdogSec 0.9 s)"
 check uplink_service_says_ready_once "[ $(count down '^READY=1$') -eq 1 ]"
@@ -66,14 +77,7 @@ check uplink_service_status_holds_no_tip_content "! grep -qi 'OggS' '$dir/down.n
 check uplink_service_keeps_the_tip "'$B/homthu-queue' '$dir/kiosk/data' | grep -Eq '^waiting: +1 tip,'"
 
 # 2. WATCHDOG_PID names another process (a wrapper started us): not ours to pet.
-listen other
-NOTIFY_SOCKET="$dir/other.sock" WATCHDOG_USEC=900000 WATCHDOG_PID=1 \
-    "$B/homthu-uplink" --config "$conf" >"$dir/other.log" 2>&1 &
-up=$!
-pids="$pids $up"
-sleep 1.5
-kill -TERM $up 2>/dev/null
-wait $up 2>/dev/null
+under other "$conf" 1.5 WATCHDOG_PID=1
 check uplink_service_pets_only_its_own_watchdog \
     "[ $(count other '^WATCHDOG=1$') -eq 0 ] && [ $(count other '^READY=1$') -eq 1 ]"
 
@@ -81,19 +85,9 @@ check uplink_service_pets_only_its_own_watchdog \
 #    exit would be restarted every RestartSec= and fill the journal); by
 #    hand it says so and exits 0.
 sed 's|^relay_url *=.*|relay_url =|' "$conf" >"$dir/norelay.conf"
-listen norelay
-NOTIFY_SOCKET="$dir/norelay.sock" WATCHDOG_USEC=900000 \
-    "$B/homthu-uplink" --config "$dir/norelay.conf" >"$dir/norelay.log" 2>&1 &
-up=$!
-pids="$pids $up"
-sleep 2
-alive=0
-kill -0 $up 2>/dev/null && alive=1
-kill -TERM $up 2>/dev/null
-wait $up
-rc=$?
+under norelay "$dir/norelay.conf" 2
 check uplink_service_without_relay_stays_and_says_why \
-    "[ $alive -eq 1 ] && [ $rc -eq 0 ] && [ $(count norelay '^READY=1$') -eq 1 ] && grep -q '^STATUS=relay_url is empty' '$dir/norelay.notes' && [ $(count norelay '^WATCHDOG=1$') -ge 2 ]"
+    "[ $alive -eq 1 ] && [ $gone -eq 1 ] && [ $rc -eq 0 ] && [ $(count norelay '^READY=1$') -eq 1 ] && grep -q '^STATUS=relay_url is empty' '$dir/norelay.notes' && [ $(count norelay '^WATCHDOG=1$') -ge 2 ]"
 timeout 10 "$B/homthu-uplink" --config "$dir/norelay.conf" >"$dir/byhand.log" 2>&1
 rc=$?
 check uplink_by_hand_without_relay_exits_0_and_says_why "[ $rc -eq 0 ] && grep -q 'relay_url is empty' '$dir/byhand.log'"
