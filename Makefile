@@ -75,7 +75,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test test-arm64 bench fuzz run screens clean check-banned
+.PHONY: all deps test test-arm64 bench fuzz run screens clean check-banned FORCE
 # Keep objects of chained rules (tests, helpers, fuzz replays) between builds.
 .SECONDARY:
 all: $(LIB) $(TOOLS) $(TEST_BIN) $(HELPERS) $(SHIMS) $(FUZZ_REPLAY) $(BENCHES)
@@ -91,9 +91,19 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(V),,echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(LIB): $(LIB_OBJ)
+FORCE:
+
+# The source lists as a file that changes only when a source is added or
+# removed: then the library is made afresh (ar never drops a member) and
+# the test binary relinks without a deleted test.
+$(BUILD)/sources.list: FORCE
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@echo '$(LIB_SRC) $(TEST_SRC)' | cmp -s - $@ || echo '$(LIB_SRC) $(TEST_SRC)' > $@
+
+$(LIB): $(LIB_OBJ) $(BUILD)/sources.list
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
 
 $(BUILD)/homthu-kiosk: $(BUILD)/obj/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -108,8 +118,8 @@ $(MAIN_SRC:src/main_%.c=$(BUILD)/homthu-%): $(BUILD)/homthu-%: $(BUILD)/obj/src/
 $(BUILD)/homthu-%: $(BUILD)/obj/tools/homthu-%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(TEST_BIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(TEST_BIN): $(TEST_OBJ) $(LIB) $(BUILD)/sources.list
+	$(CC) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
 	@mkdir -p $(dir $@)
