@@ -254,5 +254,9 @@ run "$P" list --post "$T/nowhere"
 check wrong_post_folder_says_what_to_do says "is not a border post's folder"
 run "$P" pull --post "$T/post" --relay "$RELAY" --bogus
 check unknown_option_is_a_usage_error rc_is 2
+run "$P" show --post "$POST"
+check show_without_an_id_asks_which_tip sh -c "[ \$(cat '$T/rc') = 2 ] && grep -q 'which tip? give its ID' '$T/out'"
+run "$P" audio --post "$POST"
+check audio_without_an_id_asks_which_tip sh -c "[ \$(cat '$T/rc') = 2 ] && grep -q 'which tip? give its ID' '$T/out'"
 
 exit $failed

@@ -711,32 +711,49 @@ static void print_safe(const uint8_t *b, size_t n)
     }
 }
 
+/*
+ * The start that show and audio share: options, --help, the one ID, the
+ * post opened and unlocked, the tip found and opened. Returns 1 with all
+ * of it ready (the caller ends with opened_free and post_close), or 0 with
+ * *rc set to what the command returns (0 after --help).
+ */
+static int start_one_tip(const char *cmd, const char *help, const char *flags, int argc,
+                         char **argv, struct opts *o, struct post *p, struct postbox_tip *t,
+                         struct opened *op, int *rc)
+{
+    char *pos[1];
+    int np;
+    *rc = parse_opts(cmd, argc, argv, flags, o, pos, 1, &np);
+    if (*rc)
+        return 0;
+    if (o->help) {
+        fputs(help, stdout);
+        return 0;
+    }
+    *rc = 1;
+    if (np != 1) {
+        *rc = usage_error(cmd, "which tip? give its ID");
+        return 0;
+    }
+    if (post_open(p, o->post))
+        return 0;
+    if (find_tip(p, pos[0], t) || unlock(p) || open_tip(p, t, op)) {
+        post_close(p);
+        return 0;
+    }
+    *rc = 0;
+    return 1;
+}
+
 static int cmd_show(int argc, char **argv)
 {
     struct opts o = {0};
-    char *pos[1];
-    int np, rc = parse_opts("show", argc, argv, "P", &o, pos, 1, &np);
-    if (rc)
-        return rc;
-    if (o.help) {
-        fputs(SHOW_HELP, stdout);
-        return 0;
-    }
-    if (np != 1)
-        return usage_error("show", "which tip? give its ID");
     struct post p;
     struct postbox_tip t;
-    if (post_open(&p, o.post))
-        return 1;
-    if (find_tip(&p, pos[0], &t) || unlock(&p)) {
-        post_close(&p);
-        return 1;
-    }
     struct opened op;
-    if (open_tip(&p, &t, &op)) {
-        post_close(&p);
-        return 1;
-    }
+    int rc;
+    if (!start_one_tip("show", SHOW_HELP, "P", argc, argv, &o, &p, &t, &op, &rc))
+        return rc;
     char id[33], v[700], got[40], stored[40], day[40], len[16];
     errbuf_hex(id, t.id, 16);
     verdict_line(&op, v, sizeof v);
@@ -879,29 +896,12 @@ static int write_new(const char *path, const uint8_t *b, size_t n)
 static int cmd_audio(int argc, char **argv)
 {
     struct opts o = {0};
-    char *pos[1];
-    int np, rc = parse_opts("audio", argc, argv, "Pop", &o, pos, 1, &np);
-    if (rc)
-        return rc;
-    if (o.help) {
-        fputs(AUDIO_HELP, stdout);
-        return 0;
-    }
-    if (np != 1)
-        return usage_error("audio", "which tip? give its ID");
     struct post p;
     struct postbox_tip t;
-    if (post_open(&p, o.post))
-        return 1;
-    if (find_tip(&p, pos[0], &t) || unlock(&p)) {
-        post_close(&p);
-        return 1;
-    }
     struct opened op;
-    if (open_tip(&p, &t, &op)) {
-        post_close(&p);
-        return 1;
-    }
+    int rc;
+    if (!start_one_tip("audio", AUDIO_HELP, "Pop", argc, argv, &o, &p, &t, &op, &rc))
+        return rc;
     char sid[9];
     short_id(t.id, sid);
     rc = 1;
