@@ -166,7 +166,8 @@ TEST(test_audio_sdl_drops_the_oldest_when_not_read_and_counts_it)
      * next start counts can be told from it however the threads run. */
     const uint64_t many = 600 * 16000;
     uint32_t t0 = SDL_GetTicks();
-    while (a.capture_dropped(a.ctx) < many && SDL_GetTicks() - t0 < 60000)
+    while (a.capture_dropped(a.ctx) < many &&
+           SDL_GetTicks() - t0 < 60000u * (unsigned)check_time_scale())
         SDL_Delay(5);
     a.capture_stop(a.ctx);
     uint64_t first = a.capture_dropped(a.ctx);
