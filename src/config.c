@@ -13,6 +13,7 @@
 
 #include "errbuf.h"
 #include "gpio.h" /* gpio_chip_path(), to tell two names of one chip apart */
+#include "readall.h"
 
 struct entry {
     char *key;   /* "section.key" or "key" */
@@ -378,24 +379,17 @@ int config_load_file(struct config **out, const char *path, char *err, size_t er
         goto out;
     }
     size_t len = 0;
-    for (;;) {
-        ssize_t got = read(fd, buf + len, CONFIG_MAX_FILE + 1 - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            say(err, errlen, "cannot read %s: %s (check the path and its permissions)", path,
-                strerror(errno));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-        if (len > CONFIG_MAX_FILE) {
-            say(err, errlen, "%s is larger than %d KiB: is this the right file?", path,
-                CONFIG_MAX_FILE / 1024);
-            rc = CONFIG_E_SYNTAX;
-            goto out;
-        }
+    int r = readall_fd(fd, buf, CONFIG_MAX_FILE, &len);
+    if (r < 0) {
+        say(err, errlen, "cannot read %s: %s (check the path and its permissions)", path,
+            strerror(-r));
+        goto out;
+    }
+    if (r == READALL_TOO_BIG) {
+        say(err, errlen, "%s is larger than %d KiB: is this the right file?", path,
+            CONFIG_MAX_FILE / 1024);
+        rc = CONFIG_E_SYNTAX;
+        goto out;
     }
     c = config_new(path);
     if (!c) {

@@ -14,6 +14,7 @@
 
 #include "durable.h"
 #include "errbuf.h"
+#include "readall.h"
 
 /* No key file comes near this; a bigger one is the wrong file. */
 #define KEYFILE_MAX 4096
@@ -204,25 +205,17 @@ static int kfile_read(struct kfile *kf, const char *format, const char *what, ch
         goto out;
     }
     size_t len = 0;
-    for (;;) {
-        ssize_t got = read(fd, kf->buf + len, KEYFILE_MAX + 1 - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            say(err, errlen, "cannot read %s: %s", kf->path, strerror(errno));
-            goto out;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-        if (len > KEYFILE_MAX) {
-            say(err, errlen, "%s is not a %s: it is far too large (is this the right file?)",
-                kf->path, what);
-            rc = KEYS_E_FORMAT;
-            goto out;
-        }
+    int r = readall_fd(fd, kf->buf, KEYFILE_MAX, &len);
+    if (r < 0) {
+        say(err, errlen, "cannot read %s: %s", kf->path, strerror(-r));
+        goto out;
     }
-    kf->buf[len] = 0;
+    if (r == READALL_TOO_BIG) {
+        say(err, errlen, "%s is not a %s: it is far too large (is this the right file?)", kf->path,
+            what);
+        rc = KEYS_E_FORMAT;
+        goto out;
+    }
     if (len == 0) {
         say(err, errlen, "%s is empty (%s)", kf->path, kf->hint);
         rc = KEYS_E_FORMAT;

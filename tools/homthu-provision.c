@@ -28,6 +28,7 @@
 #include "config.h"
 #include "keys.h"
 #include "passphrase.h"
+#include "readall.h"
 #include "registry.h"
 
 #define PROG "homthu-provision"
@@ -741,28 +742,20 @@ static char *read_whole(const char *path, const char *what, const char *missing,
         return NULL;
     }
     size_t n = 0;
-    for (;;) {
-        ssize_t got = read(fd, buf + n, CARD_FILE_MAX + 1 - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            die_msg("cannot read %s: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (got == 0)
-            break;
-        n += (size_t)got;
-        if (n > CARD_FILE_MAX) {
-            die_msg("%s is larger than %d KiB: it is not %s (is this the right file?)", path,
-                    CARD_FILE_MAX / 1024, what);
-            goto fail;
-        }
+    int r = readall_fd(fd, buf, CARD_FILE_MAX, &n);
+    if (r < 0) {
+        die_msg("cannot read %s: %s", path, strerror(-r));
+        goto fail;
+    }
+    if (r == READALL_TOO_BIG) {
+        die_msg("%s is larger than %d KiB: it is not %s (is this the right file?)", path,
+                CARD_FILE_MAX / 1024, what);
+        goto fail;
     }
     if (memchr(buf, 0, n)) {
         die_msg("%s holds binary data: it is not %s (is this the right file?)", path, what);
         goto fail;
     }
-    buf[n] = 0;
     close(fd);
     *len = n;
     return buf;
