@@ -28,7 +28,7 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # libgpiod 2.x (Debian 13, Raspberry Pi OS trixie) has another API than 1.6
 # (Debian 12) and no version macro in its header: ask pkg-config, and
-# src/gpio_gpiod.c builds the matching side.
+# src/kiosk/gpio_gpiod.c builds the matching side.
 ifeq ($(shell $(PKG_CONFIG) --atleast-version=2 libgpiod 2>/dev/null && echo 2),2)
 PKG_CFLAGS += -DHOMTHU_GPIOD_V2
 endif
@@ -50,15 +50,19 @@ CFLAGS += $(CFLAGS_COMMON) $(CFLAGS_MODE)
 LDFLAGS += $(LDFLAGS_MODE)
 LDLIBS += $(PKG_LIBS) -lm -lpthread
 
-# src/main.c is the kiosk; src/main_NAME.c is the kiosk-side program homthu-NAME.
-MAIN_SRC := $(wildcard src/main_*.c)
-LIB_SRC := $(filter-out src/main.c $(MAIN_SRC),$(wildcard src/*.c))
+# src/ has a folder per part: core (shared by every program), kiosk, delivery,
+# relay, post. src/kiosk/main.c is the kiosk; src/PART/main_NAME.c is the
+# program homthu-NAME. Everything else goes into one library.
+KIOSK_MAIN := src/kiosk/main.c
+MAIN_SRC := $(wildcard src/*/main_*.c)
+LIB_SRC := $(filter-out $(KIOSK_MAIN) $(MAIN_SRC),$(wildcard src/*/*.c))
+main_name = $(BUILD)/homthu-$(patsubst main_%.c,%,$(notdir $(1)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB := $(BUILD)/libhomthu.a
 
 TOOL_SRC := $(wildcard tools/homthu-*.c)
 TOOLS := $(TOOL_SRC:tools/%.c=$(BUILD)/%) $(BUILD)/homthu-kiosk \
-	$(MAIN_SRC:src/main_%.c=$(BUILD)/homthu-%)
+	$(foreach m,$(MAIN_SRC),$(call main_name,$(m)))
 
 TEST_SRC := $(wildcard tests/test_*.c) tests/check.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
@@ -105,15 +109,18 @@ $(LIB): $(LIB_OBJ) $(BUILD)/sources.list
 	@rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-$(BUILD)/homthu-kiosk: $(BUILD)/obj/src/main.o $(LIB)
+$(BUILD)/homthu-kiosk: $(BUILD)/obj/$(KIOSK_MAIN:.c=.o) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The screenshot tool alone writes PNG (libpng); the kiosk never needs it.
 $(BUILD)/homthu-screens: $(BUILD)/obj/tools/homthu-screens.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs libpng) -o $@
 
-$(MAIN_SRC:src/main_%.c=$(BUILD)/homthu-%): $(BUILD)/homthu-%: $(BUILD)/obj/src/main_%.o $(LIB)
-	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+define main_rule
+$(call main_name,$(1)): $(BUILD)/obj/$(1:.c=.o) $(LIB)
+	$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach m,$(MAIN_SRC),$(eval $(call main_rule,$(m))))
 
 $(BUILD)/homthu-%: $(BUILD)/obj/tools/homthu-%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

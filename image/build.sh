@@ -201,7 +201,7 @@ INIT
 # the image here, and onto Raspberry Pi OS (Pi 5) with apt (docs/image.md).
 version() {
   local v h
-  v=$(sed -n 's/^#define HOMTHU_VERSION "\(.*\)"/\1/p' src/version.h)
+  v=$(sed -n 's/^#define HOMTHU_VERSION "\(.*\)"/\1/p' src/core/version.h)
   h=$(git rev-parse --short HEAD 2>/dev/null || echo 0)
   echo "${v:-0.0.0}+git$(git log -1 --format=%cd --date=format:%Y%m%d 2>/dev/null || date +%Y%m%d).$h"
 }

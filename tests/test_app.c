@@ -15,13 +15,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "app.h"
-#include "envelope.h"
-#include "gpio.h"
-#include "keys.h"
-#include "kiosk.h"
-#include "queue.h"
-#include "ui.h"
+#include "kiosk/app.h"
+#include "core/envelope.h"
+#include "kiosk/gpio.h"
+#include "core/keys.h"
+#include "kiosk/kiosk.h"
+#include "core/queue.h"
+#include "kiosk/ui.h"
 
 struct rig {
     struct envelope_post_key post;

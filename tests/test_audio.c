@@ -1,5 +1,5 @@
 /*
- * Tests for src/audio.c, src/audio_sdl.c and src/audio_fake.c.
+ * Tests for src/kiosk/audio.c, src/kiosk/audio_sdl.c and src/kiosk/audio_fake.c.
  *
  * The SDL port runs on SDL's `disk` driver (PLATFORM.md): the microphone
  * reads a raw file byte for byte, the speaker writes one. Each SDL test
@@ -10,7 +10,7 @@
  * faster than a polling reader drains them, and the ring would drop the
  * start of the speech.
  */
-#include "audio.h"
+#include "kiosk/audio.h"
 #include "check.h"
 #include "speech.h"
 

@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "button.h"
+#include "kiosk/button.h"
 #include "check.h"
-#include "gpio.h"
+#include "kiosk/gpio.h"
 
 struct rig {
     struct gpio_port port;

@@ -1,11 +1,11 @@
 /*
- * Tests for src/capture.c: speech in, Ogg Opus out through a real envelope
+ * Tests for src/kiosk/capture.c: speech in, Ogg Opus out through a real envelope
  * writer (into memory here; tests/test_tip.c goes through the queue).
  * Also home of the test speech helpers (tests/speech.h).
  */
-#include "capture.h"
+#include "kiosk/capture.h"
 #include "check.h"
-#include "envelope.h"
+#include "core/envelope.h"
 #include "speech.h"
 
 #include <math.h>

@@ -6,9 +6,9 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "config.h"
-#include "keys.h"
-#include "registry.h"
+#include "core/config.h"
+#include "core/keys.h"
+#include "core/registry.h"
 
 #define POST_KEY_B64 "g07GJHdmgCISZ3eyNdeOH/FAZ4F6A+j9q+B/Dr96PlM="
 

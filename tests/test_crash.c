@@ -21,8 +21,8 @@
 
 #include "check.h"
 #include "crashkit.h"
-#include "envelope.h"
-#include "queue.h"
+#include "core/envelope.h"
+#include "core/queue.h"
 #include "speech.h"
 
 enum {

@@ -1,5 +1,5 @@
 /*
- * Tests for src/durable.c: syncing the folder after a rename. A folder that
+ * Tests for src/core/durable.c: syncing the folder after a rename. A folder that
  * is gone or is not one must be an error the caller can report, not a
  * silent success that leaves a tip's or a key's rename undurable.
  */
@@ -7,7 +7,7 @@
 #include <limits.h>
 
 #include "check.h"
-#include "durable.h"
+#include "core/durable.h"
 
 TEST(test_durable_syncs_a_folder_and_the_folder_of_a_file)
 {

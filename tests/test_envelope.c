@@ -1,6 +1,6 @@
-/* Tests for src/envelope.c: round trips and every refusal, with its message. */
+/* Tests for src/core/envelope.c: round trips and every refusal, with its message. */
 #include "check.h"
-#include "envelope.h"
+#include "core/envelope.h"
 
 #include <sodium.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /*
- * Tests for src/errbuf.c: the err-buffer sentence and the hex spelling that
+ * Tests for src/core/errbuf.c: the err-buffer sentence and the hex spelling that
  * every module now shares, so a slip here shows in every message.
  */
 #include "check.h"
-#include "errbuf.h"
+#include "core/errbuf.h"
 
 TEST(test_errbuf_say_writes_the_sentence_and_returns_the_code)
 {

@@ -5,9 +5,9 @@
 #include <sys/stat.h>
 
 #include "check.h"
-#include "i18n.h"
+#include "kiosk/i18n.h"
 
-/* Every msgid the UI uses (src/ui.c); Vietnamese must have them all. */
+/* Every msgid the UI uses (src/kiosk/ui.c); Vietnamese must have them all. */
 static const char *const ui_msgids[] = {
     "Tip box of the border post",
     "Touch the screen to leave a tip",
@@ -318,7 +318,7 @@ TEST(test_i18n_reads_multiline_strings_escapes_context_and_plurals)
                        "\"X-Homthu-Keyboard: telex\\n\"\r\n"
                        "\r\n"
                        "#. extracted\n"
-                       "#: src/ui.c:12\n"
+                       "#: src/kiosk/ui.c:12\n"
                        "#, c-format\n"
                        "msgid \"\"\n"
                        "\"Line one\\n\"\n"

@@ -9,8 +9,8 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "envelope.h"
-#include "keys.h"
+#include "core/envelope.h"
+#include "core/keys.h"
 
 #define PASS "a long passphrase"
 #define OPS crypto_pwhash_OPSLIMIT_MIN /* fast: the format, not Argon2, is under test */

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "check.h"
-#include "config.h"
-#include "gpio.h"
-#include "kiosk.h"
-#include "leds.h"
-#include "queue.h"
+#include "core/config.h"
+#include "kiosk/gpio.h"
+#include "kiosk/kiosk.h"
+#include "kiosk/leds.h"
+#include "core/queue.h"
 
 struct rig {
     struct gpio_port port;

@@ -1,17 +1,17 @@
 /*
- * Tests for src/mailer.c and src/mailbox.c with fakes for the SMTP server
+ * Tests for src/delivery/mailer.c and src/post/mailbox.c with fakes for the SMTP server
  * and the IMAP mailbox (tests/t_mail.sh runs the real ones): every part
  * must be accepted before a tip leaves the queue; the console puts parts
  * back together in any order, drops duplicates, leaves incomplete tips and
  * strangers' mails unread, and marks mails read only after the store.
  */
 #include "check.h"
-#include "config.h"
-#include "envelope.h"
-#include "mailbox.h"
-#include "mailer.h"
-#include "queue.h"
-#include "tip.h"
+#include "core/config.h"
+#include "core/envelope.h"
+#include "post/mailbox.h"
+#include "delivery/mailer.h"
+#include "core/queue.h"
+#include "kiosk/tip.h"
 
 #include <sodium.h>
 #include <stdio.h>

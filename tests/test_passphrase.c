@@ -1,10 +1,10 @@
 /*
- * Tests for src/passphrase.c: the file's first line, HOMTHU_PASSPHRASE and
+ * Tests for src/core/passphrase.c: the file's first line, HOMTHU_PASSPHRASE and
  * the no-echo prompt on a pseudo-terminal (the tools' own messages around
  * them are checked by tests/t_provision.sh and tests/t_post_console.sh).
  */
 #include "check.h"
-#include "passphrase.h"
+#include "core/passphrase.h"
 
 #include <fcntl.h>
 #include <stdio.h>

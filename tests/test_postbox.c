@@ -1,11 +1,11 @@
 /*
- * Tests for src/postbox.c: the post's store keeps envelopes as they came,
+ * Tests for src/post/postbox.c: the post's store keeps envelopes as they came,
  * one per tip id, with status history; a forgery under a genuine tip's id
  * cannot push the genuine tip out, nor come first and keep it out.
  */
 #include "check.h"
-#include "envelope.h"
-#include "postbox.h"
+#include "core/envelope.h"
+#include "post/postbox.h"
 
 #include <sodium.h>
 #include <sqlite3.h>

@@ -1,18 +1,18 @@
 /*
- * Tests for src/prompts.c: the shipped manifest and audio, the fallback to
+ * Tests for src/kiosk/prompts.c: the shipped manifest and audio, the fallback to
  * Vietnamese, the errors a technician reads, and volunteers' recordings.
  * The shipped assets are read in place (HOMTHU_ROOT); anything written
  * goes to a copy in the test's temp dir.
  */
 #include "check.h"
-#include "prompts.h"
+#include "kiosk/prompts.h"
 #include "speech.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Every id src/ui.c speaks. */
+/* Every id src/kiosk/ui.c speaks. */
 static const char *const ui_ids[] = {
     "welcome",        "choose_language",
     "language_name",  "choose_category",

@@ -1,4 +1,4 @@
-/* Tests for src/queue.c with hand-made envelope pieces (no crypto). */
+/* Tests for src/core/queue.c with hand-made envelope pieces (no crypto). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include <sqlite3.h>
 
 #include "check.h"
-#include "queue.h"
+#include "core/queue.h"
 
 #define H ENVELOPE_HEADER_BYTES
 #define C ENVELOPE_CHUNK_CIPHER

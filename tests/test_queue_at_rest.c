@@ -17,7 +17,7 @@
 #include "check.h"
 #include "crashkit.h"
 #include "speech.h"
-#include "tip.h"
+#include "kiosk/tip.h"
 
 #define WIN 64
 

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "envelope.h"
-#include "queue.h"
+#include "core/envelope.h"
+#include "core/queue.h"
 
 #define H ENVELOPE_HEADER_BYTES
 #define C ENVELOPE_CHUNK_CIPHER

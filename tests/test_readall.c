@@ -1,5 +1,5 @@
 /*
- * Tests for src/readall.c: the capped whole-file read behind kiosk.conf,
+ * Tests for src/core/readall.c: the capped whole-file read behind kiosk.conf,
  * key files and the files put on a card. A file one byte over the cap must
  * be refused (never cut silently), and a pipe's short reads must add up.
  */
@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "readall.h"
+#include "core/readall.h"
 
 static int open_with(const char *name, const char *bytes, size_t n)
 {

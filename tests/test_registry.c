@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "envelope.h"
-#include "registry.h"
+#include "core/envelope.h"
+#include "core/registry.h"
 
 #define T0 1743500000 /* 2025-04-01 09:33:20 UTC */
 

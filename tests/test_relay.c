@@ -23,10 +23,10 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "config.h"
-#include "envelope.h"
-#include "registry.h"
-#include "relay.h"
+#include "core/config.h"
+#include "core/envelope.h"
+#include "core/registry.h"
+#include "relay/relay.h"
 
 #define T0 1743500000 /* 2025-04-01 09:33:20 UTC, a Tuesday */
 #define TOKEN "post-token-0123456789-abcdefghijklmnop"

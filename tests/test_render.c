@@ -1,6 +1,6 @@
-/* Tests for src/render_sdl.c: a panel mounted sideways, touches mapped back. */
+/* Tests for src/kiosk/render_sdl.c: a panel mounted sideways, touches mapped back. */
 #include "check.h"
-#include "render.h"
+#include "kiosk/render.h"
 
 #include <SDL.h>
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "telex.h"
+#include "kiosk/telex.h"
 
 /* The text after typing `keys` on a fresh keyboard (static buffer). */
 static const char *typed(enum telex_mode mode, const char *keys)

@@ -1,13 +1,13 @@
 /*
- * Tests for src/tip.c: a tip made as the kiosk makes it (speech in odd
+ * Tests for src/kiosk/tip.c: a tip made as the kiosk makes it (speech in odd
  * microphone slices, text at the end) through a real queue on disk, then
  * read back from the queue and opened with the post key as the post would.
  */
 #include "check.h"
-#include "envelope.h"
-#include "queue.h"
+#include "core/envelope.h"
+#include "core/queue.h"
 #include "speech.h"
-#include "tip.h"
+#include "kiosk/tip.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
-/* Tests for src/ui.c through a fake host: flows, timers, sizes, contrast. */
+/* Tests for src/kiosk/ui.c through a fake host: flows, timers, sizes, contrast. */
 #include "check.h"
-#include "envelope.h"
-#include "ui.h"
+#include "core/envelope.h"
+#include "kiosk/ui.h"
 
 #include <math.h>
 #include <stdio.h>

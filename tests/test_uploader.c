@@ -1,5 +1,5 @@
 /*
- * Tests for src/uploader.c against the real relay (src/relay.c, in this
+ * Tests for src/delivery/uploader.c against the real relay (src/relay/relay.c, in this
  * process, on a random loopback port), with the fault proxy
  * (tests/helpers/faultproxy) between them where the link must misbehave.
  * The tips are real envelopes sealed into a real queue.
@@ -20,12 +20,12 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "envelope.h"
-#include "keys.h"
-#include "queue.h"
-#include "registry.h"
-#include "relay.h"
-#include "uploader.h"
+#include "core/envelope.h"
+#include "core/keys.h"
+#include "core/queue.h"
+#include "core/registry.h"
+#include "relay/relay.h"
+#include "delivery/uploader.h"
 
 #define TOKEN "test-post-token-0123456789abcdefghijklmnop"
 

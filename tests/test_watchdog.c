@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "watchdog.h"
+#include "kiosk/watchdog.h"
 
 /* A socket bound where systemd would listen; returns its fd. */
 static int listen_at(const char *name, int abstract)

@@ -39,14 +39,14 @@
 #include <opusfile.h>
 #include <sodium.h>
 
-#include "config.h"
-#include "envelope.h"
-#include "errbuf.h"
-#include "keys.h"
-#include "mailbox.h"
-#include "passphrase.h"
-#include "postbox.h"
-#include "registry.h"
+#include "core/config.h"
+#include "core/envelope.h"
+#include "core/errbuf.h"
+#include "core/keys.h"
+#include "post/mailbox.h"
+#include "core/passphrase.h"
+#include "post/postbox.h"
+#include "core/registry.h"
 
 #define PROG "homthu-post"
 #define TEXT_MAX (1024 * 1024)

@@ -25,11 +25,11 @@
 
 #include <sodium.h>
 
-#include "config.h"
-#include "keys.h"
-#include "passphrase.h"
-#include "readall.h"
-#include "registry.h"
+#include "core/config.h"
+#include "core/keys.h"
+#include "core/passphrase.h"
+#include "core/readall.h"
+#include "core/registry.h"
 
 #define PROG "homthu-provision"
 #define PASS_MIN 8

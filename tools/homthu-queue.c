@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "queue.h"
+#include "core/queue.h"
 
 static void usage(FILE *f)
 {

@@ -1,7 +1,7 @@
 /*
  * homthu-relay — the relay daemon: kiosks upload sealed tips to it (tus
  * 1.0), the post console fetches them (docs/relay-protocol.md). The logic
- * is src/relay.c; this is its command line, its signals and its log.
+ * is src/relay/relay.c; this is its command line, its signals and its log.
  *
  *   homthu-relay --config /etc/homthu/relay.conf
  *   homthu-relay --config relay.conf --check    check the file, the store
@@ -22,8 +22,8 @@
 #include <pthread.h>
 #include <sodium.h>
 
-#include "config.h"
-#include "relay.h"
+#include "core/config.h"
+#include "relay/relay.h"
 
 #define PROG "homthu-relay"
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "app.h"
-#include "kiosk.h"
-#include "ui.h"
+#include "kiosk/app.h"
+#include "kiosk/kiosk.h"
+#include "kiosk/ui.h"
 
 static uint32_t fake_now;
 static uint32_t fake_clock(void *ctx)

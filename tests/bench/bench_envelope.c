@@ -18,9 +18,9 @@
  * pragmas. Then whole tips through tip.c, PCM in to sealed in the queue.
  */
 #include "bench.h"
-#include "envelope.h"
-#include "queue.h"
-#include "tip.h"
+#include "core/envelope.h"
+#include "core/queue.h"
+#include "kiosk/tip.h"
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -200,7 +200,7 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Baseline: plain SQLite, same pragmas as src/queue.c, one blob per commit. */
+/* Baseline: plain SQLite, same pragmas as src/core/queue.c, one blob per commit. */
 struct baseline {
     sqlite3 *db;
     sqlite3_stmt *insert;

@@ -15,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app.h"
+#include "kiosk/app.h"
 #include "bench.h"
-#include "keys.h"
-#include "kiosk.h"
-#include "queue.h"
-#include "ui.h"
+#include "core/keys.h"
+#include "kiosk/kiosk.h"
+#include "core/queue.h"
+#include "kiosk/ui.h"
 
 static char dir[256];
 static char conf[512];

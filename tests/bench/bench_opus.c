@@ -10,8 +10,8 @@
  * Their ratio is what sealing adds on top of encoding.
  */
 #include "bench.h"
-#include "capture.h"
-#include "envelope.h"
+#include "kiosk/capture.h"
+#include "core/envelope.h"
 
 #include <opusenc.h>
 #include <sodium.h>
@@ -92,7 +92,7 @@ static int no_close(void *user)
     return 0;
 }
 
-/* Baseline: libopusenc alone, the settings of src/capture.c. */
+/* Baseline: libopusenc alone, the settings of src/kiosk/capture.c. */
 static double run_plain(const int16_t *pcm, int bitrate, uint64_t *ogg)
 {
     OpusEncCallbacks cb = {drop_page, no_close};

@@ -31,9 +31,9 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "envelope.h"
-#include "registry.h"
-#include "relay.h"
+#include "core/envelope.h"
+#include "core/registry.h"
+#include "relay/relay.h"
 
 #define KIOSKS 50
 #define TIPS_PER_KIOSK 10

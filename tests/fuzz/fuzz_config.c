@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 
 #define FUZZ_MAX (64 * 1024)
 

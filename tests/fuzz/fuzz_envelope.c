@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "envelope.h"
+#include "core/envelope.h"
 
 #define FUZZ_MAX (256 * 1024)
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "mailbox.h"
+#include "post/mailbox.h"
 
 #define FUZZ_MAX (1024 * 1024)
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "i18n.h"
+#include "core/config.h"
+#include "kiosk/i18n.h"
 
 #define FUZZ_MAX (64 * 1024)
 

@@ -31,9 +31,9 @@
 
 #include <sodium.h>
 
-#include "envelope.h"
-#include "registry.h"
-#include "relay.h"
+#include "core/envelope.h"
+#include "core/registry.h"
+#include "relay/relay.h"
 
 #define FUZZ_MAX (256 * 1024)
 #define MAX_REQUESTS 8

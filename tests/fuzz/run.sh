@@ -9,7 +9,7 @@ secs=${HOMTHU_FUZZ_SECONDS:-60}
 out=build/fuzz
 mkdir -p "$out"
 pkgs="libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf libcurl libmicrohttpd libgpiod" # as the Makefile's PKGS
-lib=$(ls src/*.c | grep -v "src/main")
+lib=$(ls src/*/*.c | grep -v "/main")
 for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c)
     corpus=tests/fuzz/corpus/${name#fuzz_}

@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "../crashkit.h"
-#include "tip.h"
+#include "kiosk/tip.h"
 
 /* ------------------------------------------------------------------ */
 /* reproducible randomness                                             */

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "app.h"
-#include "kiosk.h"
-#include "queue.h"
-#include "ui.h"
+#include "kiosk/app.h"
+#include "kiosk/kiosk.h"
+#include "core/queue.h"
+#include "kiosk/ui.h"
 
 static uint32_t px[800 * 480];
 

@@ -1,5 +1,5 @@
 /*
- * maketip — make real tips the way the kiosk does (src/tip.h), for the
+ * maketip — make real tips the way the kiosk does (src/kiosk/tip.h), for the
  * script tests of the mailer and the post console.
  *
  *   maketip --config kiosk.conf [--pcm FILE --seconds N] [--text TEXT]
@@ -22,10 +22,10 @@
 
 #include <sodium.h>
 
-#include "config.h"
-#include "keys.h"
-#include "queue.h"
-#include "tip.h"
+#include "core/config.h"
+#include "core/keys.h"
+#include "core/queue.h"
+#include "kiosk/tip.h"
 
 static int fail(const char *what, const char *err)
 {

@@ -14,8 +14,8 @@
 
 #include <sodium.h>
 
-#include "envelope.h"
-#include "keys.h"
+#include "core/envelope.h"
+#include "core/keys.h"
 
 static int sink(void *ctx, enum envelope_piece kind, uint32_t index, const uint8_t *b, size_t n)
 {

@@ -19,10 +19,10 @@
 
 #include <sodium.h>
 
-#include "envelope.h"
-#include "keys.h"
-#include "queue.h"
-#include "registry.h"
+#include "core/envelope.h"
+#include "core/keys.h"
+#include "core/queue.h"
+#include "core/registry.h"
 
 static int die(const char *what, const char *err)
 {

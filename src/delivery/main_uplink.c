@@ -1,0 +1,239 @@
+/*
+ * homthu-uplink — the kiosk's delivery daemon: sends sealed tips from the
+ * queue to the relay, oldest first, and removes each one only after the
+ * relay confirmed it (docs/uploader.md). A process of its own, started by
+ * systemd beside the touch app, so delivery goes on while the UI restarts
+ * and a stalled link can never freeze the screen.
+ *
+ *   homthu-uplink --config kiosk.conf [--once] [--max-failures N]
+ *
+ * --once: exit 0 when nothing is left to send (tests, a technician's
+ * "send now"). --max-failures N: exit 1 after N failed attempts in a row
+ * instead of retrying forever. Exit status: 0 done, 1 failed, 2 bad usage.
+ * Logs go to stderr (the journal): tip ids and sizes, never content.
+ * Under systemd (Type=notify) it says READY=1 once delivering, keeps the
+ * unit's STATUS= line saying what it does, and pets WatchdogSec= for as
+ * long as its loop turns - through backoff waits and long uploads alike.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/keys.h"
+#include "core/queue.h"
+#include "delivery/uploader.h"
+#include "kiosk/watchdog.h"
+
+#define PROG "homthu-uplink"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+/*
+ * A netlink socket that becomes readable when a link, an address or a
+ * route changes (the modem came up, Wi-Fi joined): the loop then probes
+ * the relay at once instead of sleeping out its backoff. -1 when the
+ * kernel will not give one; the periodic probe still works.
+ */
+static int open_netwatch(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+                             .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR |
+                                          RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static uint32_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+/* The uploader's loop turned: that is the health systemd watches. */
+static void on_tick(void *ctx, const char *doing)
+{
+    struct watchdog *wd = ctx;
+    watchdog_status(wd, doing);
+    watchdog_pet(wd, 1, mono_ms());
+}
+
+static int usage(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, PROG ": %s\n", msg);
+    fprintf(stderr, "usage: " PROG " --config kiosk.conf [--once] [--max-failures N]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = NULL;
+    int once = 0;
+    long max_failures = 0;
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"once", no_argument, NULL, 'o'},
+        {"max-failures", required_argument, NULL, 'm'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 'o':
+            once = 1;
+            break;
+        case 'm': {
+            char *end;
+            max_failures = strtol(optarg, &end, 10);
+            if (*end || max_failures < 1 || max_failures > 1000000)
+                return usage("--max-failures needs a whole number from 1");
+            break;
+        }
+        case 'h':
+            usage(NULL);
+            return 0;
+        default:
+            return usage("unknown option or missing value");
+        }
+    }
+    if (optind < argc)
+        return usage("unexpected argument");
+    if (!conf_path)
+        return usage("--config kiosk.conf is missing");
+
+    int rc = 1, netfd = -1;
+    char err[512];
+    struct config *c = NULL;
+    struct kiosk_conf *k = calloc(1, sizeof *k);
+    struct keys_device *dev = NULL;
+    struct queue *q = NULL;
+    struct uploader *u = NULL;
+    struct watchdog *wd = NULL;
+    if (!k) {
+        fprintf(stderr, PROG ": out of memory\n");
+        goto out;
+    }
+    if (config_load_file(&c, conf_path, err, sizeof err) ||
+        config_read_kiosk(c, k, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (watchdog_open(&wd, err, sizeof err) != 0)
+        fprintf(stderr, PROG ": %s: systemd's watchdog is not told\n", err);
+    if (!k->relay_url[0]) {
+        fprintf(stderr,
+                PROG ": relay_url is empty in %s: tips wait in the queue until it is "
+                     "set; nothing to do\n",
+                conf_path);
+        rc = 0;
+        if (watchdog_enabled(wd)) {
+            /* Under systemd, stay (and say why) rather than exit into a
+             * restart every RestartSec= that would fill the journal. */
+            watchdog_ready(wd);
+            watchdog_status(wd, "relay_url is empty in kiosk.conf: tips wait in the queue");
+            while (!stop_flag) {
+                watchdog_pet(wd, 1, mono_ms());
+                sleep(1);
+            }
+        }
+        goto out;
+    }
+    if (keys_device_load(&dev, k->device_key_file, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
+    unsigned faults = 0;
+    if (queue_open(&q, k->data_dir, &faults, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
+    if (faults)
+        fprintf(stderr, PROG ": %s\n", err);
+
+    struct uploader_opts uo = {
+        .relay_url = k->relay_url,
+        .device_sk = dev->sk,
+        .pin = k->relay_pin,
+        .ca_file = k->relay_ca_file,
+        .connect_timeout_s = k->uplink_connect_timeout_s,
+        .low_speed_bytes = k->uplink_low_speed_bytes,
+        .low_speed_seconds = k->uplink_low_speed_seconds,
+        .chunks_per_patch = (unsigned)k->uplink_chunks_per_patch,
+        .require_verified = k->uplink_require_verified,
+    };
+    if (uploader_new(&u, &uo, err, sizeof err)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
+    if (!k->uplink_require_verified)
+        fprintf(stderr, PROG ": uplink_require_verified is false: tips leave the queue without "
+                             "the relay's check (for third-party tus servers only)\n");
+
+    netfd = open_netwatch();
+    if (netfd < 0)
+        fprintf(stderr, PROG ": no netlink (%s): network changes are noticed by probing only\n",
+                strerror(errno));
+
+    struct uploader_run_opts ro = {
+        .backoff_base_ms = (uint64_t)k->uplink_backoff_base_ms,
+        .backoff_cap_ms = (uint64_t)k->uplink_backoff_cap_ms,
+        .probe_seconds = (unsigned)k->uplink_probe_seconds,
+        .wake_fd = netfd,
+        .exit_when_empty = once,
+        .max_failures = (unsigned)max_failures,
+        .tick = wd ? on_tick : NULL,
+        .tick_ctx = wd,
+    };
+    fprintf(stderr, PROG ": delivering to %s\n", k->relay_url);
+    watchdog_ready(wd);
+    struct uploader_totals tot;
+    int r = uploader_run(u, q, &ro, &stop_flag, &tot);
+    fprintf(stderr,
+            PROG ": %u delivered, %u set aside, %u failed attempts; %llu bytes sent, %llu "
+                 "re-sent\n",
+            tot.delivered, tot.refused, tot.failures, (unsigned long long)tot.bytes_sent,
+            (unsigned long long)tot.bytes_resent);
+    rc = r == 0 ? 0 : 1;
+out:
+    if (netfd >= 0)
+        close(netfd);
+    watchdog_free(wd);
+    uploader_free(u);
+    queue_close(q);
+    keys_device_free(dev);
+    config_free(c);
+    free(k);
+    return rc;
+}

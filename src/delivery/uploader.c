@@ -1,0 +1,1151 @@
+/* uploader — see uploader.h and docs/uploader.md. */
+#include "delivery/uploader.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "core/errbuf.h"
+
+#define SIG_SLOTS 1024 /* signed requests remembered for the current second, fresh_ts() */
+#define BODY_CAP 512   /* bytes of an error answer kept for the log */
+#define URL_CAP 2048
+#define MAX_STEPS 100000 /* requests in one attempt: a guard against a server that loops us */
+#define MAX_RECREATE 3   /* upload forgotten again and again within one attempt */
+#define MAX_CONFLICTS 8  /* 409s in a row within one attempt */
+
+struct uploader {
+    CURL *h;
+    char files_url[URL_CAP]; /* <relay_url>/files/ */
+    uint8_t sk[crypto_sign_SECRETKEYBYTES];
+    char key_b64[64];
+    char pin[1024];
+    char ca_file[4096];
+    long connect_timeout_s, low_speed_bytes, low_speed_seconds;
+    unsigned chunks_per_patch;
+    int require_verified;
+    void (*log)(void *ctx, const char *line);
+    void *log_ctx;
+
+    int64_t clock_offset; /* relay − local, seconds */
+
+    /* The upload of the tip in hand; kept in memory only (a restart POSTs
+     * again, which the relay answers with the same Location). */
+    int have_loc;
+    uint8_t loc_id[16];
+    char loc[URL_CAP];
+
+    /* Highest envelope offset ever put on the wire for hw_id, to count
+     * bytes re-sent. */
+    uint8_t hw_id[16];
+    uint64_t hw;
+
+    /* Signed texts whose ts has not passed yet: Ed25519 is deterministic
+     * and the tip id is not in the signed text, so two tips' POSTs of the
+     * same length in the same second would be one signature, and the
+     * relay would refuse the second as a replay. */
+    struct {
+        uint64_t h;
+        int64_t ts;
+    } seen[SIG_SLOTS];
+    unsigned nseen;
+
+    uint64_t retry_after; /* seconds, from the last 429/503 answer */
+
+    /* uploader_run's tick (see uploader.h) and the line it is given. */
+    void (*tick)(void *ctx, const char *doing);
+    void *tick_ctx;
+    char doing[128];
+
+    /* The connection's socket, to ask the kernel how many bytes the peer
+     * acknowledged: after a cut, that (not what curl handed to the
+     * kernel's buffer) is what left the kiosk. */
+    curl_socket_t sock;
+    unsigned sock_gen;
+    uint64_t closed_acked;
+
+    uint8_t *buf; /* one PATCH body */
+    size_t bufcap;
+};
+
+/* One answer, as far as we need it. */
+struct resp {
+    CURLcode cc;
+    long status;
+    int connected; /* a connection was made (so not "offline") */
+    char curl_err[CURL_ERROR_SIZE];
+    int has_offset, has_length, has_time, verified;
+    uint64_t offset, length;
+    int64_t relay_time;
+    long retry_after;
+    char location[URL_CAP];
+    char body[BODY_CAP];
+    size_t body_len;
+    /* The body as curl pulled it: libcurl silently sends a request again
+     * on a fresh connection when a reused one turns out dead, rewinding
+     * the body, so "pulled" can exceed the body and counts every pass. */
+    const uint8_t *out;
+    size_t out_len, pos;
+    uint64_t pulled;
+    size_t reach; /* body bytes that left the kiosk in the last pass */
+};
+
+const char *uploader_strerror(int code)
+{
+    switch (code) {
+    case UPLOADER_OK:
+        return "ok";
+    case UPLOADER_E_ARG:
+        return "bad argument";
+    case UPLOADER_E_NOMEM:
+        return "out of memory";
+    case UPLOADER_E_NET:
+        return "network";
+    case UPLOADER_E_OFFLINE:
+        return "offline";
+    case UPLOADER_E_PIN:
+        return "pin";
+    case UPLOADER_E_TLS:
+        return "tls";
+    case UPLOADER_E_DEVICE:
+        return "device";
+    case UPLOADER_E_AUTH:
+        return "auth";
+    case UPLOADER_E_REFUSED:
+        return "refused";
+    case UPLOADER_E_PROTOCOL:
+        return "protocol";
+    case UPLOADER_E_QUEUE:
+        return "queue";
+    }
+    return "unknown";
+}
+
+/* errbuf_say under this file's old name, so its call sites read as before. */
+#define say errbuf_say
+
+static void logf_(struct uploader *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct uploader *u, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (u->log)
+        u->log(u->log_ctx, line);
+    else
+        fprintf(stderr, "homthu-uplink: %s\n", line);
+}
+
+/* First 8 hex digits of a tip id: enough to find it in the queue tool. */
+static const char *short_id(const uint8_t id[16], char out[9])
+{
+    sodium_bin2hex(out, 9, id, 4);
+    return out;
+}
+
+static int64_t now_s(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* ---- setup ---- */
+
+static void copy_opt(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+int uploader_new(struct uploader **out, const struct uploader_opts *o, char *err, size_t errlen)
+{
+    if (!out || !o || !o->relay_url || !o->device_sk)
+        return say(err, errlen, UPLOADER_E_ARG, "uploader_new: missing relay url or device key");
+    *out = NULL;
+    if (sodium_init() < 0)
+        return say(err, errlen, UPLOADER_E_NOMEM, "libsodium failed to start");
+    static int curl_ready;
+    if (!curl_ready) {
+        /* Not thread-safe, like curl_global_init itself: the daemon and the
+         * tests create uploaders from one thread. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return say(err, errlen, UPLOADER_E_NOMEM, "libcurl failed to start");
+        curl_ready = 1;
+    }
+    size_t ul = strlen(o->relay_url);
+    if (ul == 0 || ul + 8 >= URL_CAP ||
+        (strncmp(o->relay_url, "http://", 7) != 0 && strncmp(o->relay_url, "https://", 8) != 0))
+        return say(err, errlen, UPLOADER_E_ARG,
+                   "relay_url \"%.100s\" is not an http:// or https:// address", o->relay_url);
+    if (o->chunks_per_patch > 64)
+        return say(err, errlen, UPLOADER_E_ARG, "chunks per PATCH must be 1-64");
+
+    struct uploader *u = calloc(1, sizeof *u);
+    if (!u)
+        return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
+    u->sock = CURL_SOCKET_BAD;
+    u->h = curl_easy_init();
+    if (!u->h) {
+        free(u);
+        return say(err, errlen, UPLOADER_E_NOMEM, "libcurl could not make a handle");
+    }
+    snprintf(u->files_url, sizeof u->files_url, "%s%sfiles/", o->relay_url,
+             o->relay_url[ul - 1] == '/' ? "" : "/");
+    memcpy(u->sk, o->device_sk, sizeof u->sk);
+    sodium_bin2base64(u->key_b64, sizeof u->key_b64, u->sk + 32, 32,
+                      sodium_base64_VARIANT_ORIGINAL);
+    copy_opt(u->pin, sizeof u->pin, o->pin);
+    copy_opt(u->ca_file, sizeof u->ca_file, o->ca_file);
+    u->connect_timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s : 30;
+    u->low_speed_bytes = o->low_speed_bytes > 0 ? o->low_speed_bytes : 32;
+    u->low_speed_seconds = o->low_speed_seconds > 0 ? o->low_speed_seconds : 60;
+    u->chunks_per_patch = o->chunks_per_patch ? o->chunks_per_patch : 8;
+    u->require_verified = o->require_verified;
+    u->log = o->log;
+    u->log_ctx = o->log_ctx;
+    /* Room for the header or trailer riding along with a PATCH's chunks. */
+    u->bufcap = (size_t)u->chunks_per_patch * ENVELOPE_CHUNK_CIPHER + ENVELOPE_HEADER_BYTES +
+                ENVELOPE_TRAILER_BYTES;
+    u->buf = malloc(u->bufcap);
+    if (!u->buf) {
+        uploader_free(u);
+        return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
+    }
+    *out = u;
+    return 0;
+}
+
+void uploader_free(struct uploader *u)
+{
+    if (!u)
+        return;
+    if (u->h)
+        curl_easy_cleanup(u->h);
+    free(u->buf);
+    sodium_memzero(u, sizeof *u);
+    free(u);
+}
+
+int64_t uploader_relay_time(const struct uploader *u)
+{
+    return now_s() + (u ? u->clock_offset : 0);
+}
+
+int64_t uploader_clock_offset(const struct uploader *u)
+{
+    return u ? u->clock_offset : 0;
+}
+
+uint64_t uploader_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt, uint32_t rnd)
+{
+    uint64_t ceil = base_ms;
+    for (unsigned i = 0; i < attempt && ceil < cap_ms; i++)
+        ceil = ceil > UINT64_MAX / 2 ? UINT64_MAX : ceil * 2;
+    if (ceil > cap_ms)
+        ceil = cap_ms;
+    /* rnd / 2^32 scaled onto [0, ceil]: no modulo bias worth the name at
+     * these magnitudes, and the test can pick the end points. */
+    return (uint64_t)(((unsigned __int128)ceil * rnd) / UINT32_MAX);
+}
+
+/* ---- one request ---- */
+
+static size_t on_body(char *data, size_t size, size_t n, void *ctx)
+{
+    struct resp *r = ctx;
+    size_t len = size * n, room = sizeof r->body - 1 - r->body_len;
+    memcpy(r->body + r->body_len, data, len < room ? len : room);
+    r->body_len += len < room ? len : room;
+    r->body[r->body_len] = 0;
+    return len;
+}
+
+/* The error answer as one printable line (it is the relay's text, never a tip's). */
+static const char *body_line(struct resp *r)
+{
+    for (size_t i = 0; i < r->body_len; i++) {
+        unsigned char c = (unsigned char)r->body[i];
+        if (c < 0x20 || c == 0x7f)
+            r->body[i] = ' ';
+    }
+    while (r->body_len && r->body[r->body_len - 1] == ' ')
+        r->body[--r->body_len] = 0;
+    return r->body_len ? r->body : "(no reason given)";
+}
+
+static int header_u64(CURL *h, const char *name, uint64_t *out)
+{
+    struct curl_header *hd;
+    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+        return 0;
+    const char *s = hd->value;
+    if (*s < '0' || *s > '9')
+        return 0;
+    uint64_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static const char *header_str(CURL *h, const char *name)
+{
+    struct curl_header *hd;
+    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+        return NULL;
+    return hd->value;
+}
+
+/* A ts for this canonical text that no request signed before used with it. */
+static int64_t fresh_ts(struct uploader *u, const char *method, const char *path, const char *off,
+                        const char *len)
+{
+    int64_t now = uploader_relay_time(u), ts = now;
+    /* A text signed with a ts before now can never be signed again: forget it. */
+    unsigned k = 0;
+    for (unsigned i = 0; i < u->nseen; i++)
+        if (u->seen[i].ts >= now)
+            u->seen[k++] = u->seen[i];
+    u->nseen = k;
+    for (;;) {
+        char text[URL_CAP + 128];
+        snprintf(text, sizeof text, "%s\n%s\n%" PRId64 "\n%s\n%s", method, path, ts, off, len);
+        uint64_t hsh;
+        crypto_generichash((uint8_t *)&hsh, sizeof hsh, (const uint8_t *)text, strlen(text), NULL,
+                           0);
+        int seen = 0;
+        for (unsigned i = 0; i < u->nseen && !seen; i++)
+            seen = u->seen[i].h == hsh;
+        if (!seen) {
+            if (u->nseen == SIG_SLOTS) { /* > 1000 requests a second: not on a kiosk's link */
+                memmove(u->seen, u->seen + 1, (SIG_SLOTS - 1) * sizeof u->seen[0]);
+                u->nseen--;
+            }
+            u->seen[u->nseen].h = hsh;
+            u->seen[u->nseen].ts = ts;
+            u->nseen++;
+            return ts;
+        }
+        ts++; /* a second ahead is well inside the relay's skew window */
+    }
+}
+
+/* Authorization: Homthu-Device ... for one request (docs/relay-protocol.md). */
+static int auth_header(struct uploader *u, const char *method, const char *path, int64_t off,
+                       int64_t len, char *out, size_t cap)
+{
+    char offs[24] = "-", lens[24] = "-";
+    if (off >= 0)
+        snprintf(offs, sizeof offs, "%" PRId64, off);
+    if (len >= 0)
+        snprintf(lens, sizeof lens, "%" PRId64, len);
+    int64_t ts = fresh_ts(u, method, path, offs, lens);
+    char text[URL_CAP + 160];
+    int n = snprintf(text, sizeof text, "homthu-relay-v1\n%s\n%s\n%" PRId64 "\n%s\n%s\n", method,
+                     path, ts, offs, lens);
+    if (n < 0 || (size_t)n >= sizeof text)
+        return -1;
+    uint8_t sig[crypto_sign_BYTES];
+    crypto_sign_detached(sig, NULL, (const uint8_t *)text, (unsigned long long)n, u->sk);
+    char sig_b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(sig_b64, sizeof sig_b64, sig, sizeof sig, sodium_base64_VARIANT_ORIGINAL);
+    n = snprintf(out, cap,
+                 "Authorization: Homthu-Device key=\"%s\", ts=\"%" PRId64 "\", sig=\"%s\"",
+                 u->key_b64, ts, sig_b64);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* The path part of an absolute URL, as the relay sees it in the request line. */
+static int url_path(const char *url, char *out, size_t cap)
+{
+    CURLU *cu = curl_url();
+    char *p = NULL;
+    int rc = -1;
+    if (cu && curl_url_set(cu, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(cu, CURLUPART_PATH, &p, 0) == CURLUE_OK) {
+        rc = snprintf(out, cap, "%s", p) < (int)cap ? 0 : -1;
+    }
+    curl_free(p);
+    curl_url_cleanup(cu);
+    return rc;
+}
+
+/* Resolve a Location (absolute or relative) against the files URL. */
+static int resolve_location(const char *base, const char *loc, char *out, size_t cap)
+{
+    CURLU *cu = curl_url();
+    char *full = NULL;
+    int rc = -1;
+    if (cu && curl_url_set(cu, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(cu, CURLUPART_URL, loc, 0) == CURLUE_OK &&
+        curl_url_get(cu, CURLUPART_URL, &full, 0) == CURLUE_OK)
+        rc = snprintf(out, cap, "%s", full) < (int)cap ? 0 : -1;
+    curl_free(full);
+    curl_url_cleanup(cu);
+    return rc;
+}
+
+static uint64_t tcp_acked(curl_socket_t fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (fd == CURL_SOCKET_BAD || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked)
+        return 0;
+    /* The count includes the SYN's sequence number. */
+    return ti.tcpi_bytes_acked > 0 ? ti.tcpi_bytes_acked - 1 : 0;
+}
+
+static curl_socket_t on_open(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct uploader *u = ctx;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd != CURL_SOCKET_BAD) {
+        u->sock = fd;
+        u->sock_gen++;
+    }
+    return fd;
+}
+
+static int on_close(void *ctx, curl_socket_t fd)
+{
+    struct uploader *u = ctx;
+    if (fd == u->sock) {
+        u->closed_acked = tcp_acked(fd);
+        u->sock = CURL_SOCKET_BAD;
+    }
+    return close(fd);
+}
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
+{
+    struct resp *r = ctx;
+    size_t want = size * n, left = r->out_len - r->pos;
+    if (want > left)
+        want = left;
+    memcpy(dst, r->out + r->pos, want);
+    r->pos += want;
+    r->pulled += want;
+    return want;
+}
+
+/*
+ * libcurl rewinds the body to send a request again by itself on a fresh
+ * connection when a reused one turns out dead. For a PATCH that is the
+ * wrong move: the relay kept what arrived, so the old offset is stale and
+ * the whole body would go out again only to meet a 409. Refusing the
+ * rewind makes the request fail instead; the next step asks the server's
+ * offset (HEAD) and sends only what is missing.
+ */
+static int on_seek(void *ctx, curl_off_t offset, int origin)
+{
+    struct resp *r = ctx;
+    if (r->pulled > 0 || origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->out_len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    r->pos = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+static void tick(struct uploader *u)
+{
+    if (u->tick)
+        u->tick(u->tick_ctx, u->doing);
+}
+
+static void set_doing(struct uploader *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_doing(struct uploader *u, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->doing, sizeof u->doing, fmt, ap);
+    va_end(ap);
+    tick(u);
+}
+
+/* libcurl calls this often while data moves and about once a second when
+ * it does not: the loop is alive as long as curl is (its own timeouts end
+ * a dead transfer). */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    tick(ctx);
+    return 0;
+}
+
+static void common_opts(struct uploader *u, struct resp *r)
+{
+    CURL *h = u->h;
+    curl_easy_reset(h); /* keeps the connection cache: keep-alive survives */
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->curl_err);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, u->connect_timeout_s);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, u->low_speed_bytes);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, u->low_speed_seconds);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (u->pin[0])
+        curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, u->pin);
+    if (u->ca_file[0])
+        curl_easy_setopt(h, CURLOPT_CAINFO, u->ca_file);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, u);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, u);
+    if (u->tick) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, u);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
+}
+
+/* Did the failure happen before any connection: the relay is unreachable. */
+static int is_offline(const struct resp *r)
+{
+    if (r->cc == CURLE_COULDNT_RESOLVE_HOST || r->cc == CURLE_COULDNT_CONNECT ||
+        r->cc == CURLE_COULDNT_RESOLVE_PROXY)
+        return 1;
+    /* Code 28 is both the connect timeout and the low-speed limit: a
+     * stalled transfer on a live connection is not "offline". */
+    return r->cc == CURLE_OPERATION_TIMEDOUT && !r->connected && !strstr(r->curl_err, "too slow");
+}
+
+static int curl_fail(struct uploader *u, const struct resp *r, const char *what, char *err,
+                     size_t errlen)
+{
+    const char *why = r->curl_err[0] ? r->curl_err : curl_easy_strerror(r->cc);
+    (void)u;
+    if (r->cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        return say(err, errlen, UPLOADER_E_PIN,
+                   "the relay's TLS key does not match relay_pin: nothing was sent. Check "
+                   "relay_pin in kiosk.conf against the relay's key (docs/uploader.md)");
+    if (r->cc == CURLE_PEER_FAILED_VERIFICATION || r->cc == CURLE_SSL_CONNECT_ERROR ||
+        r->cc == CURLE_SSL_CACERT_BADFILE || r->cc == CURLE_SSL_CERTPROBLEM)
+        return say(err, errlen, UPLOADER_E_TLS,
+                   "TLS with the relay failed (%s): nothing was sent. Check relay_url, "
+                   "relay_ca_file and the kiosk's clock",
+                   why);
+    if (is_offline(r))
+        return say(err, errlen, UPLOADER_E_OFFLINE, "cannot reach the relay (%s)", why);
+    return say(err, errlen, UPLOADER_E_NET, "%s cut short: %s", what, why);
+}
+
+/*
+ * One signed request. `off`/`len` go into Upload-Offset/Upload-Length
+ * (and the signature) when >= 0. On a 401 with Homthu-Time the clock
+ * offset is adopted and the request made once more.
+ */
+static void request(struct uploader *u, const char *method, const char *url, int64_t off,
+                    int64_t len, const char *metadata, const uint8_t *body, size_t body_len,
+                    struct resp *r, struct uploader_report *rep)
+{
+    char path[URL_CAP];
+    if (url_path(url, path, sizeof path)) {
+        memset(r, 0, sizeof *r);
+        r->cc = CURLE_URL_MALFORMAT;
+        return;
+    }
+    for (int round = 0; round < 2; round++) {
+        memset(r, 0, sizeof *r);
+        r->retry_after = -1;
+        common_opts(u, r);
+        CURL *h = u->h;
+        struct curl_slist *hdrs = NULL;
+        char line[URL_CAP + 256];
+        if (auth_header(u, method, path, off, len, line, sizeof line) == 0)
+            hdrs = curl_slist_append(hdrs, line);
+        hdrs = curl_slist_append(hdrs, "Tus-Resumable: 1.0.0");
+        hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+        if (off >= 0) {
+            snprintf(line, sizeof line, "Upload-Offset: %" PRId64, off);
+            hdrs = curl_slist_append(hdrs, line);
+        }
+        if (len >= 0) {
+            snprintf(line, sizeof line, "Upload-Length: %" PRId64, len);
+            hdrs = curl_slist_append(hdrs, line);
+        }
+        if (metadata) {
+            snprintf(line, sizeof line, "Upload-Metadata: %s", metadata);
+            hdrs = curl_slist_append(hdrs, line);
+        }
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+        if (strcmp(method, "HEAD") == 0) {
+            curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        } else if (strcmp(method, "GET") != 0) {
+            if (strcmp(method, "PATCH") == 0)
+                hdrs = curl_slist_append(hdrs, "Content-Type: application/offset+octet-stream");
+            else
+                hdrs = curl_slist_append(hdrs, "Content-Type:"); /* no form type on POST */
+            r->out = body;
+            r->out_len = body ? body_len : 0;
+            curl_easy_setopt(h, CURLOPT_POST, 1L);
+            curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+            curl_easy_setopt(h, CURLOPT_READDATA, r);
+            curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+            curl_easy_setopt(h, CURLOPT_SEEKDATA, r);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->out_len);
+            if (strcmp(method, "POST") != 0)
+                curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        }
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        unsigned gen = u->sock_gen;
+        uint64_t acked0 = tcp_acked(u->sock);
+        r->cc = curl_easy_perform(h);
+        curl_slist_free_all(hdrs);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        if (rep)
+            rep->requests++;
+
+        curl_off_t connect_us = 0;
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+        r->reach = r->pos;
+        r->connected = connect_us > 0 || r->pulled > 0;
+        if (r->cc != CURLE_OK && r->pos > 0) {
+            /* Cut: of the last pass, only what the peer acknowledged left
+             * the kiosk; the rest died in our socket buffer. */
+            uint64_t acked1 = u->sock != CURL_SOCKET_BAD ? tcp_acked(u->sock) : u->closed_acked;
+            if (u->sock_gen != gen)
+                acked0 = 0; /* a new connection for this request */
+            long head = 0;
+            curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &head);
+            uint64_t got = acked1 > acked0 + (uint64_t)head ? acked1 - acked0 - (uint64_t)head : 0;
+            if (got < r->reach) {
+                r->pulled -= r->reach - got;
+                r->reach = (size_t)got;
+            }
+        }
+        if (r->cc != CURLE_OK) {
+            if (rep)
+                rep->cuts++;
+            return;
+        }
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        r->has_offset = header_u64(h, "Upload-Offset", &r->offset);
+        r->has_length = header_u64(h, "Upload-Length", &r->length);
+        uint64_t t;
+        if (header_u64(h, "Homthu-Time", &t) && t < (uint64_t)INT64_MAX) {
+            r->has_time = 1;
+            r->relay_time = (int64_t)t;
+        }
+        uint64_t ra;
+        if (header_u64(h, "Retry-After", &ra) && ra < 86400)
+            r->retry_after = (long)ra;
+        const char *v = header_str(h, "Homthu-Verified");
+        r->verified = v && strcasecmp(v, "yes") == 0;
+        const char *loc = header_str(h, "Location");
+        if (loc)
+            snprintf(r->location, sizeof r->location, "%s", loc);
+
+        if (r->status == 401 && round == 0) {
+            /*
+             * Sign afresh and try once more: either our clock is off (the
+             * relay says its time; the kiosk has no RTC), or libcurl re-sent
+             * this request by itself on a fresh connection after a cut,
+             * with the same signature, which the relay rightly calls a
+             * replay. A second 401 is a real refusal.
+             */
+            if (r->has_time) {
+                int64_t was = u->clock_offset;
+                u->clock_offset = r->relay_time - now_s();
+                if (u->clock_offset != was)
+                    logf_(u,
+                          "the relay's clock is %+" PRId64 " s from ours: using the relay's time",
+                          u->clock_offset);
+            }
+            continue;
+        }
+        return;
+    }
+}
+
+/* A non-2xx answer the caller did not handle itself, as an error code. */
+static int status_fail(struct uploader *u, struct resp *r, const char *what, char *err,
+                       size_t errlen)
+{
+    (void)u;
+    long s = r->status;
+    if (s == 403)
+        return say(err, errlen, UPLOADER_E_DEVICE,
+                   "the relay refuses this kiosk (403 %s): enrol it at the post "
+                   "(homthu-provision kiosk-new) or check it is not revoked; tips stay queued",
+                   body_line(r));
+    if (s == 400 || s == 401)
+        return say(err, errlen, UPLOADER_E_AUTH,
+                   "the relay refuses the kiosk's signature on %s (%ld %s): check device.key "
+                   "and the relay's clock",
+                   what, s, body_line(r));
+    if (s == 413 || s == 422)
+        return say(err, errlen, UPLOADER_E_REFUSED, "the relay refuses this tip (%ld %s)", s,
+                   body_line(r));
+    if (s == 429 || s == 507 || s == 408 || s >= 500)
+        return say(err, errlen, UPLOADER_E_NET, "the relay is busy or failing on %s (%ld %s)", what,
+                   s, body_line(r));
+    return say(err, errlen, UPLOADER_E_PROTOCOL,
+               "unexpected answer %ld to %s: is relay_url a tus 1.0 server? (%s)", s, what,
+               body_line(r));
+}
+
+/* The end of the PATCH that starts at `off`: chunk-aligned, `cpp` chunks on. */
+static uint64_t patch_end(uint64_t off, uint64_t total, unsigned cpp)
+{
+    const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
+    uint64_t chunk_end = total >= H + ENVELOPE_TRAILER_BYTES ? total - ENVELOPE_TRAILER_BYTES : H;
+    uint64_t done = off < H ? 0 : (off - H) / C; /* whole chunks before off */
+    uint64_t end = H + (done + cpp) * C;
+    /* The 76-byte trailer rides with the last chunk rather than alone. */
+    if (end >= chunk_end || off >= chunk_end)
+        end = total;
+    return end;
+}
+
+int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_tip *t,
+                      struct uploader_report *rep, char *err, size_t errlen)
+{
+    if (!u || !q || !t)
+        return say(err, errlen, UPLOADER_E_ARG, "uploader_send_tip: missing argument");
+    if (t->state != QUEUE_SEALED && t->state != QUEUE_UPLOADING)
+        return say(err, errlen, UPLOADER_E_ARG, "tip is %s, not waiting to be sent",
+                   queue_state_name(t->state));
+    struct uploader_report dummy;
+    if (!rep) {
+        memset(&dummy, 0, sizeof dummy);
+        rep = &dummy;
+    }
+    u->retry_after = 0;
+    char sid[9], qerr[256];
+    short_id(t->id, sid);
+    const uint64_t total = t->bytes;
+    if (u->have_loc && memcmp(u->loc_id, t->id, 16) != 0)
+        u->have_loc = 0;
+    if (memcmp(u->hw_id, t->id, 16) != 0) {
+        memcpy(u->hw_id, t->id, 16);
+        u->hw = 0;
+    }
+
+    struct resp *r = malloc(sizeof *r);
+    if (!r)
+        return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
+    int rc = 0, recreated = 0, conflicts = 0;
+    int need_head = u->have_loc; /* after any cut, ask where the server is */
+    int head_confirmed = 0;      /* the last offset came from a HEAD */
+    uint64_t off = 0;
+    int verified = 0;
+
+    for (int step = 0; step < MAX_STEPS; step++) {
+        if (!u->have_loc) {
+            if (recreated++ > MAX_RECREATE) {
+                rc = say(err, errlen, UPLOADER_E_PROTOCOL,
+                         "the server forgets tip %s's upload as soon as it is made", sid);
+                goto out;
+            }
+            char b64[sodium_base64_ENCODED_LEN(16, sodium_base64_VARIANT_ORIGINAL)];
+            sodium_bin2base64(b64, sizeof b64, t->id, 16, sodium_base64_VARIANT_ORIGINAL);
+            char meta[64];
+            snprintf(meta, sizeof meta, "tipid %s", b64);
+            request(u, "POST", u->files_url, -1, (int64_t)total, meta, NULL, 0, r, rep);
+            if (r->cc != CURLE_OK) {
+                rc = curl_fail(u, r, "creating the upload", err, errlen);
+                goto out;
+            }
+            if (r->status != 201 && r->status != 200) {
+                rc = status_fail(u, r, "creating the upload", err, errlen);
+                goto out;
+            }
+            if (!r->location[0] ||
+                resolve_location(u->files_url, r->location, u->loc, sizeof u->loc)) {
+                rc = say(err, errlen, UPLOADER_E_PROTOCOL,
+                         "the server created an upload but gave no usable Location");
+                goto out;
+            }
+            rep->created++;
+            u->have_loc = 1;
+            memcpy(u->loc_id, t->id, 16);
+            if (r->has_offset) {
+                off = r->offset;
+                head_confirmed = 0;
+                need_head = 0;
+            } else {
+                need_head = 1;
+            }
+            continue;
+        }
+        if (need_head) {
+            request(u, "HEAD", u->loc, -1, -1, NULL, NULL, 0, r, rep);
+            if (r->cc != CURLE_OK) {
+                rc = curl_fail(u, r, "asking the upload's offset", err, errlen);
+                goto out;
+            }
+            if (r->status == 404 || r->status == 410) {
+                logf_(u, "tip %s: the relay no longer has its upload (%ld): creating it again", sid,
+                      r->status);
+                u->have_loc = 0;
+                continue;
+            }
+            if (r->status != 200 && r->status != 204) {
+                rc = status_fail(u, r, "asking the upload's offset", err, errlen);
+                goto out;
+            }
+            if (!r->has_offset || (r->has_length && r->length != total)) {
+                rc = say(err, errlen, UPLOADER_E_PROTOCOL,
+                         "the server's upload of tip %s has %s (we have %" PRIu64 " bytes)", sid,
+                         r->has_offset ? "another length" : "no Upload-Offset", total);
+                goto out;
+            }
+            off = r->offset;
+            verified = r->verified;
+            head_confirmed = 1;
+            need_head = 0;
+        }
+        if (off > total) {
+            rc = say(err, errlen, UPLOADER_E_PROTOCOL,
+                     "the server holds %" PRIu64 " bytes of tip %s, more than its %" PRIu64, off,
+                     sid, total);
+            goto out;
+        }
+        if (verified) {
+            rc = 0;
+            goto out;
+        }
+        if (off == total) {
+            if (!head_confirmed) {
+                need_head = 1; /* a PATCH said complete: HEAD is the word we trust */
+                continue;
+            }
+            if (!u->require_verified) {
+                rc = 0;
+                goto out;
+            }
+            rc = say(err, errlen, UPLOADER_E_REFUSED,
+                     "the relay holds all of tip %s but has not verified it (no "
+                     "Homthu-Verified: yes)",
+                     sid);
+            goto out;
+        }
+
+        uint64_t end = patch_end(off, total, u->chunks_per_patch);
+        size_t n = (size_t)(end - off), got = 0;
+        if (n > u->bufcap)
+            n = u->bufcap;
+        if (queue_read(q, t->id, off, u->buf, n, &got, qerr, sizeof qerr) || got != n) {
+            rc = say(err, errlen, UPLOADER_E_QUEUE, "cannot read tip %s from the queue: %s", sid,
+                     qerr);
+            goto out;
+        }
+        request(u, "PATCH", u->loc, (int64_t)off, -1, NULL, u->buf, n, r, rep);
+        /* Bytes re-sent: all this PATCH put on the wire, less what was new
+         * beyond the highest offset ever sent (the rest was lost before). */
+        uint64_t from = off > u->hw ? off : u->hw; /* new bytes start here */
+        uint64_t fresh = off + r->reach > from ? off + r->reach - from : 0;
+        rep->bytes_sent += r->pulled;
+        rep->bytes_resent += r->pulled > fresh ? r->pulled - fresh : 0;
+        if (off + r->reach > u->hw)
+            u->hw = off + r->reach;
+        if (r->cc != CURLE_OK) {
+            rc = curl_fail(u, r, "sending", err, errlen);
+            goto out;
+        }
+        if (r->status == 404 || r->status == 410) {
+            logf_(u, "tip %s: the relay no longer has its upload (%ld): creating it again", sid,
+                  r->status);
+            u->have_loc = 0;
+            continue;
+        }
+        if (r->status == 409) {
+            if (++conflicts > MAX_CONFLICTS) {
+                rc = say(err, errlen, UPLOADER_E_PROTOCOL,
+                         "the server keeps refusing tip %s's offset (409)", sid);
+                goto out;
+            }
+            need_head = 1;
+            continue;
+        }
+        if (r->status != 204 && r->status != 200) {
+            rc = status_fail(u, r, "sending", err, errlen);
+            goto out;
+        }
+        conflicts = 0;
+        if (!r->has_offset || r->offset <= off || r->offset > total) {
+            /* Without a sane new offset we cannot know what it kept: ask. */
+            need_head = 1;
+            continue;
+        }
+        off = r->offset;
+        verified = r->verified;
+        head_confirmed = 0;
+        if (!verified && queue_set_uploading(q, t->id, off, qerr, sizeof qerr) != 0) {
+            rc = say(err, errlen, UPLOADER_E_QUEUE, "cannot record tip %s's progress: %s", sid,
+                     qerr);
+            goto out;
+        }
+    }
+    rc = say(err, errlen, UPLOADER_E_PROTOCOL, "tip %s: too many requests in one attempt", sid);
+out:
+    if (rc == UPLOADER_E_NET && r->retry_after > 0)
+        u->retry_after = (uint64_t)r->retry_after;
+    free(r);
+    return rc;
+}
+
+int uploader_probe(struct uploader *u, char *err, size_t errlen)
+{
+    if (!u)
+        return UPLOADER_E_ARG;
+    struct resp *r = calloc(1, sizeof *r);
+    if (!r)
+        return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
+    common_opts(u, r);
+    /* A connect (and the TLS handshake with the pin) only: when the link
+     * is down this costs a few SYNs, when it is up it ends the backoff. */
+    curl_easy_setopt(u->h, CURLOPT_URL, u->files_url);
+    curl_easy_setopt(u->h, CURLOPT_CONNECT_ONLY, 1L);
+    long ct = u->connect_timeout_s < 10 ? u->connect_timeout_s : 10;
+    curl_easy_setopt(u->h, CURLOPT_CONNECTTIMEOUT, ct);
+    r->cc = curl_easy_perform(u->h);
+    int rc = 0;
+    if (r->cc != CURLE_OK) {
+        r->connected = 0;
+        rc = curl_fail(u, r, "probe", err, errlen);
+        if (rc == UPLOADER_E_NET)
+            rc = UPLOADER_E_OFFLINE;
+    }
+    /* A CONNECT_ONLY connection cannot carry requests: drop it. */
+    curl_easy_cleanup(u->h);
+    u->sock = CURL_SOCKET_BAD;
+    u->h = curl_easy_init();
+    free(r);
+    if (!u->h)
+        return say(err, errlen, UPLOADER_E_NOMEM, "libcurl could not make a handle");
+    return rc;
+}
+
+/* ---- the loop ---- */
+
+struct pick {
+    const uint8_t (*skip)[16];
+    size_t nskip;
+    struct queue_tip tip; /* the oldest one to send */
+    int found;
+    unsigned waiting; /* all tips still to deliver, set-aside ones included */
+};
+
+static int pick_fn(void *ctx, const struct queue_tip *t)
+{
+    struct pick *p = ctx;
+    if (t->state != QUEUE_SEALED && t->state != QUEUE_UPLOADING)
+        return 0;
+    p->waiting++;
+    if (p->found)
+        return 0;
+    for (size_t i = 0; i < p->nskip; i++)
+        if (memcmp(p->skip[i], t->id, 16) == 0)
+            return 0;
+    p->tip = *t;
+    p->found = 1;
+    return 0;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait `ms`, or less: while `offline`, probe every probe_s seconds and on
+ * every wake_fd event (rate-limited to one probe a second), and end the
+ * wait when the relay answers. Returns 1 when it ended early.
+ */
+static int wait_backoff(struct uploader *u, const struct uploader_run_opts *o, uint64_t ms,
+                        int offline, volatile sig_atomic_t *stop)
+{
+    uint64_t start = mono_ms(), deadline = start + ms;
+    uint64_t next_probe = start + (uint64_t)o->probe_seconds * 1000, last_probe = 0;
+    while (!*stop) {
+        uint64_t now = mono_ms();
+        if (now >= deadline)
+            return 0;
+        uint64_t until = deadline;
+        if (offline && next_probe < until)
+            until = next_probe;
+        uint64_t slice = until > now ? until - now : 0;
+        if (slice > 200)
+            slice = 200; /* so a stop signal is seen soon even without EINTR */
+        int woke = 0;
+        tick(u);
+        if (o->wake_fd > 0) {
+            struct pollfd pfd = {.fd = o->wake_fd, .events = POLLIN};
+            int pr = poll(&pfd, 1, (int)slice);
+            if (pr > 0 && (pfd.revents & POLLIN)) {
+                char drain[4096];
+                while (read(o->wake_fd, drain, sizeof drain) > 0)
+                    ;
+                woke = 1;
+            }
+        } else {
+            struct timespec ts = {.tv_sec = (time_t)(slice / 1000),
+                                  .tv_nsec = (long)(slice % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        now = mono_ms();
+        if (!offline)
+            continue;
+        if ((woke && now - last_probe >= 1000) || now >= next_probe) {
+            last_probe = now;
+            next_probe = now + (uint64_t)o->probe_seconds * 1000;
+            char perr[256];
+            if (uploader_probe(u, perr, sizeof perr) == 0) {
+                logf_(u, "the relay answers again%s: retrying now",
+                      woke ? " (network changed)" : "");
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_opts *oin,
+                 volatile sig_atomic_t *stop, struct uploader_totals *totals)
+{
+    if (!u || !q || !oin || !stop)
+        return UPLOADER_E_ARG;
+    struct uploader_run_opts o = *oin;
+    if (!o.backoff_base_ms)
+        o.backoff_base_ms = 2000;
+    if (!o.backoff_cap_ms)
+        o.backoff_cap_ms = 600000;
+    if (o.backoff_cap_ms < o.backoff_base_ms)
+        o.backoff_cap_ms = o.backoff_base_ms;
+    if (!o.probe_seconds)
+        o.probe_seconds = 5;
+    if (!o.poll_ms)
+        o.poll_ms = 2000;
+    struct uploader_totals tot = {0};
+    uint8_t(*skip)[16] = NULL;
+    size_t nskip = 0;
+    unsigned attempt = 0, failures_in_row = 0;
+    int last_rc = 0, rc = 0;
+    /* The report of the tip in hand, over all its attempts in this run. */
+    uint8_t rep_id[16] = {0};
+    struct uploader_report rep = {0};
+    u->tick = o.tick;
+    u->tick_ctx = o.tick_ctx;
+
+    while (!*stop) {
+        struct pick p = {.skip = (const uint8_t(*)[16])skip, .nskip = nskip};
+        if (queue_foreach(q, pick_fn, &p) != 0) {
+            logf_(u, "cannot read the queue: retrying");
+            set_doing(u, "cannot read the queue; %u delivered since start", tot.delivered);
+            wait_backoff(u, &o, o.backoff_cap_ms, 0, stop);
+            continue;
+        }
+        if (!p.found) {
+            if (o.exit_when_empty)
+                break;
+            if (p.waiting)
+                set_doing(u, "%u set aside for the technician; %u delivered since start", p.waiting,
+                          tot.delivered);
+            else
+                set_doing(u, "nothing waiting; %u delivered since start", tot.delivered);
+            wait_backoff(u, &o, o.poll_ms, 0, stop);
+            continue;
+        }
+        char sid[9], err[512], qerr[256];
+        short_id(p.tip.id, sid);
+        set_doing(u, "sending tip %s; %u waiting", sid, p.waiting);
+        if (memcmp(rep_id, p.tip.id, 16) != 0) {
+            memcpy(rep_id, p.tip.id, 16);
+            memset(&rep, 0, sizeof rep);
+        }
+        uint64_t before = p.tip.upload_offset, sent0 = rep.bytes_sent, resent0 = rep.bytes_resent;
+        tot.attempts++;
+        int r = uploader_send_tip(u, q, &p.tip, &rep, err, sizeof err);
+        tot.bytes_sent += rep.bytes_sent - sent0;
+        tot.bytes_resent += rep.bytes_resent - resent0;
+        if (r == 0) {
+            int purged = 0;
+            if (queue_set_delivered(q, p.tip.id, uploader_relay_time(u), qerr, sizeof qerr) ||
+                queue_purge_delivered(q, &purged, qerr, sizeof qerr)) {
+                logf_(u, "tip %s delivered but the queue failed: %s", sid, qerr);
+                r = UPLOADER_E_QUEUE;
+            } else {
+                tot.delivered++;
+                logf_(u,
+                      "tip %s delivered: %" PRIu64 " bytes, %" PRIu64 " sent, %" PRIu64
+                      " re-sent, %u requests",
+                      sid, p.tip.bytes, rep.bytes_sent, rep.bytes_resent, rep.requests);
+                attempt = 0;
+                failures_in_row = 0;
+                last_rc = 0;
+                continue;
+            }
+        }
+        if (r == UPLOADER_E_REFUSED) {
+            logf_(u, "tip %s set aside: %s; it stays in the queue for the technician", sid, err);
+            uint8_t(*grown)[16] = realloc(skip, (nskip + 1) * sizeof *skip);
+            if (grown) {
+                skip = grown;
+                memcpy(skip[nskip++], p.tip.id, 16);
+            }
+            tot.refused++;
+            continue;
+        }
+        tot.failures++;
+        failures_in_row++;
+        /* Log a failure once per kind, not at every retry of a dead link. */
+        if (r != last_rc)
+            logf_(u, "tip %s not delivered (%s): %s", sid, uploader_strerror(r), err);
+        last_rc = r;
+        if (o.max_failures && failures_in_row >= o.max_failures) {
+            rc = r;
+            break;
+        }
+        /* Progress means the link works: start the backoff over. */
+        struct queue_tip now_t;
+        if (queue_get_tip(q, p.tip.id, &now_t) == 0 && now_t.upload_offset > before)
+            attempt = 0;
+        uint64_t delay;
+        if (r == UPLOADER_E_DEVICE || r == UPLOADER_E_PIN || r == UPLOADER_E_TLS ||
+            r == UPLOADER_E_AUTH || r == UPLOADER_E_QUEUE || r == UPLOADER_E_PROTOCOL)
+            /* Retrying soon cannot help: a person has to act. */
+            delay = o.backoff_cap_ms;
+        else
+            delay = uploader_backoff_ms(o.backoff_base_ms, o.backoff_cap_ms, attempt++,
+                                        o.jitter ? o.jitter() : randombytes_random());
+        if (r == UPLOADER_E_NET && u->retry_after * 1000 > delay)
+            delay = u->retry_after * 1000; /* 429 Retry-After: the relay asked */
+        set_doing(u, "not delivered (%s): %u waiting; next try within %" PRIu64 " s",
+                  uploader_strerror(r), p.waiting, (delay + 999) / 1000);
+        wait_backoff(u, &o, delay, r == UPLOADER_E_OFFLINE, stop);
+    }
+    u->tick = NULL;
+    free(skip);
+    if (totals)
+        *totals = tot;
+    return rc;
+}

@@ -1,0 +1,171 @@
+/*
+ * uploader — delivers sealed tips from the kiosk's queue to the relay over
+ * tus 1.0 (core + creation; termination and expiration understood), with
+ * libcurl. docs/uploader.md tells the whole story; docs/relay-protocol.md
+ * is the contract.
+ *
+ * One tip at a time, oldest first. For a tip: create the upload (POST,
+ * idempotent by tip id at the relay), ask the server's offset (HEAD), then
+ * PATCH from there in pieces aligned to the envelope's chunks, a few chunks
+ * per request, so a cut costs at most the chunk in flight. After any cut
+ * the next attempt asks the offset again and goes on from there; a 404/410
+ * (the relay forgot an expired partial upload) creates it again. A tip is
+ * delivered only when the relay says `Homthu-Verified: yes` (on the last
+ * PATCH or a later HEAD): then, and only then, the queue marks it delivered
+ * and purges its bytes.
+ *
+ * Every request carries the device's Ed25519 signature (Authorization:
+ * Homthu-Device ...). The kiosk has no RTC: a 401 with `Homthu-Time` sets
+ * an in-memory clock offset and the request is tried again once. Nothing
+ * about wall time is written to the queue.
+ *
+ * uploader_run() is the delivery daemon's loop (src/delivery/main_uplink.c): a
+ * separate process from the UI, so delivery goes on while the UI restarts
+ * and a stalled link never blocks a touch. Between failed attempts it
+ * waits a full-jitter exponential backoff; while the failure was "cannot
+ * reach the relay", a cheap connect probe every few seconds, or a netlink
+ * route/address event, ends the wait as soon as the network is back.
+ *
+ * Not here: the queue's storage (queue.h), the envelope format
+ * (envelope.h), reading kiosk.conf (config.h, main_uplink.c).
+ *
+ * Logs (through the log callback, one line each) name tips by the first 8
+ * hex digits of their id and give sizes and counts only: never content.
+ *
+ * Errors: 0 or a negative enum uploader_error; `err` gets a sentence a
+ * technician can act on.
+ */
+#ifndef HOMTHU_UPLOADER_H
+#define HOMTHU_UPLOADER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/queue.h"
+
+enum uploader_error {
+    UPLOADER_OK = 0,
+    UPLOADER_E_ARG = -1, /* programmer error, bad option */
+    UPLOADER_E_NOMEM = -2,
+    UPLOADER_E_NET = -3,       /* transient: cut, stall, 5xx, 429, 507: try again later */
+    UPLOADER_E_OFFLINE = -4,   /* cannot reach the relay at all (DNS, connect) */
+    UPLOADER_E_PIN = -5,       /* relay's TLS key is not relay_pin: nothing was sent */
+    UPLOADER_E_TLS = -6,       /* TLS certificate not trusted, handshake failed */
+    UPLOADER_E_DEVICE = -7,    /* 403: this kiosk is not enrolled, or revoked */
+    UPLOADER_E_AUTH = -8,      /* 400/401 the relay refuses our Authorization header */
+    UPLOADER_E_REFUSED = -9,   /* the relay refuses this tip (413, 422, complete but unverified) */
+    UPLOADER_E_PROTOCOL = -10, /* the server does not speak tus 1.0 as we expect */
+    UPLOADER_E_QUEUE = -11,    /* the queue failed (read, state change) */
+};
+
+/* Short fixed English name of a code: "offline", "pin", ... */
+const char *uploader_strerror(int code);
+
+struct uploader_opts {
+    const char *relay_url;     /* http(s)://host[:port][/prefix/]; uploads go to <prefix>/files/ */
+    const uint8_t *device_sk;  /* 64 bytes, libsodium Ed25519 (seed || pk); copied */
+    const char *pin;           /* "sha256//<base64>" (';'-separated list) or NULL/"": not pinned */
+    const char *ca_file;       /* PEM file to trust instead of the system store, or NULL/"" */
+    long connect_timeout_s;    /* CURLOPT_CONNECTTIMEOUT; 0 → 30 */
+    long low_speed_bytes;      /* CURLOPT_LOW_SPEED_LIMIT; 0 → 32 */
+    long low_speed_seconds;    /* CURLOPT_LOW_SPEED_TIME; 0 → 60 */
+    unsigned chunks_per_patch; /* envelope chunks per PATCH, 1–64; 0 → 8 */
+    int require_verified;      /* 1: delivered only on Homthu-Verified: yes (the relay).
+                                  0: a complete offset confirmed by HEAD is enough (third-party
+                                  tus servers only; docs/uploader.md) */
+    /* One log line, no newline; NULL → stderr with "homthu-uplink: " before it. */
+    void (*log)(void *ctx, const char *line);
+    void *log_ctx;
+};
+
+/* What sending one tip cost, summed over every attempt in this process. */
+struct uploader_report {
+    uint64_t bytes_sent;   /* envelope bytes put on the wire in PATCH bodies */
+    uint64_t bytes_resent; /* of those, bytes that had been sent before (lost in a cut) */
+    uint32_t requests;     /* HTTP requests made */
+    uint32_t cuts;         /* requests that failed on the network */
+    uint32_t created;      /* POSTs (2+ means the relay forgot an upload) */
+};
+
+struct uploader;
+
+/* Caller frees with uploader_free(). Does no network I/O. */
+int uploader_new(struct uploader **out, const struct uploader_opts *opts, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void uploader_free(struct uploader *u); /* NULL is a no-op; zeroes the key */
+
+/*
+ * One attempt to deliver tip `t` (sealed or uploading) from `q`: resumes
+ * where the server is. 0 when the relay confirmed it (the caller then
+ * marks it delivered: uploader_deliver_next does). `rep` accumulates.
+ */
+int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_tip *t,
+                      struct uploader_report *rep, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Is the relay reachable? A connect (and TLS handshake, pin checked) with
+ * the connect timeout, no request: 0, UPLOADER_E_OFFLINE, _PIN or _TLS.
+ */
+int uploader_probe(struct uploader *u, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Unix seconds as the relay sees them: local clock + the learned offset. */
+int64_t uploader_relay_time(const struct uploader *u);
+/* The offset learned from Homthu-Time (relay − local), 0 until then. */
+int64_t uploader_clock_offset(const struct uploader *u);
+
+/*
+ * Full-jitter exponential backoff: a uniform draw from
+ * [0, min(cap_ms, base_ms · 2^attempt)] using `rnd` (any 32-bit random).
+ */
+uint64_t uploader_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt, uint32_t rnd);
+
+/* ---- the daemon's loop ---- */
+
+struct uploader_run_opts {
+    uint64_t backoff_base_ms; /* 0 → 2000 */
+    uint64_t backoff_cap_ms;  /* 0 → 600000 */
+    unsigned probe_seconds;   /* probe every this often while offline; 0 → 5 */
+    unsigned poll_ms;         /* look for new tips this often when idle; 0 → 2000 */
+    int wake_fd;              /* readable on a network change (netlink); 0 or -1: none */
+    int exit_when_empty;      /* return 0 once nothing is waiting (tests, --once) */
+    unsigned max_failures;    /* return UPLOADER_E_NET after this many failed
+                                 attempts in a row; 0 = never (the daemon) */
+    uint32_t (*jitter)(void); /* the backoff's random draw; NULL: libsodium's.
+                                 Tests pin it to make a wait's length certain. */
+    /*
+     * Called while the loop lives: at least every 200 ms through waits, from
+     * inside transfers (libcurl's progress callback, about once a second
+     * even when the link stalls) and at each step, with a line saying what
+     * the loop is doing ("sending tip 98cf3d8a; 3 waiting"): ids and counts,
+     * never content. homthu-uplink pets systemd's watchdog and sets the
+     * unit's STATUS from here, so a loop that stops turning is restarted.
+     * NULL: none.
+     */
+    void (*tick)(void *ctx, const char *doing);
+    void *tick_ctx;
+};
+
+/* Totals of one uploader_run. */
+struct uploader_totals {
+    uint32_t delivered;
+    uint32_t refused; /* tips set aside for this run (the relay refused them) */
+    uint32_t attempts;
+    uint32_t failures;
+    uint64_t bytes_sent, bytes_resent;
+};
+
+/*
+ * Deliver tips until *stop becomes non-zero (a signal handler sets it), or
+ * with exit_when_empty until nothing is waiting. Delivered tips are marked
+ * and purged at once. A tip the relay refuses (422, 413) is set aside for
+ * the rest of this run with a log line, so it cannot block younger tips; it
+ * stays in the queue for the technician. `totals` may be NULL.
+ */
+int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_opts *o,
+                 volatile sig_atomic_t *stop, struct uploader_totals *totals)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,473 @@
+/* app — the kiosk assembled. See app.h. */
+#include "kiosk/app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "kiosk/audio.h"
+#include "kiosk/button.h"
+#include "core/config.h"
+#include "kiosk/gpio.h"
+#include "kiosk/i18n.h"
+#include "core/keys.h"
+#include "kiosk/kiosk.h"
+#include "kiosk/leds.h"
+#include "kiosk/prompts.h"
+#include "core/queue.h"
+#include "kiosk/render.h"
+#include "kiosk/ui.h"
+#include "kiosk/watchdog.h"
+
+#define DEFAULT_EMOJI "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
+#define INSTALLED_ASSETS "/usr/share/homthu/assets"
+#define INSTALLED_FONT "/usr/share/homthu/fonts/NotoSans-Regular.ttf"
+
+struct app {
+    struct app_opts o;
+    struct kiosk_conf conf;
+    char assets[4096], font[4200];
+    struct queue *queue;
+    struct keys_device *device;
+    struct tip_keys tipkeys;
+    struct prompts *prompts;
+    struct i18n *i18n;
+    struct kiosk *kiosk;
+    struct ui_host host;
+    struct ui *ui;
+    struct render *render;
+    struct ui_lang langs[UI_MAX_LANGS];
+    struct ui_draw_list frame;
+    int w, h;
+    uint64_t frames;
+    /* The LEDs, the button and systemd's watchdog (tend_hardware). */
+    struct gpio_port gpio; /* zeroed: no GPIO */
+    struct leds *leds;     /* NULL: no LEDs */
+    struct button *button; /* NULL: no button */
+    struct leds_queue_watch qwatch;
+    struct leds_status ledst;
+    int looked;            /* the queue and the disk were looked at, at looked_at */
+    uint32_t looked_at;
+    int disk_low;
+    int gpio_err;          /* the last GPIO error logged, so it is logged once */
+    struct watchdog *wd;   /* NULL: no systemd (every call is a no-op) */
+};
+
+static volatile sig_atomic_t quit_requested;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    quit_requested = 1;
+}
+
+static void logline(const struct app *a, const char *line)
+{
+    if (a->o.log)
+        a->o.log(line);
+    else
+        fprintf(stderr, "homthu-kiosk: %s\n", line);
+}
+
+static uint32_t now_ms(struct app *a)
+{
+    if (a->o.clock_ms)
+        return a->o.clock_ms(a->o.clock_ctx);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+/* The LEDs and the button, from kiosk.conf (or the test's port). A chip
+   that cannot be opened is logged and the kiosk serves on without it. */
+static void open_gpio(struct app *a)
+{
+    const struct kiosk_conf *c = &a->conf;
+    if (a->o.gpio) {
+        a->gpio = *a->o.gpio;
+    } else {
+        if (!c->led_chip[0] && !c->button_chip[0])
+            return; /* no LEDs, no button: a desk, or a kiosk without them */
+        char why[512];
+        struct gpio_config gc = {.button_line = c->button_line, .consumer = "homthu-kiosk"};
+        snprintf(gc.led_chip, sizeof gc.led_chip, "%s", c->led_chip);
+        snprintf(gc.button_chip, sizeof gc.button_chip, "%s", c->button_chip);
+        gc.led_line[GPIO_LED_GREEN] = (unsigned)c->led_green;
+        gc.led_line[GPIO_LED_AMBER] = (unsigned)c->led_amber;
+        gc.led_line[GPIO_LED_RED] = (unsigned)c->led_red;
+        if (gpio_gpiod_open(&a->gpio, &gc, why, sizeof why) != 0) {
+            logline(a, why);
+            return;
+        }
+    }
+    if ((a->o.gpio || c->led_chip[0]) &&
+        !(a->leds = leds_new(&a->gpio, (uint32_t)c->undelivered_days)))
+        logline(a, "out of memory for the LEDs: the kiosk serves on without them");
+    if ((a->o.gpio || c->button_line >= 0) && !(a->button = button_new(&a->gpio, 0)))
+        logline(a, "out of memory for the button: the kiosk serves on without it");
+}
+
+/* The technician's "LED test": every LED in turn, then back to what they say. */
+static void app_led_test(void *ctx)
+{
+    struct app *a = ctx;
+    leds_lamp_test(a->leds, now_ms(a));
+}
+
+/* A GPIO error, logged when it first appears (not 20 times a second). */
+static void gpio_trouble(struct app *a, int rc)
+{
+    if (rc == a->gpio_err)
+        return;
+    a->gpio_err = rc;
+    if (rc) {
+        char line[160];
+        snprintf(line, sizeof line, "status LEDs or button: %s (see docs/leds.md)",
+                 strerror(-rc));
+        logline(a, line);
+    }
+}
+
+/* The push button: a tap on the record button, or on stop while recording. */
+static void button_pressed(struct app *a, uint32_t now)
+{
+    int x, y;
+    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "stop", &x, &y) == 0)
+        ui_tap(a->ui, x, y, now);
+}
+
+/* "3 tips waiting, sending; no microphone (red 4)" for systemctl status. */
+static void say_status(struct app *a)
+{
+    char line[200];
+    unsigned f = a->leds ? leds_faults(a->leds) : a->ledst.faults;
+    size_t off = (size_t)snprintf(line, sizeof line, "%u tip(s) waiting%s",
+                                  (unsigned)a->ledst.tips_waiting,
+                                  a->ledst.sending ? ", sending" : "");
+    for (int code = 1; code <= LEDS_NFAULTS && off < sizeof line; code++)
+        if (f & (1u << (code - 1)))
+            off += (size_t)snprintf(line + off, sizeof line - off, "; %s (red %d)",
+                                    leds_fault_name(code), code);
+    watchdog_status(a->wd, line);
+}
+
+/*
+ * Once per loop turn: the LEDs, the button, the watchdog. The queue (which
+ * homthu-uplink drains) and the disk are looked at once a second. Healthy,
+ * for the watchdog, is the queue open and taking writes; a full disk is not
+ * unhealthy, as a restart cannot make room (docs/appliance.md).
+ */
+static void tend_hardware(struct app *a, uint32_t now)
+{
+    unsigned kf = kiosk_faults(a->kiosk);
+    if (!a->looked || now - a->looked_at >= 1000) {
+        a->looked = 1;
+        a->looked_at = now;
+        struct queue_stats qs;
+        struct queue_tip next;
+        if (a->queue && queue_stats(a->queue, &qs) == 0)
+            leds_watch_queue(&a->qwatch, &qs,
+                             queue_next_to_send(a->queue, &next) == 0 ? &next : NULL,
+                             (int64_t)time(NULL), now, &a->ledst);
+        struct statvfs vfs;
+        a->disk_low = statvfs(a->conf.data_dir, &vfs) == 0 &&
+                      leds_disk_nearly_full((uint64_t)vfs.f_bavail * vfs.f_frsize,
+                                            (uint64_t)vfs.f_blocks * vfs.f_frsize);
+        say_status(a);
+    }
+    a->ledst.faults = leds_faults_from_kiosk(kf) | (a->queue ? 0u : (unsigned)LEDS_FAULT_QUEUE) |
+                      (a->disk_low ? (unsigned)LEDS_FAULT_DISK : 0u);
+    int rc = a->leds ? leds_update(a->leds, &a->ledst, now) : 0;
+    if (a->button) {
+        int presses = button_poll(a->button, now);
+        for (int i = 0; i < presses; i++)
+            button_pressed(a, now);
+        if (presses < 0 && !rc)
+            rc = presses;
+    }
+    gpio_trouble(a, rc);
+    watchdog_pet(a->wd, a->queue && !(kf & KIOSK_FAULT_QUEUE), now);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void resolve_paths(struct app *a)
+{
+    const char *env = getenv("HOMTHU_ASSETS");
+    if (a->o.assets_dir)
+        snprintf(a->assets, sizeof a->assets, "%s", a->o.assets_dir);
+    else if (env && *env)
+        snprintf(a->assets, sizeof a->assets, "%s", env);
+    else if (exists("assets/prompts"))
+        snprintf(a->assets, sizeof a->assets, "%s", "assets"); /* a source checkout */
+    else
+        snprintf(a->assets, sizeof a->assets, "%s", INSTALLED_ASSETS);
+    if (a->o.font_path) {
+        snprintf(a->font, sizeof a->font, "%s", a->o.font_path);
+    } else {
+        snprintf(a->font, sizeof a->font, "%s/../fonts/NotoSans-Regular.ttf", a->assets);
+        if (!exists(a->font))
+            snprintf(a->font, sizeof a->font, "%s", INSTALLED_FONT);
+    }
+}
+
+static void load_langs(struct app *a, int *n)
+{
+    *n = 0;
+    size_t count = a->i18n ? i18n_count(a->i18n) : 0;
+    for (size_t i = 0; i < count && *n < UI_MAX_LANGS; i++) {
+        struct i18n_lang_info info;
+        if (i18n_lang(a->i18n, i, &info) != 0)
+            continue;
+        struct ui_lang *l = &a->langs[(*n)++];
+        snprintf(l->code, sizeof l->code, "%s", info.code);
+        snprintf(l->name, sizeof l->name, "%s", info.name);
+        l->keyboard = (int)info.keyboard;
+    }
+    if (*n == 0) { /* no catalogs at all: Vietnamese msgids still work */
+        snprintf(a->langs[0].code, sizeof a->langs[0].code, "vi");
+        snprintf(a->langs[0].name, sizeof a->langs[0].name, "Tiếng Việt");
+        a->langs[0].keyboard = 1;
+        *n = 1;
+    }
+}
+
+int app_open(struct app **out, const struct app_opts *o, char *err, size_t errlen)
+{
+    char why[512];
+    struct config *cfg = NULL;
+    struct app *a = calloc(1, sizeof *a);
+    *out = NULL;
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->o = *o;
+    resolve_paths(a);
+
+    if (config_load_file(&cfg, o->config_path, err, errlen) != 0 ||
+        config_read_kiosk(cfg, &a->conf, err, errlen) != 0)
+        goto fail;
+    config_free(cfg);
+    cfg = NULL;
+
+    if (keys_device_load(&a->device, a->conf.device_key_file, err, errlen) != 0)
+        goto fail;
+    memcpy(a->tipkeys.post_pk, a->conf.post_key, 32);
+    memcpy(a->tipkeys.device_sk, a->device->sk, 64);
+
+    /* The queue: a corrupt one is moved aside and a fresh one serves on. */
+    unsigned faults = 0;
+    if (queue_open(&a->queue, a->conf.data_dir, &faults, why, sizeof why) != 0) {
+        logline(a, why); /* the kiosk still shows its calm "cannot take tips" */
+        a->queue = NULL;
+    } else {
+        if (faults & QUEUE_FAULT_RECREATED)
+            logline(a, why);
+        int recovered = 0, dropped = 0;
+        if (queue_recover(a->queue, a->device->sk, (int64_t)time(NULL), &recovered, &dropped,
+                          why, sizeof why) != 0)
+            logline(a, why);
+        else if (recovered || dropped) {
+            char line[160];
+            snprintf(line, sizeof line,
+                     "after a power cut: %d tip(s) sealed as cut short, %d empty one(s) dropped",
+                     recovered, dropped);
+            logline(a, line);
+        }
+    }
+
+    if (prompts_load(&a->prompts, a->assets, why, sizeof why) != 0) {
+        logline(a, why); /* silent kiosk, still usable */
+        a->prompts = NULL;
+    }
+    why[0] = 0;
+    int irc = i18n_load_dir(&a->i18n, a->assets, why, sizeof why);
+    if (irc != 0) {
+        logline(a, why); /* a broken catalog is skipped, the others serve */
+        if (irc == I18N_E_ARG || irc == I18N_E_NOMEM)
+            a->i18n = NULL;
+    }
+
+    struct audio_port audio;
+    memset(&audio, 0, sizeof audio);
+    struct audio_sdl_opts ao = {0};
+    if (audio_sdl_open(&audio, &ao, why, sizeof why) != 0) {
+        logline(a, why);
+        memset(&audio, 0, sizeof audio); /* no sound at all: text still works */
+    }
+    open_gpio(a);
+    struct kiosk_opts ko = {
+        .queue = a->queue,
+        .keys = &a->tipkeys,
+        .audio = &audio,
+        .prompts = a->prompts,
+        .i18n = a->i18n,
+        .opus_bitrate = a->conf.opus_bitrate,
+        .max_record_seconds = a->conf.max_record_seconds,
+        .training = a->conf.training,
+        .volume = a->conf.volume,
+        .log = o->log,
+        .kiosk_id = a->conf.kiosk_id,
+        .data_dir = a->conf.data_dir,
+        .led_test = a->leds ? app_led_test : NULL,
+        .led_ctx = a,
+    };
+    if (kiosk_new(&a->kiosk, &ko, err, errlen) != 0)
+        goto fail;
+    kiosk_host(a->kiosk, &a->host);
+    if (watchdog_open(&a->wd, why, sizeof why) != 0)
+        logline(a, why); /* systemd will restart a kiosk it never hears from */
+
+    a->w = o->width > 0 ? o->width : 800;
+    a->h = o->height > 0 ? o->height : 480;
+    double scale = a->w / 800.0 < a->h / 480.0 ? a->w / 800.0 : a->h / 480.0;
+    struct render_opts ro = {
+        .width = a->w,
+        .height = a->h,
+        .rotation = a->conf.screen_rotation,
+        .fullscreen = !o->window,
+        .software = o->software,
+        .min_text_px = (int)(UI_MIN_TEXT_PX_800 * scale + 0.5),
+        .font_path = a->font,
+        .emoji_path = o->emoji_path ? o->emoji_path : DEFAULT_EMOJI,
+        .title = "Hòm thư",
+    };
+    if (render_open(&a->render, &ro, err, errlen) != 0)
+        goto fail;
+
+    int nlangs;
+    load_langs(a, &nlangs);
+    struct ui_config uc = {
+        .width = a->w,
+        .height = a->h,
+        .diagonal_inches = a->conf.screen_inches,
+        .max_record_seconds = a->conf.max_record_seconds,
+        .idle_seconds = a->conf.idle_seconds,
+        .blank_seconds = a->conf.blank_seconds,
+        .training = a->conf.training,
+        .volume = a->conf.volume,
+        .langs = a->langs,
+        .nlangs = nlangs,
+    };
+    snprintf(uc.pin, sizeof uc.pin, "%s", a->conf.volunteer_pin);
+    a->ui = ui_new(&uc, &a->host);
+    if (!a->ui) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    ui_set_microphone(a->ui, kiosk_has_microphone(a->kiosk));
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    *out = a;
+    return 0;
+fail:
+    config_free(cfg);
+    app_close(a);
+    return -1;
+}
+
+void app_close(struct app *a)
+{
+    if (!a)
+        return;
+    leds_free(a->leds); /* dark: a stopped kiosk must not look alive */
+    button_free(a->button);
+    gpio_close(&a->gpio);
+    watchdog_free(a->wd);
+    ui_free(a->ui);
+    kiosk_free(a->kiosk); /* discards a tip in progress */
+    render_close(a->render);
+    prompts_free(a->prompts);
+    i18n_free(a->i18n);
+    queue_close(a->queue);
+    keys_device_free(a->device);
+    memset(&a->tipkeys, 0, sizeof a->tipkeys);
+    free(a);
+}
+
+static void redraw(struct app *a, uint32_t *argb)
+{
+    ui_draw(a->ui, &a->frame);
+    render_frame(a->render, &a->frame, ui_blanked(a->ui), argb);
+    a->frames++;
+}
+
+int app_step(struct app *a, int max_wait_ms)
+{
+    /* Wake often only while someone is recording; idle costs nothing. */
+    int wait = kiosk_recording(a->kiosk) ? 40 : max_wait_ms;
+    /* Wake for the LEDs' next change, and often enough that a press on
+       the button answers at once (its edges are timed by the kernel). */
+    if (a->leds && (int)leds_next_ms(a->leds, now_ms(a)) < wait)
+        wait = (int)leds_next_ms(a->leds, now_ms(a));
+    if (a->button && wait > 50)
+        wait = 50;
+    struct render_event ev;
+    render_wait(a->render, wait, &ev);
+    if (ev.kind == RENDER_QUIT || quit_requested)
+        return 1;
+    if (ev.kind == RENDER_TAP)
+        ui_tap(a->ui, ev.x, ev.y, now_ms(a));
+    tend_hardware(a, now_ms(a));
+    kiosk_pump(a->kiosk);
+    ui_tick(a->ui, now_ms(a));
+    if (ui_dirty(a->ui) || ev.kind == RENDER_REDRAW)
+        redraw(a, NULL);
+    return 0;
+}
+
+int app_run(struct app *a)
+{
+    redraw(a, NULL);
+    watchdog_ready(a->wd); /* the first screen is up: systemd may call us started */
+    while (!app_step(a, 250))
+        ;
+    return 0;
+}
+
+void app_tap(struct app *a, int x, int y)
+{
+    ui_tap(a->ui, x, y, now_ms(a));
+    kiosk_pump(a->kiosk);
+    ui_tick(a->ui, now_ms(a));
+}
+
+void app_snapshot(struct app *a, uint32_t *argb)
+{
+    redraw(a, argb);
+}
+
+void app_size(const struct app *a, int *w, int *h)
+{
+    *w = a->w;
+    *h = a->h;
+}
+
+uint64_t app_frames(const struct app *a)
+{
+    return a->frames;
+}
+
+struct ui *app_ui(struct app *a)
+{
+    return a->ui;
+}
+
+struct kiosk *app_kiosk(struct app *a)
+{
+    return a->kiosk;
+}
+
+struct queue *app_queue(struct app *a)
+{
+    return a->queue;
+}

@@ -1,0 +1,599 @@
+/* kiosk — the UI host: tips, microphone, prompts, catalogs. See kiosk.h. */
+#include "kiosk/kiosk.h"
+
+#include <opusfile.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "kiosk/capture.h"
+#include "core/envelope.h"
+#include "kiosk/i18n.h"
+#include "kiosk/prompts.h"
+#include "core/queue.h"
+#include "core/version.h"
+
+#define PUMP_SAMPLES 4096
+#define VOLUNTEER_MAX_SECONDS 30
+
+struct kiosk {
+    struct kiosk_opts o;
+    struct tip_keys keys;
+    int have_keys;
+    struct audio_port audio;
+    struct tip_session *tip;
+    int capturing;       /* the microphone feeds the tip */
+    int level;
+    unsigned faults;
+    /* The recording as Ogg Opus, for "listen back" only: locked memory. */
+    uint8_t *ogg;
+    size_t ogg_len, ogg_cap;
+    int ogg_overflow;
+    /* Volunteer prompt recording: 16 kHz PCM, locked. */
+    int16_t *vpcm;
+    size_t vlen, vcap;
+    int vrecording;
+    double last_send_ms; /* seal + commit of the last tip, for the bench and technicians */
+    int16_t pump[PUMP_SAMPLES];
+};
+
+static void say_log(struct kiosk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say_log(struct kiosk *k, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (k->o.log)
+        k->o.log(line);
+    else
+        fprintf(stderr, "homthu-kiosk: %s\n", line);
+}
+
+static int64_t wall(struct kiosk *k, int *trusted)
+{
+    if (k->o.wall_clock)
+        return k->o.wall_clock(trusted);
+    *trusted = 0; /* no RTC: the clock is a guess until the network sets it */
+    return (int64_t)time(NULL);
+}
+
+int kiosk_new(struct kiosk **out, const struct kiosk_opts *o, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "kiosk: libsodium failed to start");
+        return -1;
+    }
+    struct kiosk *k = calloc(1, sizeof *k);
+    if (!k) {
+        snprintf(err, errlen, "kiosk: out of memory");
+        return -1;
+    }
+    k->o = *o;
+    if (o->keys) {
+        k->keys = *o->keys;
+        k->have_keys = 1;
+    } else {
+        k->faults |= KIOSK_FAULT_NO_POST_KEY;
+    }
+    if (o->audio)
+        k->audio = *o->audio;
+    if (k->o.max_record_seconds <= 0)
+        k->o.max_record_seconds = 180;
+    int bitrate = k->o.opus_bitrate > 0 ? k->o.opus_bitrate : CAPTURE_DEFAULT_BITRATE;
+    /* Cap: the longest recording at twice its bitrate plus container slack. */
+    k->ogg_cap = (size_t)k->o.max_record_seconds * (size_t)bitrate / 4 + 65536;
+    k->ogg = sodium_malloc(k->ogg_cap);
+    k->vcap = (size_t)VOLUNTEER_MAX_SECONDS * CAPTURE_RATE;
+    k->vpcm = sodium_malloc(k->vcap * sizeof *k->vpcm);
+    if (!k->ogg || !k->vpcm) {
+        kiosk_free(k);
+        snprintf(err, errlen, "kiosk: out of memory for the recording buffers");
+        return -1;
+    }
+    if (k->audio.set_volume)
+        k->audio.set_volume(k->audio.ctx, o->volume > 0 ? o->volume : 80);
+    if (!kiosk_has_microphone(k))
+        say_log(k, "fault: %s", AUDIO_NO_MICROPHONE);
+    *out = k;
+    return 0;
+}
+
+static void forget_recording(struct kiosk *k)
+{
+    if (k->ogg)
+        sodium_memzero(k->ogg, k->ogg_cap);
+    k->ogg_len = 0;
+    k->ogg_overflow = 0;
+    k->level = 0;
+}
+
+static void stop_capture(struct kiosk *k)
+{
+    if (k->capturing && k->audio.capture_stop)
+        k->audio.capture_stop(k->audio.ctx);
+    k->capturing = 0;
+}
+
+void kiosk_free(struct kiosk *k)
+{
+    if (!k)
+        return;
+    stop_capture(k);
+    if (k->tip)
+        tip_discard(k->tip);
+    if (k->audio.close)
+        k->audio.close(k->audio.ctx);
+    sodium_free(k->ogg);
+    sodium_free(k->vpcm);
+    sodium_memzero(&k->keys, sizeof k->keys);
+    sodium_memzero(k->pump, sizeof k->pump);
+    free(k);
+}
+
+unsigned kiosk_faults(const struct kiosk *k)
+{
+    return k->faults;
+}
+
+int kiosk_has_microphone(struct kiosk *k)
+{
+    int yes = k->audio.has_microphone && k->audio.has_microphone(k->audio.ctx);
+    if (yes)
+        k->faults &= ~(unsigned)KIOSK_FAULT_NO_MICROPHONE;
+    else
+        k->faults |= KIOSK_FAULT_NO_MICROPHONE;
+    return yes;
+}
+
+void kiosk_set_volume(struct kiosk *k, int percent)
+{
+    if (k->audio.set_volume)
+        k->audio.set_volume(k->audio.ctx, percent);
+}
+
+int kiosk_recording(const struct kiosk *k)
+{
+    return k->capturing || k->vrecording;
+}
+
+double kiosk_last_send_ms(const struct kiosk *k)
+{
+    return k->last_send_ms;
+}
+
+double kiosk_seconds(const struct kiosk *k)
+{
+    return k->tip ? tip_seconds(k->tip) : 0;
+}
+
+int kiosk_playing(const struct kiosk *k)
+{
+    return k->audio.playing && k->audio.playing(k->audio.ctx);
+}
+
+static void tee(void *ctx, const uint8_t *b, size_t len)
+{
+    struct kiosk *k = ctx;
+    if (k->ogg_len + len > k->ogg_cap) {
+        k->ogg_overflow = 1; /* listen back loses its end; the tip does not */
+        return;
+    }
+    memcpy(k->ogg + k->ogg_len, b, len);
+    k->ogg_len += len;
+}
+
+void kiosk_pump(struct kiosk *k)
+{
+    if (!k->audio.capture_read || (!k->capturing && !k->vrecording))
+        return;
+    size_t n;
+    /* Bounded: a microphone faster than real time must not starve the UI. */
+    for (int rounds = 0;
+         rounds < 64 && (n = k->audio.capture_read(k->audio.ctx, k->pump, PUMP_SAMPLES)) > 0;
+         rounds++) {
+        k->level = audio_level(k->pump, n);
+        if (k->vrecording) {
+            size_t room = k->vcap - k->vlen;
+            if (n > room)
+                n = room;
+            memcpy(k->vpcm + k->vlen, k->pump, n * sizeof *k->pump);
+            k->vlen += n;
+            continue;
+        }
+        char err[256];
+        if (k->tip && tip_add_pcm(k->tip, k->pump, n, err, sizeof err) != 0) {
+            /* The chunks already committed stay; the person is told at "send". */
+            say_log(k, "fault: recording could not be stored: %s", err);
+            k->faults |= KIOSK_FAULT_QUEUE;
+            if (strstr(err, "disk full"))
+                k->faults |= KIOSK_FAULT_DISK_FULL;
+            stop_capture(k);
+        }
+    }
+    sodium_memzero(k->pump, sizeof k->pump);
+}
+
+/* ---- host calls ---- */
+
+static void h_say(void *ctx, const struct ui_prompt *p, int n)
+{
+    struct kiosk *k = ctx;
+    if (!k->o.prompts || !k->audio.play)
+        return;
+    int first = 1;
+    for (int i = 0; i < n; i++) {
+        const int16_t *pcm;
+        size_t samples;
+        int rate;
+        char err[256];
+        if (prompts_get(k->o.prompts, p[i].lang, p[i].id, &pcm, &samples, &rate, err,
+                        sizeof err) != 0) {
+            say_log(k, "prompt %s/%s: %s", p[i].lang, p[i].id, err);
+            continue; /* silent for this step, never a crash */
+        }
+        int rc = first ? k->audio.play(k->audio.ctx, pcm, samples, rate)
+                       : k->audio.play_next(k->audio.ctx, pcm, samples, rate);
+        if (rc != 0)
+            k->faults |= KIOSK_FAULT_NO_SPEAKER;
+        first = 0;
+    }
+}
+
+static int begin_tip(struct kiosk *k, const char *lang, int category, int with_audio, char *err,
+                     size_t errlen)
+{
+    if (!k->o.queue || !k->have_keys) {
+        snprintf(err, errlen, "%s",
+                 k->have_keys ? "the queue is not open" : "post key missing: see README");
+        return -2;
+    }
+    struct envelope_meta m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.language, sizeof m.language, "%s", lang);
+    m.category = (uint8_t)category;
+    m.training = k->o.training ? 1 : 0;
+    m.codec = with_audio ? CODEC_OGG_OPUS : CODEC_NONE;
+    struct capture_opts co = {.bitrate = k->o.opus_bitrate, .tee = tee, .tee_ctx = k};
+    int trusted = 0;
+    int64_t now = wall(k, &trusted);
+    forget_recording(k);
+    if (tip_begin(&k->tip, k->o.queue, &k->keys, &m, with_audio ? &co : NULL, now, trusted, err,
+                  errlen) != 0) {
+        k->tip = NULL;
+        k->faults |= KIOSK_FAULT_QUEUE;
+        if (strstr(err, "disk full"))
+            k->faults |= KIOSK_FAULT_DISK_FULL;
+        say_log(k, "fault: cannot start a tip: %s", err);
+        return -2;
+    }
+    k->faults &= ~(unsigned)(KIOSK_FAULT_QUEUE | KIOSK_FAULT_DISK_FULL);
+    return 0;
+}
+
+static int h_record_start(void *ctx, const char *lang, int category, char *err, size_t errlen)
+{
+    struct kiosk *k = ctx;
+    if (!kiosk_has_microphone(k)) {
+        snprintf(err, errlen, "%s", AUDIO_NO_MICROPHONE);
+        say_log(k, "fault: %s", err);
+        return -1;
+    }
+    if (k->audio.stop_playback)
+        k->audio.stop_playback(k->audio.ctx); /* the prompt must not be recorded */
+    if (k->tip) {
+        tip_discard(k->tip);
+        k->tip = NULL;
+    }
+    int rc = begin_tip(k, lang, category, 1, err, errlen);
+    if (rc)
+        return rc;
+    if (k->audio.capture_start(k->audio.ctx, err, errlen) != 0) {
+        tip_discard(k->tip);
+        k->tip = NULL;
+        k->faults |= KIOSK_FAULT_NO_MICROPHONE;
+        say_log(k, "fault: %s", err);
+        return -1;
+    }
+    k->capturing = 1;
+    return 0;
+}
+
+static void h_record_stop(void *ctx)
+{
+    struct kiosk *k = ctx;
+    kiosk_pump(k); /* what was heard up to the touch belongs to the tip */
+    stop_capture(k);
+    k->level = 0;
+}
+
+static int h_record_level(void *ctx)
+{
+    struct kiosk *k = ctx;
+    kiosk_pump(k);
+    return k->level;
+}
+
+static double h_record_seconds(void *ctx)
+{
+    struct kiosk *k = ctx;
+    return k->tip ? tip_seconds(k->tip) : 0;
+}
+
+static void h_play_recording(void *ctx)
+{
+    struct kiosk *k = ctx;
+    if (!k->ogg_len || !k->audio.play)
+        return;
+    /* The Ogg pages so far end the stream early: opusfile copes. */
+    int e = 0;
+    OggOpusFile *of = op_open_memory(k->ogg, k->ogg_len, &e);
+    if (!of)
+        return;
+    ogg_int64_t total = op_pcm_total(of, -1);
+    size_t cap = total > 0 ? (size_t)total : (size_t)48000 * 200;
+    int16_t *pcm = sodium_malloc(cap * sizeof *pcm);
+    size_t n = 0;
+    while (pcm && n < cap) {
+        int got = op_read(of, pcm + n, (int)(cap - n > 5760 ? 5760 : cap - n), NULL);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    op_free(of);
+    if (pcm && n)
+        k->audio.play(k->audio.ctx, pcm, n, 48000); /* the port copies it */
+    sodium_free(pcm); /* zeroes: it is the person's voice */
+}
+
+static int h_tip_send(void *ctx, const char *lang, int category, const char *text, int when,
+                      char *err, size_t errlen)
+{
+    struct kiosk *k = ctx;
+    h_record_stop(k);
+    if (!k->tip) {
+        int rc = begin_tip(k, lang, category, 0, err, errlen); /* text only */
+        if (rc)
+            return rc;
+    }
+    int rc = 0;
+    size_t tl = text ? strlen(text) : 0;
+    if (tl)
+        rc = tip_add_text(k->tip, text, tl, err, errlen);
+    if (rc == 0 && when)
+        rc = tip_set_when(k->tip, (uint8_t)when, err, errlen);
+    int trusted;
+    if (rc == 0) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = tip_send(k->tip, wall(k, &trusted), err, errlen);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        k->last_send_ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        k->tip = NULL; /* tip_send frees, also on failure */
+    }
+    forget_recording(k);
+    if (rc != 0) {
+        k->faults |= KIOSK_FAULT_QUEUE;
+        if (strstr(err, "disk full"))
+            k->faults |= KIOSK_FAULT_DISK_FULL;
+        say_log(k, "fault: tip not saved: %s", err);
+        if (k->tip) {
+            tip_discard(k->tip);
+            k->tip = NULL;
+        }
+        return -2;
+    }
+    say_log(k, "tip saved (%s)", k->o.training ? "practice" : "for the post");
+    return 0;
+}
+
+static void h_tip_discard(void *ctx)
+{
+    struct kiosk *k = ctx;
+    stop_capture(k);
+    if (k->audio.stop_playback)
+        k->audio.stop_playback(k->audio.ctx);
+    if (k->tip) {
+        tip_discard(k->tip);
+        k->tip = NULL;
+        say_log(k, "tip discarded");
+    }
+    forget_recording(k);
+}
+
+static const char *h_text(void *ctx, const char *lang, const char *msgid)
+{
+    struct kiosk *k = ctx;
+    return k->o.i18n ? i18n_get(k->o.i18n, lang, msgid) : msgid;
+}
+
+static int h_can_take_tips(void *ctx)
+{
+    struct kiosk *k = ctx;
+    if (!k->o.queue || !k->have_keys)
+        return 0;
+    /* A queue error clears itself once a write succeeds again. */
+    return !(k->faults & KIOSK_FAULT_DISK_FULL);
+}
+
+static int h_prompt_record_start(void *ctx, char *err, size_t errlen)
+{
+    struct kiosk *k = ctx;
+    if (!kiosk_has_microphone(k)) {
+        snprintf(err, errlen, "%s", AUDIO_NO_MICROPHONE);
+        return -1;
+    }
+    if (k->audio.stop_playback)
+        k->audio.stop_playback(k->audio.ctx);
+    k->vlen = 0;
+    if (k->audio.capture_start(k->audio.ctx, err, errlen) != 0)
+        return -1;
+    k->vrecording = 1;
+    return 0;
+}
+
+static int h_prompt_record_stop(void *ctx, const char *lang, const char *id, char *err,
+                                size_t errlen)
+{
+    struct kiosk *k = ctx;
+    kiosk_pump(k);
+    if (k->audio.capture_stop)
+        k->audio.capture_stop(k->audio.ctx);
+    k->vrecording = 0;
+    int rc = -1;
+    if (!k->o.prompts)
+        snprintf(err, errlen, "no prompts directory");
+    else if (k->vlen < CAPTURE_RATE / 4)
+        snprintf(err, errlen, "too short: record again");
+    else
+        rc = prompts_save(k->o.prompts, lang, id, k->vpcm, k->vlen, err, errlen);
+    if (rc == 0)
+        say_log(k, "prompt %s/%s recorded by a volunteer", lang, id);
+    sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
+    k->vlen = 0;
+    return rc;
+}
+
+static const char *h_prompt_words(void *ctx, const char *lang, const char *id)
+{
+    struct kiosk *k = ctx;
+    return k->o.prompts ? prompts_words(k->o.prompts, lang, id) : NULL;
+}
+
+static void h_set_training(void *ctx, int on)
+{
+    struct kiosk *k = ctx;
+    k->o.training = on;
+    say_log(k, "practice mode %s", on ? "on" : "off");
+}
+
+static void h_set_volume(void *ctx, int percent)
+{
+    struct kiosk *k = ctx;
+    kiosk_set_volume(k, percent);
+    say_log(k, "volume set to %d %% on the volunteer screen", percent);
+}
+
+static void age_text(char *out, size_t n, int64_t seconds)
+{
+    if (seconds < 0)
+        snprintf(out, n, "?");
+    else if (seconds < 120)
+        snprintf(out, n, "%lld s", (long long)seconds);
+    else if (seconds < 7200)
+        snprintf(out, n, "%lld min", (long long)seconds / 60);
+    else if (seconds < 2 * 86400)
+        snprintf(out, n, "%lld h", (long long)seconds / 3600);
+    else
+        snprintf(out, n, "%lld days", (long long)seconds / 86400);
+}
+
+struct last_delivery {
+    int64_t when;
+};
+
+static int find_last_delivery(void *ctx, const struct queue_tip *t)
+{
+    struct last_delivery *l = ctx;
+    if (t->delivered > l->when)
+        l->when = t->delivered;
+    return 0;
+}
+
+/* Facts only, never tip content: counts, ages, space, devices. */
+static void h_tech_info(void *ctx, struct ui_tech *out)
+{
+    struct kiosk *k = ctx;
+    int trusted = 0;
+    int64_t now = wall(k, &trusted);
+    out->n = 0;
+#define LINE(...) \
+    if (out->n < UI_TECH_LINES) \
+        snprintf(out->lines[out->n++], sizeof out->lines[0], __VA_ARGS__)
+    LINE("Kiosk %s · version %s", k->o.kiosk_id ? k->o.kiosk_id : "?", HOMTHU_VERSION);
+    struct queue_stats st;
+    if (k->o.queue && queue_stats(k->o.queue, &st) == 0) {
+        char age[32] = "-";
+        if (st.oldest_waiting)
+            age_text(age, sizeof age, now - st.oldest_waiting);
+        LINE("Waiting: %u tips, oldest %s · sending: %u · cut short: %u",
+             st.count[QUEUE_SEALED] + st.count[QUEUE_UPLOADING], age, st.count[QUEUE_UPLOADING],
+             st.cut_short);
+        struct last_delivery l = {0};
+        char when[32] = "never";
+        if (queue_foreach(k->o.queue, find_last_delivery, &l) == 0 && l.when)
+            age_text(when, sizeof when, now - l.when);
+        LINE("Last delivery: %s%s · link: %s", when, l.when ? " ago" : "",
+             st.count[QUEUE_UPLOADING] ? "sending" : "idle or down");
+    } else {
+        LINE("Queue: NOT OPEN (see the log)");
+    }
+    struct statvfs vfs;
+    if (k->o.data_dir && statvfs(k->o.data_dir, &vfs) == 0)
+        LINE("Disk: %.0f MB free of %.0f MB",
+             (double)vfs.f_bavail * vfs.f_frsize / 1e6, (double)vfs.f_blocks * vfs.f_frsize / 1e6);
+    LINE("Microphone: %s · speaker: %s · clock: %s",
+         kiosk_has_microphone(k) ? "yes" : "NO", (k->faults & KIOSK_FAULT_NO_SPEAKER) ? "NO" : "yes",
+         trusted ? "set" : "not set");
+    LINE("Faults: %s%s%s%s%s", k->faults ? "" : "none",
+         (k->faults & KIOSK_FAULT_NO_POST_KEY) ? "no post key " : "",
+         (k->faults & KIOSK_FAULT_NO_MICROPHONE) ? "no microphone " : "",
+         (k->faults & KIOSK_FAULT_DISK_FULL) ? "disk full " : "",
+         (k->faults & KIOSK_FAULT_QUEUE) ? "queue error" : "");
+#undef LINE
+}
+
+static void h_mic_test(void *ctx, int on)
+{
+    struct kiosk *k = ctx;
+    char err[256];
+    if (on && !k->vrecording && !k->capturing && kiosk_has_microphone(k)) {
+        k->vlen = 0;
+        if (k->audio.capture_start(k->audio.ctx, err, sizeof err) == 0)
+            k->vrecording = 1; /* into the volunteer buffer, never kept */
+    } else if (!on && k->vrecording) {
+        if (k->audio.capture_stop)
+            k->audio.capture_stop(k->audio.ctx);
+        k->vrecording = 0;
+        sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
+        k->vlen = 0;
+        k->level = 0;
+    }
+}
+
+static void h_led_test(void *ctx)
+{
+    struct kiosk *k = ctx;
+    if (k->o.led_test)
+        k->o.led_test(k->o.led_ctx);
+}
+
+void kiosk_host(struct kiosk *k, struct ui_host *h)
+{
+    memset(h, 0, sizeof *h);
+    h->say = h_say;
+    h->record_start = h_record_start;
+    h->record_stop = h_record_stop;
+    h->record_level = h_record_level;
+    h->record_seconds = h_record_seconds;
+    h->play_recording = h_play_recording;
+    h->tip_send = h_tip_send;
+    h->tip_discard = h_tip_discard;
+    h->text = h_text;
+    h->can_take_tips = h_can_take_tips;
+    h->prompt_record_start = h_prompt_record_start;
+    h->prompt_record_stop = h_prompt_record_stop;
+    h->prompt_words = h_prompt_words;
+    h->set_training = h_set_training;
+    h->set_volume = h_set_volume;
+    h->tech_info = h_tech_info;
+    h->mic_test = h_mic_test;
+    h->led_test = h_led_test;
+    h->ctx = k;
+}

@@ -1,0 +1,2452 @@
+/* relay — see relay.h, docs/relay-protocol.md (the contract) and docs/relay.md. */
+#include "relay/relay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "core/config.h"
+#include "core/errbuf.h"
+#include "core/keys.h"
+#include "core/registry.h"
+
+#define RELAY_SCHEMA_VERSION 1
+/*
+ * Body bytes are held per request and committed in slices of this size
+ * (and at the end, or when the connection dies). A commit is an fsync, so
+ * bigger is faster; smaller loses less if the relay itself crashes mid-body
+ * (a lost link is no loss: what arrived is committed then). 128 KiB: a
+ * typical tip (≈ 100 KB) is one commit, a connection costs at most this.
+ */
+#define FLUSH_BYTES (128 * 1024)
+#define MAX_REQUEST_HEADERS 64
+#define MAX_REQUEST_ARGS 16
+#define LIST_LIMIT_DEFAULT 100
+#define LIST_LIMIT_MAX 1000
+#define SEEN_MAX_SLOTS (1u << 20) /* replay memory: 32 MiB at most */
+#define SWEEP_EVERY_SECONDS 60
+
+enum upload_state { ST_PARTIAL = 0, ST_COMPLETE = 1, ST_CUT_SHORT = 2, ST_REJECTED = 3 };
+
+struct rate {
+    uint8_t key[32];
+    int64_t window; /* minute number */
+    int count;
+};
+
+struct seen {
+    uint8_t h[16];
+    int64_t ts;
+    int used;
+};
+
+struct relay {
+    struct relay_config cfg;
+    sqlite3 *db;
+    pthread_mutex_t db_lock;   /* the store; taken before auth_lock, never after */
+    pthread_mutex_t auth_lock; /* registry, replay memory, rate counters */
+    struct registry *reg;
+    dev_t reg_dev;
+    ino_t reg_ino;
+    struct rate *rates;
+    size_t nrates, caprates;
+    struct seen *seen;
+    size_t seen_cap, seen_n;
+    uint8_t token_hash[32];
+    struct MHD_Daemon *mhd;
+    char *tls_cert_pem, *tls_key_pem;
+    size_t tls_key_len;
+    pthread_t sweeper;
+    int sweeper_on, stopping;
+    pthread_mutex_t sweep_lock;
+    pthread_cond_t sweep_cond;
+};
+
+struct upload {
+    uint8_t id[16];
+    uint8_t device[32];
+    uint64_t length, got;
+    int state;
+    int64_t created, updated, received, cursor, fetched, purged;
+    char kiosk[33];
+    char reason[256];
+};
+
+/* The kiosk a request comes from, once authenticated. */
+struct who {
+    uint8_t key[32];
+    char kiosk[33];
+    char fp[KEYS_FINGERPRINT_HEX];
+};
+
+struct relay_call {
+    struct relay *r;
+    struct who who;
+    uint8_t id[16];
+    char hex[33];
+    uint64_t length;
+    uint64_t expect; /* where the upload must stand at our next commit */
+    uint64_t room;   /* body bytes this PATCH may bring */
+    uint64_t got;    /* body bytes seen */
+    int declared;    /* Content-Length given (else chunked) */
+    uint64_t content_length;
+    uint8_t *buf;
+    size_t nbuf, capbuf;
+    int fail; /* HTTP status once the call has failed */
+    char failmsg[256];
+};
+
+/* ---------------------------------------------------------------- basics */
+
+static int64_t now(const struct relay *r)
+{
+    return r->cfg.clock ? r->cfg.clock(r->cfg.clock_ctx) : (int64_t)time(NULL);
+}
+
+static void say(const struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct relay *r, const char *fmt, ...)
+{
+    if (!r->cfg.log)
+        return;
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    r->cfg.log(r->cfg.log_ctx, line);
+}
+
+/* errbuf_say without the code, under this file's old name. */
+#define set_err(err, errlen, ...) ((void)errbuf_say((err), (errlen), 0, __VA_ARGS__))
+
+static void hex16(const uint8_t id[16], char out[33])
+{
+    sodium_bin2hex(out, 33, id, 16);
+}
+
+/* 32 lowercase hex digits, exactly: the only spelling of a tip id in a path. */
+static int parse_hex16(const char *s, size_t len, uint8_t out[16])
+{
+    if (len != 32)
+        return -1;
+    for (size_t i = 0; i < 32; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return -1;
+    size_t n = 0;
+    if (sodium_hex2bin(out, 16, s, 32, NULL, &n, NULL) != 0 || n != 16)
+        return -1;
+    return 0;
+}
+
+/* Attacker-chosen text (paths) is logged only as printable ASCII, cut short. */
+static void clean(const char *in, char *out, size_t cap)
+{
+    size_t j = 0;
+    for (size_t i = 0; in && in[i] && j + 1 < cap; i++)
+        out[j++] = (in[i] >= 0x20 && in[i] < 0x7f) ? in[i] : '?';
+    out[j] = 0;
+}
+
+/* RFC 7231 date, locale-free: Upload-Expires. */
+static void http_date(int64_t t, char out[40])
+{
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) {
+        snprintf(out, 40, "Thu, 01 Jan 1970 00:00:00 GMT");
+        return;
+    }
+    snprintf(out, 40, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+void relay_response_clear(struct relay_response *resp)
+{
+    if (!resp)
+        return;
+    free(resp->body);
+    memset(resp, 0, sizeof *resp);
+}
+
+const char *relay_response_header(const struct relay_response *resp, const char *name)
+{
+    for (size_t i = 0; resp && i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return resp->headers[i].value;
+    return NULL;
+}
+
+static void add_header(struct relay_response *resp, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_header(struct relay_response *resp, const char *name, const char *fmt, ...)
+{
+    /* The table is sized for the most headers any answer has; assert it. */
+    if (resp->nheaders >= RELAY_RESPONSE_HEADERS)
+        return;
+    snprintf(resp->headers[resp->nheaders].name, sizeof resp->headers[0].name, "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(resp->headers[resp->nheaders].value, sizeof resp->headers[0].value, fmt, ap);
+    va_end(ap);
+    resp->nheaders++;
+}
+
+/* A plain-text answer: the message, one line, for a person to read. */
+static void answer(struct relay_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void answer(struct relay_response *resp, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > sizeof msg - 2)
+        n = (int)sizeof msg - 2;
+    msg[n++] = '\n';
+    resp->status = status;
+    free(resp->body);
+    resp->body = malloc((size_t)n);
+    resp->body_len = resp->body ? (size_t)n : 0;
+    if (resp->body)
+        memcpy(resp->body, msg, (size_t)n);
+    add_header(resp, "Content-Type", "text/plain; charset=utf-8");
+}
+
+/* ---------------------------------------------------------------- parsers */
+
+int relay_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !out)
+        return -1;
+    size_t n = strlen(s);
+    if (n == 0 || n > 19 || (n > 1 && s[0] == '0'))
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int b64_exact(const char *s, size_t len, uint8_t *out, size_t want)
+{
+    size_t got = 0;
+    const char *end = NULL;
+    if (len == 0 ||
+        sodium_base642bin(out, want, s, len, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return -1;
+    return (got == want && end == s + len) ? 0 : -1;
+}
+
+static int is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+int relay_parse_auth(const char *v, struct relay_auth *out, char *err, size_t errlen)
+{
+    static const char scheme[] = "Homthu-Device";
+    static const char shape[] =
+        "expected Homthu-Device key=\"<base64>\", ts=\"<unix seconds>\", sig=\"<base64>\"";
+    if (!v || !out)
+        return -1;
+    memset(out, 0, sizeof *out);
+    if (strncasecmp(v, scheme, sizeof scheme - 1) != 0 || !is_ows(v[sizeof scheme - 1])) {
+        set_err(err, errlen, "%s", shape);
+        return -1;
+    }
+    const char *p = v + sizeof scheme - 1;
+    int have_key = 0, have_ts = 0, have_sig = 0;
+    for (;;) {
+        while (is_ows(*p))
+            p++;
+        const char *name = p;
+        while (*p >= 'a' && *p <= 'z')
+            p++;
+        size_t nlen = (size_t)(p - name);
+        if (nlen == 0 || p[0] != '=' || p[1] != '"') {
+            set_err(err, errlen, "%s", shape);
+            return -1;
+        }
+        p += 2;
+        const char *val = p;
+        while (*p && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 && *p != 0x7f)
+            p++;
+        if (*p != '"') {
+            set_err(err, errlen, "%s", shape);
+            return -1;
+        }
+        size_t vlen = (size_t)(p - val);
+        p++;
+        int *have;
+        if (nlen == 3 && memcmp(name, "key", 3) == 0) {
+            have = &have_key;
+            if (*have)
+                goto twice;
+            if (b64_exact(val, vlen, out->key, 32)) {
+                set_err(err, errlen, "key is not base64 of a 32-byte Ed25519 public key");
+                return -1;
+            }
+        } else if (nlen == 2 && memcmp(name, "ts", 2) == 0) {
+            have = &have_ts;
+            if (*have)
+                goto twice;
+            uint64_t t;
+            if (vlen >= sizeof out->ts_text) {
+                set_err(err, errlen, "ts is not a time in Unix seconds");
+                return -1;
+            }
+            memcpy(out->ts_text, val, vlen);
+            out->ts_text[vlen] = 0;
+            if (relay_parse_u64(out->ts_text, &t) || t > INT64_MAX) {
+                set_err(err, errlen, "ts is not a time in Unix seconds");
+                return -1;
+            }
+            out->ts = (int64_t)t;
+        } else if (nlen == 3 && memcmp(name, "sig", 3) == 0) {
+            have = &have_sig;
+            if (*have)
+                goto twice;
+            if (b64_exact(val, vlen, out->sig, 64)) {
+                set_err(err, errlen, "sig is not base64 of a 64-byte Ed25519 signature");
+                return -1;
+            }
+        } else {
+            set_err(err, errlen, "unknown parameter %.*s", (int)(nlen > 20 ? 20 : nlen), name);
+            return -1;
+        }
+        *have = 1;
+        while (is_ows(*p))
+            p++;
+        if (*p == 0)
+            break;
+        if (*p != ',') {
+            set_err(err, errlen, "%s", shape);
+            return -1;
+        }
+        p++;
+        continue;
+    twice:
+        set_err(err, errlen, "%.*s is given twice", (int)nlen, name);
+        return -1;
+    }
+    if (!have_key || !have_ts || !have_sig) {
+        set_err(err, errlen, "no %s", !have_key ? "key" : !have_ts ? "ts" : "sig");
+        return -1;
+    }
+    return 0;
+}
+
+int relay_parse_metadata(const char *v, uint8_t tip_id[ENVELOPE_TIP_ID_BYTES], char *err,
+                         size_t errlen)
+{
+    static const char need[] = "no tipid (send tipid <base64 of the 16-byte tip id>)";
+    if (!v || !tip_id) {
+        set_err(err, errlen, "%s", need);
+        return -1;
+    }
+    size_t len = strlen(v);
+    if (len > 4096) {
+        set_err(err, errlen, "longer than 4096 bytes");
+        return -1;
+    }
+    /* Keys seen so far, to refuse duplicates (tus: keys are unique). */
+    const char *keys[64];
+    size_t keylens[64], nkeys = 0;
+    int have = 0;
+    const char *p = v, *end = v + len;
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *pe = comma ? comma : end;
+        while (p < pe && is_ows(*p))
+            p++;
+        const char *q = pe;
+        while (q > p && is_ows(q[-1]))
+            q--;
+        if (p == q) {
+            set_err(err, errlen, "an empty key/value pair");
+            return -1;
+        }
+        const char *sp = memchr(p, ' ', (size_t)(q - p));
+        const char *kend = sp ? sp : q;
+        for (const char *k = p; k < kend; k++)
+            if ((unsigned char)*k <= 0x20 || (unsigned char)*k >= 0x7f) {
+                set_err(err, errlen, "a key holds a character keys cannot hold");
+                return -1;
+            }
+        size_t klen = (size_t)(kend - p);
+        for (size_t i = 0; i < nkeys; i++)
+            if (keylens[i] == klen && memcmp(keys[i], p, klen) == 0) {
+                set_err(err, errlen, "key %.*s is given twice", (int)(klen > 20 ? 20 : klen), p);
+                return -1;
+            }
+        if (nkeys == 64) {
+            set_err(err, errlen, "more than 64 keys");
+            return -1;
+        }
+        keys[nkeys] = p;
+        keylens[nkeys++] = klen;
+        const char *val = sp ? sp + 1 : q;
+        size_t vlen = (size_t)(q - val);
+        if (memchr(val, ' ', vlen)) {
+            set_err(err, errlen, "a value holds a space (values are base64)");
+            return -1;
+        }
+        if (klen == 5 && memcmp(p, "tipid", 5) == 0) {
+            /*
+             * The 16 bytes, or their 32 hex digits: generic tus clients take
+             * metadata as text, and base64 the text themselves.
+             */
+            uint8_t raw[32];
+            if (b64_exact(val, vlen, tip_id, ENVELOPE_TIP_ID_BYTES) != 0 &&
+                (b64_exact(val, vlen, raw, 32) != 0 ||
+                 parse_hex16((const char *)raw, 32, tip_id) != 0)) {
+                set_err(err, errlen,
+                        "tipid is not base64 of the 16-byte tip id (nor of its 32 hex digits)");
+                return -1;
+            }
+            have = 1;
+        } else if (vlen) {
+            uint8_t scratch[4096];
+            size_t got;
+            const char *bend;
+            if (sodium_base642bin(scratch, sizeof scratch, val, vlen, NULL, &got, &bend,
+                                  sodium_base64_VARIANT_ORIGINAL) != 0 ||
+                bend != val + vlen) {
+                set_err(err, errlen, "the value of %.*s is not base64",
+                        (int)(klen > 20 ? 20 : klen), p);
+                return -1;
+            }
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (!have) {
+        set_err(err, errlen, "%s", need);
+        return -1;
+    }
+    return 0;
+}
+
+size_t relay_signed_text(char *out, size_t cap, const char *method, const char *path,
+                         const char *ts, const char *offset, const char *length)
+{
+    if (!out || !method || !path || !ts)
+        return 0;
+    int n = snprintf(out, cap, "homthu-relay-v1\n%s\n%s\n%s\n%s\n%s\n", method, path, ts,
+                     offset ? offset : "-", length ? length : "-");
+    if (n < 0 || (size_t)n >= cap)
+        return 0;
+    return (size_t)n;
+}
+
+/* ---------------------------------------------------------------- config */
+
+const char *const relay_config_keys[] = {
+    "listen",
+    "database",
+    "registry",
+    "post_token",
+    "tls_cert",
+    "tls_key",
+    "max_tip_bytes",
+    "device_quota_bytes",
+    "device_requests_per_minute",
+    "clock_skew_seconds",
+    "partial_ttl_hours",
+    "keep_fetched_hours",
+    "keep_rejected_hours",
+    "threads",
+    "max_connections",
+    "connection_timeout_seconds",
+    NULL,
+};
+
+void relay_config_defaults(struct relay_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    snprintf(c->database, sizeof c->database, "relay.db");
+    c->max_tip_bytes = ENVELOPE_DEFAULT_MAX_BYTES;
+    c->device_quota_bytes = 256ull * 1024 * 1024;
+    c->device_requests_per_minute = 120;
+    c->clock_skew_seconds = 600;
+    c->partial_ttl_seconds = 72 * 3600;
+    c->keep_fetched_seconds = 7 * 24 * 3600;
+    c->keep_rejected_seconds = 30 * 24 * 3600;
+    c->threads = 4;
+    c->max_connections = 256;
+    c->connection_timeout_seconds = 120;
+}
+
+int relay_config_read(const struct config *f, struct relay_config *out, char *err, size_t errlen)
+{
+    if (!f || !out)
+        return RELAY_E_ARG;
+    relay_config_defaults(out);
+    const char *name = config_name(f), *s = NULL;
+    long long v;
+    if (config_check_known(f, relay_config_keys, err, errlen))
+        return RELAY_E_CONFIG;
+    if (config_get_str(f, "listen", "127.0.0.1:8080", &s, err, errlen))
+        return RELAY_E_CONFIG;
+    if (strlen(s) >= sizeof out->listen) {
+        set_err(err, errlen, "%s: listen is too long", name);
+        return RELAY_E_CONFIG;
+    }
+    snprintf(out->listen, sizeof out->listen, "%s", s);
+    if (config_get_path(f, "database", "relay.db", out->database, sizeof out->database, err,
+                        errlen))
+        return RELAY_E_CONFIG;
+    if (config_get_path(f, "registry", NULL, out->registry, sizeof out->registry, err, errlen))
+        return RELAY_E_CONFIG;
+    if (config_get_str(f, "post_token", NULL, &s, err, errlen))
+        return RELAY_E_CONFIG;
+    size_t tl = strlen(s);
+    int printable = 1;
+    for (size_t i = 0; i < tl; i++)
+        printable &= s[i] > 0x20 && s[i] < 0x7f;
+    if (tl < RELAY_TOKEN_MIN || tl > RELAY_TOKEN_MAX || !printable) {
+        set_err(err, errlen,
+                "%s: post_token must be %d to %d visible ASCII characters without spaces (make "
+                "one with: head -c 32 /dev/urandom | base64)",
+                name, RELAY_TOKEN_MIN, RELAY_TOKEN_MAX);
+        return RELAY_E_CONFIG;
+    }
+    memcpy(out->post_token, s, tl + 1);
+    int has_cert = config_has(f, "tls_cert"), has_key = config_has(f, "tls_key");
+    if (has_cert != has_key) {
+        set_err(err, errlen,
+                "%s: tls_cert and tls_key go together: set both, or neither (plain "
+                "HTTP behind nginx)",
+                name);
+        return RELAY_E_CONFIG;
+    }
+    if (has_cert &&
+        (config_get_path(f, "tls_cert", NULL, out->tls_cert, sizeof out->tls_cert, err, errlen) ||
+         config_get_path(f, "tls_key", NULL, out->tls_key, sizeof out->tls_key, err, errlen)))
+        return RELAY_E_CONFIG;
+    /*
+     * A tip is an envelope of at least one chunk: 4365 bytes. At most
+     * 256 MiB: the relay holds a whole envelope in memory to check it, and
+     * the post's reader refuses more than 16 MiB unless told otherwise.
+     */
+    if (config_get_int(f, "max_tip_bytes", ENVELOPE_DEFAULT_MAX_BYTES, 4365, 256ll * 1024 * 1024,
+                       &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->max_tip_bytes = (uint64_t)v;
+    if (config_get_int(f, "device_quota_bytes", (long long)out->device_quota_bytes, 4365,
+                       1024ll * 1024 * 1024 * 1024, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->device_quota_bytes = (uint64_t)v;
+    if (config_get_int(f, "device_requests_per_minute", 120, 1, 1000000, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->device_requests_per_minute = (int)v;
+    if (config_get_int(f, "clock_skew_seconds", 600, 10, 86400, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->clock_skew_seconds = (int)v;
+    if (config_get_int(f, "partial_ttl_hours", 72, 1, 24 * 365, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->partial_ttl_seconds = v * 3600;
+    if (config_get_int(f, "keep_fetched_hours", 168, 0, 24 * 3650, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->keep_fetched_seconds = v * 3600;
+    if (config_get_int(f, "keep_rejected_hours", 720, 0, 24 * 3650, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->keep_rejected_seconds = v * 3600;
+    if (config_get_int(f, "threads", 4, 1, 64, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->threads = (int)v;
+    if (config_get_int(f, "max_connections", 256, 4, 65536, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->max_connections = (int)v;
+    if (config_get_int(f, "connection_timeout_seconds", 120, 5, 3600, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->connection_timeout_seconds = (int)v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the store */
+
+static const char SCHEMA[] =
+    "CREATE TABLE upload("
+    " id BLOB PRIMARY KEY CHECK(length(id) = 16)," /* the tip id */
+    " device BLOB NOT NULL CHECK(length(device) = 32),"
+    " length INTEGER NOT NULL,"          /* Upload-Length */
+    " got INTEGER NOT NULL DEFAULT 0,"   /* Upload-Offset: bytes committed */
+    " state INTEGER NOT NULL DEFAULT 0," /* 0 partial, 1 complete, 2 cut short, 3 refused */
+    " created INTEGER NOT NULL,"         /* relay clock, Unix seconds */
+    " updated INTEGER NOT NULL,"         /* last bytes received: expiry counts from here */
+    " received INTEGER,"                 /* when the last byte arrived */
+    " cursor INTEGER UNIQUE,"            /* the post's order; set when verified */
+    " kiosk TEXT,"                       /* registry id of the uploader */
+    " reason TEXT,"                      /* why it was refused */
+    " fetched INTEGER,"                  /* when the post said it holds it */
+    " purged INTEGER);"                  /* when its bytes were deleted (row kept) */
+    "CREATE INDEX upload_device ON upload(device);"
+    "CREATE TABLE part(upload BLOB NOT NULL, off INTEGER NOT NULL, data BLOB NOT NULL);"
+    "CREATE UNIQUE INDEX part_at ON part(upload, off);"
+    "PRAGMA user_version = 1;";
+
+static const char UPLOAD_COLUMNS[] =
+    "id, device, length, got, state, created, updated, received, cursor, kiosk, reason, "
+    "fetched, purged";
+
+static int64_t col_i64(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+}
+
+static void upload_row(sqlite3_stmt *st, struct upload *u)
+{
+    memset(u, 0, sizeof *u);
+    if (sqlite3_column_bytes(st, 0) == 16)
+        memcpy(u->id, sqlite3_column_blob(st, 0), 16);
+    if (sqlite3_column_bytes(st, 1) == 32)
+        memcpy(u->device, sqlite3_column_blob(st, 1), 32);
+    u->length = (uint64_t)sqlite3_column_int64(st, 2);
+    u->got = (uint64_t)sqlite3_column_int64(st, 3);
+    u->state = sqlite3_column_int(st, 4);
+    u->created = col_i64(st, 5);
+    u->updated = col_i64(st, 6);
+    u->received = col_i64(st, 7);
+    u->cursor = col_i64(st, 8);
+    const unsigned char *k = sqlite3_column_text(st, 9);
+    snprintf(u->kiosk, sizeof u->kiosk, "%s", k ? (const char *)k : "");
+    const unsigned char *why = sqlite3_column_text(st, 10);
+    snprintf(u->reason, sizeof u->reason, "%s", why ? (const char *)why : "");
+    u->fetched = col_i64(st, 11);
+    u->purged = col_i64(st, 12);
+}
+
+static int db_exec(struct relay *r, const char *sql)
+{
+    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        say(r, "store error: %s: %s", sql, sqlite3_errmsg(r->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Delete an upload and its bytes, in one transaction (the caller's, or its own). */
+static void delete_upload(struct relay *r, const uint8_t id[16])
+{
+    sqlite3_stmt *st;
+    int own = sqlite3_get_autocommit(r->db) && db_exec(r, "BEGIN IMMEDIATE") == 0;
+    static const char *const sql[] = {"DELETE FROM part WHERE upload = ?",
+                                      "DELETE FROM upload WHERE id = ?"};
+    for (int i = 0; i < 2; i++) {
+        if (sqlite3_prepare_v2(r->db, sql[i], -1, &st, NULL) != SQLITE_OK)
+            continue;
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (own && db_exec(r, "COMMIT"))
+        db_exec(r, "ROLLBACK");
+}
+
+/*
+ * The upload with this id: 1 found, 0 none, -1 store error. A partial
+ * upload past its TTL is deleted here and counts as none, so expiry holds
+ * to the second even between two sweeps. Caller holds db_lock.
+ */
+static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
+{
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof sql, "SELECT %s FROM upload WHERE id = ?", UPLOAD_COLUMNS);
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        say(r, "store error: %s", sqlite3_errmsg(r->db));
+        return -1;
+    }
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    int s = sqlite3_step(st), rc;
+    if (s == SQLITE_ROW) {
+        upload_row(st, u);
+        rc = 1;
+    } else if (s == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        say(r, "store error: %s", sqlite3_errmsg(r->db));
+        rc = -1;
+    }
+    sqlite3_finalize(st);
+    if (rc == 1 && u->state == ST_PARTIAL && u->updated + r->cfg.partial_ttl_seconds <= now(r)) {
+        char hex[33];
+        hex16(id, hex);
+        delete_upload(r, id);
+        say(r,
+            "tip %s expired: partial upload untouched for %" PRId64 " s (%" PRIu64 " of %" PRIu64
+            " bytes)",
+            hex, now(r) - u->updated, u->got, u->length);
+        rc = 0;
+    }
+    return rc;
+}
+
+static int open_store(struct relay *r, char *err, size_t errlen)
+{
+    const char *path = r->cfg.database;
+    sqlite3_stmt *st = NULL;
+    int memory = strcmp(path, ":memory:") == 0;
+    if (sqlite3_open_v2(path, &r->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        set_err(err, errlen,
+                "cannot open the relay's store %s: %s (check the folder exists and "
+                "is writable by the relay)",
+                path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        return RELAY_E_IO;
+    }
+    sqlite3_busy_timeout(r->db, 5000);
+    /* A tip the relay called verified is one the kiosk deletes: commits reach the disk. */
+    if (sqlite3_prepare_v2(r->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto damaged;
+    const char *mode = (const char *)sqlite3_column_text(st, 0);
+    if (!mode || (strcmp(mode, "wal") != 0 && !(memory && strcmp(mode, "memory") == 0))) {
+        set_err(err, errlen, "%s: cannot switch to WAL mode (is it on a network file system?)",
+                path);
+        sqlite3_finalize(st);
+        return RELAY_E_IO;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_exec(r->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
+        goto damaged;
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT (SELECT user_version FROM pragma_user_version),"
+                           " (SELECT count(*) FROM sqlite_master)",
+                           -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto damaged;
+    int version = sqlite3_column_int(st, 0), tables = sqlite3_column_int(st, 1);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (version > RELAY_SCHEMA_VERSION) {
+        set_err(err, errlen, "%s was made by a newer homthu-relay (schema %d): update the relay",
+                path, version);
+        return RELAY_E_IO;
+    }
+    if (version == 0 && tables) {
+        set_err(err, errlen, "%s is not a homthu relay store: check database in relay.conf", path);
+        return RELAY_E_IO;
+    }
+    if (version == 0) {
+        /* Incremental vacuum gives the space of fetched tips back to the disk. */
+        if (sqlite3_exec(r->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) !=
+                SQLITE_OK ||
+            sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(r->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            goto damaged;
+    }
+    return 0;
+damaged:
+    set_err(err, errlen, "%s: %s (is it damaged? restore it from a backup, see docs/relay.md)",
+            path, sqlite3_errmsg(r->db));
+    sqlite3_finalize(st);
+    return RELAY_E_IO;
+}
+
+/* ---------------------------------------------------------------- registry */
+
+/*
+ * The registry is the post's file; it may be edited in place (revoke) or
+ * replaced by a fresh copy. SQLite sees in-place edits at the next
+ * statement; a replaced file is noticed here by its inode. Caller holds
+ * auth_lock. 0, or -1 when it cannot be read (every kiosk is refused then).
+ */
+static int registry_fresh(struct relay *r, char *err, size_t errlen)
+{
+    struct stat sb;
+    if (stat(r->cfg.registry, &sb) != 0) {
+        registry_close(r->reg);
+        r->reg = NULL;
+        set_err(err, errlen, "registry %s: %s (copy the post's registry.db there)", r->cfg.registry,
+                strerror(errno));
+        return -1;
+    }
+    if (r->reg && sb.st_dev == r->reg_dev && sb.st_ino == r->reg_ino)
+        return 0;
+    registry_close(r->reg);
+    r->reg = NULL;
+    if (registry_open(&r->reg, r->cfg.registry, 0, err, errlen))
+        return -1;
+    r->reg_dev = sb.st_dev;
+    r->reg_ino = sb.st_ino;
+    return 0;
+}
+
+/* envelope_device_fn for the completion check; called with db_lock held. */
+static int device_check(void *ctx, const uint8_t pk[32])
+{
+    struct relay *r = ctx;
+    char err[256];
+    pthread_mutex_lock(&r->auth_lock);
+    int rc = registry_fresh(r, err, sizeof err) ? ENVELOPE_E_UNKNOWN_DEVICE
+                                                : registry_device_check(r->reg, pk);
+    pthread_mutex_unlock(&r->auth_lock);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- replay memory, rates */
+
+/* 1 when seen before, 0 when now remembered, -1 when memory is full. */
+static int seen_add(struct relay *r, const uint8_t h[16], int64_t ts, int64_t t)
+{
+    if ((r->seen_n + 1) * 2 > r->seen_cap) {
+        /* Rebuild without what the clock check refuses anyway. */
+        size_t live = 0;
+        int64_t oldest = t - r->cfg.clock_skew_seconds;
+        for (size_t i = 0; i < r->seen_cap; i++)
+            live += r->seen[i].used && r->seen[i].ts >= oldest;
+        size_t cap = 1024;
+        while (cap < (live + 1) * 4)
+            cap *= 2;
+        if (cap > SEEN_MAX_SLOTS) {
+            if ((live + 1) * 2 > SEEN_MAX_SLOTS)
+                return -1;
+            cap = SEEN_MAX_SLOTS;
+        }
+        struct seen *nv = calloc(cap, sizeof *nv);
+        if (!nv)
+            return -1;
+        for (size_t i = 0; i < r->seen_cap; i++) {
+            if (!r->seen[i].used || r->seen[i].ts < oldest)
+                continue;
+            uint64_t x;
+            memcpy(&x, r->seen[i].h, 8);
+            size_t j = (size_t)(x & (cap - 1));
+            while (nv[j].used)
+                j = (j + 1) & (cap - 1);
+            nv[j] = r->seen[i];
+        }
+        free(r->seen);
+        r->seen = nv;
+        r->seen_cap = cap;
+        r->seen_n = live;
+    }
+    uint64_t x;
+    memcpy(&x, h, 8);
+    size_t j = (size_t)(x & (r->seen_cap - 1));
+    while (r->seen[j].used) {
+        if (memcmp(r->seen[j].h, h, 16) == 0)
+            return 1;
+        j = (j + 1) & (r->seen_cap - 1);
+    }
+    memcpy(r->seen[j].h, h, 16);
+    r->seen[j].ts = ts;
+    r->seen[j].used = 1;
+    r->seen_n++;
+    return 0;
+}
+
+/* Seconds to wait when over the rate, else 0 (and the request is counted). */
+static int rate_wait(struct relay *r, const uint8_t key[32], int64_t t)
+{
+    int64_t minute = t / 60;
+    /* O(n) scan: a border post has tens, at most a few hundred, kiosks. */
+    struct rate *e = NULL;
+    for (size_t i = 0; i < r->nrates && !e; i++)
+        if (memcmp(r->rates[i].key, key, 32) == 0)
+            e = &r->rates[i];
+    if (!e) {
+        if (r->nrates == r->caprates) {
+            size_t cap = r->caprates ? r->caprates * 2 : 64;
+            struct rate *nv = realloc(r->rates, cap * sizeof *nv);
+            if (!nv)
+                return 60; /* out of memory: slow everyone down rather than crash */
+            r->rates = nv;
+            r->caprates = cap;
+        }
+        e = &r->rates[r->nrates++];
+        memcpy(e->key, key, 32);
+        e->window = minute;
+        e->count = 0;
+    }
+    if (e->window != minute) {
+        e->window = minute;
+        e->count = 0;
+    }
+    if (e->count >= r->cfg.device_requests_per_minute) {
+        int wait = (int)((minute + 1) * 60 - t);
+        return wait > 0 ? wait : 1;
+    }
+    e->count++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static const char *header(const struct relay_request *q, const char *name)
+{
+    for (size_t i = 0; i < q->nheaders; i++)
+        if (q->headers[i].name && strcasecmp(q->headers[i].name, name) == 0)
+            return q->headers[i].value ? q->headers[i].value : "";
+    return NULL;
+}
+
+static int header_count(const struct relay_request *q, const char *name)
+{
+    int n = 0;
+    for (size_t i = 0; i < q->nheaders; i++)
+        n += q->headers[i].name && strcasecmp(q->headers[i].name, name) == 0;
+    return n;
+}
+
+static const char *arg(const struct relay_request *q, const char *name)
+{
+    for (size_t i = 0; i < q->nargs; i++)
+        if (q->args[i].name && strcmp(q->args[i].name, name) == 0)
+            return q->args[i].value ? q->args[i].value : "";
+    return NULL;
+}
+
+/*
+ * Is this a kiosk of the post, and is this its request? 0 with `w` filled,
+ * or 1 with the refusal in `resp`. All of it from the head: no body read.
+ */
+static int authenticate(struct relay *r, const struct relay_request *q, const char *method,
+                        struct who *w, struct relay_response *resp)
+{
+    const char *auth = header(q, "Authorization");
+    char why[256];
+    struct relay_auth a;
+    memset(w, 0, sizeof *w);
+    if (!auth) {
+        answer(resp, 400,
+               "missing Authorization: sign every request with the kiosk's device "
+               "key (docs/relay-protocol.md)");
+        return 1;
+    }
+    if (relay_parse_auth(auth, &a, why, sizeof why)) {
+        answer(resp, 400, "malformed Authorization: %s", why);
+        return 1;
+    }
+    memcpy(w->key, a.key, 32);
+    keys_fingerprint(a.key, 32, w->fp);
+    char text[1024];
+    size_t tlen = relay_signed_text(text, sizeof text, method, q->path, a.ts_text,
+                                    header(q, "Upload-Offset"), header(q, "Upload-Length"));
+    int64_t t = now(r);
+    struct registry_entry e;
+    int refused = 1;
+    pthread_mutex_lock(&r->auth_lock);
+    if (registry_fresh(r, why, sizeof why)) {
+        say(r, "cannot read the registry: %s", why);
+        answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
+        goto out;
+    }
+    int rc = registry_find_device(r->reg, a.key, &e, why, sizeof why);
+    if (rc == REGISTRY_E_NOTFOUND) {
+        answer(resp, 403, "unknown device: kiosk key %s is not enrolled at the post", w->fp);
+        goto out;
+    }
+    if (rc) {
+        say(r, "cannot read the registry: %s", why);
+        answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
+        goto out;
+    }
+    snprintf(w->kiosk, sizeof w->kiosk, "%s", e.id);
+    if (e.revoked) {
+        answer(resp, 403, "revoked device: kiosk %s was revoked by the post", e.id);
+        goto out;
+    }
+    if (tlen == 0 || crypto_sign_verify_detached(a.sig, (const uint8_t *)text, tlen, a.key) != 0) {
+        answer(resp, 401, "bad signature: the request is not signed by the key it names");
+        goto out;
+    }
+    int64_t skew = a.ts - t;
+    if (skew > r->cfg.clock_skew_seconds || -skew > r->cfg.clock_skew_seconds) {
+        answer(resp, 401,
+               "clock skew: the request is dated %lld s %s the relay's clock; take the time "
+               "from Homthu-Time and sign again",
+               (long long)(skew > 0 ? skew : -skew), skew > 0 ? "ahead of" : "behind");
+        add_header(resp, "Homthu-Time", "%lld", (long long)t);
+        goto out;
+    }
+    /*
+     * Replays: a signed POST, PATCH or DELETE is good once. A HEAD changes
+     * nothing, and a tus client may well ask twice within one second (the
+     * same text, so the same signature): it is answered every time.
+     */
+    uint8_t h[16];
+    crypto_generichash(h, sizeof h, a.sig, sizeof a.sig, a.key, sizeof a.key);
+    int s = strcmp(method, "HEAD") == 0 ? 0 : seen_add(r, h, a.ts, t);
+    if (s == 1) {
+        answer(resp, 401, "replay: this signed request was used before; sign each request afresh");
+        goto out;
+    }
+    if (s < 0) {
+        answer(resp, 503, "the relay is too busy to remember more requests: try again later");
+        goto out;
+    }
+    int wait = rate_wait(r, a.key, t);
+    if (wait) {
+        answer(resp, 429, "too many requests: at most %d a minute from one kiosk; retry in %d s",
+               r->cfg.device_requests_per_minute, wait);
+        add_header(resp, "Retry-After", "%d", wait);
+        goto out;
+    }
+    refused = 0;
+out:
+    pthread_mutex_unlock(&r->auth_lock);
+    if (refused && resp->status == 401)
+        add_header(resp, "WWW-Authenticate", "Homthu-Device");
+    return refused;
+}
+
+/* tus headers of an upload (HEAD, PATCH, a repeated POST). */
+static void upload_headers(struct relay *r, struct relay_response *resp, const struct upload *u)
+{
+    add_header(resp, "Upload-Offset", "%" PRIu64, u->got);
+    add_header(resp, "Upload-Length", "%" PRIu64, u->length);
+    add_header(resp, "Cache-Control", "no-store");
+    if (u->state == ST_PARTIAL) {
+        char d[40];
+        http_date(u->updated + r->cfg.partial_ttl_seconds, d);
+        add_header(resp, "Upload-Expires", "%s", d);
+    } else if (u->state == ST_COMPLETE || u->state == ST_CUT_SHORT) {
+        add_header(resp, "Homthu-Verified", "yes");
+    } else {
+        char c[150];
+        clean(u->reason, c, sizeof c);
+        add_header(resp, "Homthu-Rejected", "%s", c);
+    }
+}
+
+static void store_failed(struct relay *r, struct relay_response *resp)
+{
+    answer(resp, 500, "the relay could not store this (%s): try again later",
+           sqlite3_errmsg(r->db));
+}
+
+static uint64_t envelope_min_bytes(void)
+{
+    return ENVELOPE_HEADER_BYTES + ENVELOPE_CHUNK_CIPHER + ENVELOPE_TRAILER_BYTES;
+}
+
+static int envelope_size_ok(uint64_t n)
+{
+    uint64_t fixed = ENVELOPE_HEADER_BYTES + ENVELOPE_TRAILER_BYTES;
+    return n >= envelope_min_bytes() && (n - fixed) % ENVELOPE_CHUNK_CIPHER == 0;
+}
+
+/* The length and content of a body the relay did not ask for. */
+static int has_body(const struct relay_request *q)
+{
+    const char *cl = header(q, "Content-Length");
+    if (header(q, "Transfer-Encoding"))
+        return 1;
+    return cl && strcmp(cl, "0") != 0;
+}
+
+static void tus_create(struct relay *r, const struct relay_request *q, const struct who *w,
+                       struct relay_response *resp)
+{
+    uint64_t length;
+    uint8_t id[16];
+    char why[256], hex[33];
+    if (has_body(q)) {
+        answer(resp, 400,
+               "POST /files/ takes no body (creation-with-upload is not offered): "
+               "create, then PATCH");
+        return;
+    }
+    const char *ul = header(q, "Upload-Length");
+    if (!ul) {
+        answer(resp, 400, "Upload-Length is required (Upload-Defer-Length is not offered)");
+        return;
+    }
+    if (relay_parse_u64(ul, &length)) {
+        answer(resp, 400, "Upload-Length is not a whole number of bytes");
+        return;
+    }
+    if (length > r->cfg.max_tip_bytes) {
+        answer(resp, 413,
+               "Upload-Length %" PRIu64 " is over this relay's limit of %" PRIu64 " bytes", length,
+               r->cfg.max_tip_bytes);
+        add_header(resp, "Tus-Max-Size", "%" PRIu64, r->cfg.max_tip_bytes);
+        return;
+    }
+    if (!envelope_size_ok(length)) {
+        answer(resp, 400,
+               "Upload-Length %" PRIu64 " cannot be an envelope (%d + N x %d + %d bytes)", length,
+               ENVELOPE_HEADER_BYTES, ENVELOPE_CHUNK_CIPHER, ENVELOPE_TRAILER_BYTES);
+        return;
+    }
+    if (relay_parse_metadata(header(q, "Upload-Metadata"), id, why, sizeof why)) {
+        answer(resp, 400, "Upload-Metadata: %s", why);
+        return;
+    }
+    hex16(id, hex);
+    struct upload u;
+    sqlite3_stmt *st = NULL;
+    int64_t t = now(r);
+    pthread_mutex_lock(&r->db_lock);
+    int found = upload_get(r, id, &u);
+    if (found < 0) {
+        store_failed(r, resp);
+        goto out;
+    }
+    if (found) {
+        if (memcmp(u.device, w->key, 32) != 0) {
+            answer(resp, 409, "tip %s was created by another kiosk", hex);
+            goto out;
+        }
+        if (u.length != length) {
+            answer(resp, 409, "tip %s was created with Upload-Length %" PRIu64 ", not %" PRIu64,
+                   hex, u.length, length);
+            goto out;
+        }
+        /* Idempotent by tip id: the same upload, the bytes already here kept. */
+        resp->status = 201;
+        add_header(resp, "Location", "/files/%s", hex);
+        upload_headers(r, resp, &u);
+        say(r, "tip %s: creation repeated by kiosk %s, %" PRIu64 " of %" PRIu64 " bytes kept", hex,
+            w->kiosk, u.got, u.length);
+        goto out;
+    }
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT coalesce(sum(length), 0) FROM upload"
+                           " WHERE device = ? AND fetched IS NULL AND purged IS NULL",
+                           -1, &st, NULL) != SQLITE_OK) {
+        store_failed(r, resp);
+        goto out;
+    }
+    sqlite3_bind_blob(st, 1, w->key, 32, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        store_failed(r, resp);
+        goto out;
+    }
+    uint64_t held = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (held + length > r->cfg.device_quota_bytes) {
+        answer(resp, 507,
+               "over quota: kiosk %s has %" PRIu64
+               " bytes waiting for the post, the limit is %" PRIu64
+               "; retry once the post has fetched its tips",
+               w->kiosk, held, r->cfg.device_quota_bytes);
+        goto out;
+    }
+    delete_upload(r, id); /* no stray bytes under a new upload, whatever came before */
+    if (sqlite3_prepare_v2(r->db,
+                           "INSERT INTO upload(id, device, length, created, updated, kiosk)"
+                           " VALUES(?, ?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        store_failed(r, resp);
+        goto out;
+    }
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, w->key, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)length);
+    sqlite3_bind_int64(st, 4, t);
+    sqlite3_bind_int64(st, 5, t);
+    sqlite3_bind_text(st, 6, w->kiosk, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        store_failed(r, resp);
+        goto out;
+    }
+    memset(&u, 0, sizeof u);
+    u.length = length;
+    u.updated = t;
+    resp->status = 201;
+    add_header(resp, "Location", "/files/%s", hex);
+    upload_headers(r, resp, &u);
+    say(r, "tip %s created by kiosk %s (key %s): %" PRIu64 " bytes to come", hex, w->kiosk, w->fp,
+        length);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+}
+
+/* Look up an upload for its owner; 1 with `u`, or 0 with the refusal in resp. db_lock held. */
+static int own_upload(struct relay *r, const uint8_t id[16], const struct who *w, struct upload *u,
+                      struct relay_response *resp)
+{
+    int found = upload_get(r, id, u);
+    if (found < 0) {
+        store_failed(r, resp);
+        return 0;
+    }
+    /* Another kiosk's upload is none of its business: the same 404 as none at all. */
+    if (!found || memcmp(u->device, w->key, 32) != 0) {
+        answer(resp, 404, "no such upload (it never existed, expired or was terminated)");
+        return 0;
+    }
+    return 1;
+}
+
+static void tus_head(struct relay *r, const uint8_t id[16], const struct who *w,
+                     struct relay_response *resp)
+{
+    struct upload u;
+    pthread_mutex_lock(&r->db_lock);
+    if (own_upload(r, id, w, &u, resp)) {
+        resp->status = 200;
+        upload_headers(r, resp, &u);
+    }
+    pthread_mutex_unlock(&r->db_lock);
+}
+
+static void tus_delete(struct relay *r, const uint8_t id[16], const struct who *w,
+                       struct relay_response *resp)
+{
+    struct upload u;
+    char hex[33];
+    hex16(id, hex);
+    pthread_mutex_lock(&r->db_lock);
+    if (!own_upload(r, id, w, &u, resp))
+        goto out;
+    if (u.state != ST_PARTIAL) {
+        /* Nothing lost: once verified, the kiosk has deleted its copy. */
+        answer(resp, 403, "tip %s is complete: only the post removes it", hex);
+        goto out;
+    }
+    if (db_exec(r, "BEGIN IMMEDIATE")) {
+        store_failed(r, resp);
+        goto out;
+    }
+    delete_upload(r, id);
+    if (db_exec(r, "COMMIT")) {
+        store_failed(r, resp);
+        db_exec(r, "ROLLBACK");
+        goto out;
+    }
+    resp->status = 204;
+    say(r, "tip %s terminated by kiosk %s after %" PRIu64 " of %" PRIu64 " bytes", hex, w->kiosk,
+        u.got, u.length);
+out:
+    pthread_mutex_unlock(&r->db_lock);
+}
+
+/*
+ * The last byte arrived: read the envelope back, check its structure and
+ * signature against the registry, and settle its state. Inside the
+ * caller's transaction, db_lock held. 0, or -1 when the store failed (the
+ * caller rolls back, the kiosk retries).
+ */
+static int settle(struct relay *r, const uint8_t id[16], const struct who *w, uint64_t length)
+{
+    char hex[33], why[300] = "";
+    hex16(id, hex);
+    uint8_t *env = malloc(length ? length : 1);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (!env) {
+        say(r, "tip %s: out of memory to check %" PRIu64 " bytes", hex, length);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(r->db, "SELECT off, data FROM part WHERE upload = ? ORDER BY off", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    uint64_t at = 0;
+    int s;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        if (off != at || n > length - at) {
+            say(r, "tip %s: the store's pieces do not join up at %" PRIu64, hex, at);
+            goto out;
+        }
+        if (n)
+            memcpy(env + at, sqlite3_column_blob(st, 1), n);
+        at += n;
+    }
+    if (s != SQLITE_DONE || at != length) {
+        say(r, "tip %s: cannot read it back from the store", hex);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    int v =
+        envelope_verify_outer(env, length, device_check, r, r->cfg.max_tip_bytes, why, sizeof why);
+    if (v == ENVELOPE_E_NOMEM)
+        goto out;
+    int state;
+    if (v == 0 || v == ENVELOPE_E_CUT_SHORT) {
+        state = v == 0 ? ST_COMPLETE : ST_CUT_SHORT;
+        struct envelope_header_info info;
+        if (envelope_parse_header(env, length, &info, NULL, 0) == 0) {
+            char other[33];
+            hex16(info.tip_id, other);
+            if (memcmp(info.tip_id, id, 16) != 0) {
+                state = ST_REJECTED;
+                snprintf(why, sizeof why, "the envelope is tip %s, but was uploaded as tip %s",
+                         other, hex);
+            } else if (memcmp(info.device_pk, w->key, 32) != 0) {
+                state = ST_REJECTED;
+                snprintf(why, sizeof why, "the envelope was signed by another kiosk's key");
+            }
+        }
+    } else {
+        state = ST_REJECTED;
+    }
+    int64_t cursor = 0;
+    if (state != ST_REJECTED) {
+        if (sqlite3_prepare_v2(r->db, "SELECT coalesce(max(cursor), 0) + 1 FROM upload", -1, &st,
+                               NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW)
+            goto out;
+        cursor = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (sqlite3_prepare_v2(r->db,
+                           "UPDATE upload SET state = ?, received = ?, cursor = ?, reason = ?"
+                           " WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_int64(st, 2, now(r));
+    if (cursor)
+        sqlite3_bind_int64(st, 3, cursor);
+    else
+        sqlite3_bind_null(st, 3);
+    if (state == ST_REJECTED)
+        sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 4);
+    sqlite3_bind_blob(st, 5, id, 16, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto out;
+    if (state == ST_REJECTED)
+        say(r, "tip %s from kiosk %s refused (422, %" PRIu64 " bytes): %s", hex, w->kiosk, length,
+            why);
+    else
+        say(r, "tip %s from kiosk %s verified: %s, %" PRIu64 " bytes, cursor %" PRId64, hex,
+            w->kiosk, state == ST_COMPLETE ? "complete" : "cut short", length, cursor);
+    rc = 0;
+out:
+    sqlite3_finalize(st);
+    sodium_memzero(env, length);
+    free(env);
+    return rc;
+}
+
+/*
+ * Commit the bytes held by a PATCH, if the upload still stands where this
+ * PATCH began (another PATCH may have moved it: then this one fails with
+ * 409 and its bytes are dropped, never spliced in).
+ */
+static void call_commit(struct relay_call *c)
+{
+    struct relay *r = c->r;
+    sqlite3_stmt *st = NULL;
+    if (c->fail || c->nbuf == 0) {
+        c->nbuf = 0;
+        return;
+    }
+    pthread_mutex_lock(&r->db_lock);
+    struct upload u;
+    int found = upload_get(r, c->id, &u);
+    if (found <= 0 || memcmp(u.device, c->who.key, 32) != 0) {
+        c->fail = found < 0 ? 500 : 404;
+        snprintf(c->failmsg, sizeof c->failmsg, "%s",
+                 found < 0 ? "the relay could not store this: try again later"
+                           : "no such upload (it expired or was terminated meanwhile)");
+        goto out;
+    }
+    if (u.got != c->expect || u.state != ST_PARTIAL) {
+        c->fail = 409;
+        snprintf(c->failmsg, sizeof c->failmsg,
+                 "Upload-Offset %" PRIu64 " is no longer where this upload stands (%" PRIu64
+                 "): another PATCH moved it; ask with HEAD and resume from there",
+                 c->expect, u.got);
+        goto out;
+    }
+    if (db_exec(r, "BEGIN IMMEDIATE"))
+        goto failed;
+    if (sqlite3_prepare_v2(r->db, "INSERT INTO part(upload, off, data) VALUES(?, ?, ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto rollback;
+    sqlite3_bind_blob(st, 1, c->id, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->expect);
+    sqlite3_bind_blob(st, 3, c->buf, (int)c->nbuf, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto rollback;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(r->db, "UPDATE upload SET got = ?, updated = ? WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto rollback;
+    uint64_t got = c->expect + c->nbuf;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)got);
+    sqlite3_bind_int64(st, 2, now(r));
+    sqlite3_bind_blob(st, 3, c->id, 16, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        goto rollback;
+    sqlite3_finalize(st);
+    st = NULL;
+    if (got == c->length && settle(r, c->id, &c->who, c->length))
+        goto rollback;
+    if (db_exec(r, "COMMIT"))
+        goto rollback;
+    c->expect = got;
+    goto out;
+rollback:
+    sqlite3_finalize(st);
+    st = NULL;
+    db_exec(r, "ROLLBACK");
+failed:
+    c->fail = 500;
+    snprintf(c->failmsg, sizeof c->failmsg, "the relay could not store this (%s): try again later",
+             sqlite3_errmsg(r->db));
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+    c->nbuf = 0;
+}
+
+static void tus_patch(struct relay *r, const struct relay_request *q, const uint8_t id[16],
+                      const struct who *w, struct relay_call **callp, struct relay_response *resp)
+{
+    const char *ct = header(q, "Content-Type");
+    uint64_t offset, cl = 0;
+    if (!ct || strcasecmp(ct, "application/offset+octet-stream") != 0) {
+        answer(resp, 415, "PATCH needs Content-Type: application/offset+octet-stream");
+        return;
+    }
+    if (relay_parse_u64(header(q, "Upload-Offset"), &offset)) {
+        answer(resp, 400, "Upload-Offset is missing or not a whole number of bytes");
+        return;
+    }
+    const char *cls = header(q, "Content-Length");
+    int declared = cls != NULL && !header(q, "Transfer-Encoding");
+    if (declared && relay_parse_u64(cls, &cl)) {
+        answer(resp, 400, "Content-Length is not a whole number of bytes");
+        return;
+    }
+    struct upload u;
+    char hex[33];
+    hex16(id, hex);
+    pthread_mutex_lock(&r->db_lock);
+    int ok = own_upload(r, id, w, &u, resp);
+    pthread_mutex_unlock(&r->db_lock);
+    if (!ok)
+        return;
+    if (offset != u.got) {
+        answer(resp, 409,
+               "Upload-Offset %" PRIu64 " is not where this upload stands (%" PRIu64
+               "): ask with HEAD and resume from there",
+               offset, u.got);
+        add_header(resp, "Upload-Offset", "%" PRIu64, u.got);
+        return;
+    }
+    if ((declared && cl > u.length - u.got) || (!declared && u.got == u.length)) {
+        answer(resp, 413,
+               "a PATCH of %s bytes at offset %" PRIu64 " would pass the Upload-Length of %" PRIu64,
+               declared ? cls : "more", offset, u.length);
+        return;
+    }
+    if (declared && cl == 0) {
+        /* Nothing to add: say where the upload stands (verified or not). */
+        resp->status = 204;
+        upload_headers(r, resp, &u);
+        return;
+    }
+    struct relay_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        answer(resp, 503, "the relay is out of memory: try again later");
+        return;
+    }
+    c->r = r;
+    c->who = *w;
+    memcpy(c->id, id, 16);
+    memcpy(c->hex, hex, sizeof hex);
+    c->length = u.length;
+    c->expect = u.got;
+    c->room = u.length - u.got;
+    c->declared = declared;
+    c->content_length = cl;
+    *callp = c;
+}
+
+void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
+{
+    if (!c || !len)
+        return;
+    c->got += len;
+    if (c->fail)
+        return;
+    if (len > c->room) {
+        /* Only a chunked body can bring more than it may; a declared one is cut by MHD. */
+        c->fail = 413;
+        snprintf(c->failmsg, sizeof c->failmsg,
+                 "the PATCH brings more than the Upload-Length of %" PRIu64, c->length);
+        c->nbuf = 0;
+        return;
+    }
+    while (len) {
+        if (c->nbuf == c->capbuf) {
+            size_t cap = c->capbuf ? c->capbuf * 2 : 16384;
+            if (cap > FLUSH_BYTES)
+                cap = FLUSH_BYTES;
+            if (cap == c->capbuf) {
+                call_commit(c);
+                if (c->fail)
+                    return;
+                continue;
+            }
+            uint8_t *nb = realloc(c->buf, cap);
+            if (!nb) {
+                c->fail = 503;
+                snprintf(c->failmsg, sizeof c->failmsg, "the relay is out of memory");
+                return;
+            }
+            c->buf = nb;
+            c->capbuf = cap;
+        }
+        size_t n = c->capbuf - c->nbuf;
+        if (n > len)
+            n = len;
+        memcpy(c->buf + c->nbuf, bytes, n);
+        c->nbuf += n;
+        c->room -= n;
+        bytes += n;
+        len -= n;
+    }
+}
+
+static void call_free(struct relay_call *c)
+{
+    if (!c)
+        return;
+    if (c->buf)
+        sodium_memzero(c->buf, c->capbuf);
+    free(c->buf);
+    free(c);
+}
+
+void relay_call_abort(struct relay_call *c)
+{
+    if (!c)
+        return;
+    uint64_t before = c->expect, sent = c->got;
+    call_commit(c);
+    say(c->r,
+        "tip %s: PATCH from kiosk %s cut off after %" PRIu64 " bytes; the upload stands at %" PRIu64
+        " of %" PRIu64,
+        c->hex, c->who.kiosk, sent, c->fail ? before : c->expect, c->length);
+    call_free(c);
+}
+
+void relay_call_end(struct relay_call *c, struct relay_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    if (!c) {
+        answer(resp, 500, "no request in progress");
+        return;
+    }
+    struct relay *r = c->r;
+    call_commit(c);
+    if (!c->fail && c->declared && c->got != c->content_length) {
+        c->fail = 400;
+        snprintf(c->failmsg, sizeof c->failmsg,
+                 "the body held %" PRIu64 " bytes, not the Content-Length of %" PRIu64
+                 "; the upload stands at %" PRIu64,
+                 c->got, c->content_length, c->expect);
+    }
+    struct upload u;
+    pthread_mutex_lock(&r->db_lock);
+    int found = upload_get(r, c->id, &u);
+    pthread_mutex_unlock(&r->db_lock);
+    if (c->fail) {
+        answer(resp, c->fail, "%s", c->failmsg);
+        if (found == 1)
+            add_header(resp, "Upload-Offset", "%" PRIu64, u.got);
+    } else if (found != 1) {
+        answer(resp, found < 0 ? 500 : 404, "%s",
+               found < 0 ? "the relay could not read this upload back: try again later"
+                         : "no such upload (it expired or was terminated meanwhile)");
+    } else if (u.state == ST_REJECTED) {
+        answer(resp, 422, "envelope refused: %s", u.reason);
+        upload_headers(r, resp, &u);
+    } else {
+        resp->status = 204;
+        upload_headers(r, resp, &u);
+    }
+    add_header(resp, "Tus-Resumable", "1.0.0");
+    if (resp->status >= 400 && resp->status != 422)
+        say(r, "PATCH /files/%s from kiosk %s: %d %.*s", c->hex, c->who.kiosk, resp->status,
+            resp->body_len ? (int)resp->body_len - 1 : 0, resp->body ? resp->body : "");
+    call_free(c);
+}
+
+/* ---------------------------------------------------------------- the post's API */
+
+static int post_authorized(struct relay *r, const struct relay_request *q,
+                           struct relay_response *resp)
+{
+    const char *a = header(q, "Authorization");
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0) {
+        answer(resp, 401,
+               "missing post token: send Authorization: Bearer <post_token of "
+               "relay.conf>");
+        add_header(resp, "WWW-Authenticate", "Bearer realm=\"homthu-relay\"");
+        return 0;
+    }
+    const char *tok = a + 7;
+    while (*tok == ' ')
+        tok++;
+    /* Hash both sides: equal-length compare in constant time, length not leaked. */
+    uint8_t h[32];
+    crypto_generichash(h, sizeof h, (const uint8_t *)tok, strlen(tok), NULL, 0);
+    if (sodium_memcmp(h, r->token_hash, sizeof h) != 0) {
+        answer(resp, 401, "wrong post token");
+        add_header(resp, "WWW-Authenticate", "Bearer realm=\"homthu-relay\"");
+        return 0;
+    }
+    return 1;
+}
+
+struct buf {
+    char *p;
+    size_t n, cap;
+    int oom;
+};
+
+static void buf_add(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_add(struct buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || b->oom)
+        return;
+    if ((size_t)n >= sizeof tmp)
+        n = (int)sizeof tmp - 1;
+    if (b->n + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->n + (size_t)n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, tmp, (size_t)n + 1);
+    b->n += (size_t)n;
+}
+
+static void post_list(struct relay *r, const struct relay_request *q, struct relay_response *resp)
+{
+    uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
+    const char *a = arg(q, "after"), *l = arg(q, "limit");
+    if (a && (relay_parse_u64(a, &after) || after > INT64_MAX)) {
+        answer(resp, 400, "after must be a cursor: a whole number, 0 for the start");
+        return;
+    }
+    if (l && (relay_parse_u64(l, &limit) || limit < 1 || limit > LIST_LIMIT_MAX)) {
+        answer(resp, 400, "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
+        return;
+    }
+    struct buf b = {0};
+    sqlite3_stmt *st = NULL;
+    int64_t next = (int64_t)after;
+    buf_add(&b, "{\"tips\":[");
+    pthread_mutex_lock(&r->db_lock);
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT id, cursor, length, received, kiosk, state FROM upload"
+                           " WHERE cursor > ? AND state IN (1, 2) AND purged IS NULL"
+                           " ORDER BY cursor LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        store_failed(r, resp);
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int s, first = 1;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        char hex[33] = "", kiosk[40];
+        if (sqlite3_column_bytes(st, 0) == 16)
+            hex16(sqlite3_column_blob(st, 0), hex);
+        const unsigned char *k = sqlite3_column_text(st, 4);
+        /* Kiosk ids are [a-z0-9-] (config_kiosk_id_check); cleaned all the same. */
+        size_t j = 0;
+        for (size_t i = 0; k && k[i] && j + 1 < sizeof kiosk && i < 32; i++)
+            kiosk[j++] =
+                (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '"' && k[i] != '\\') ? (char)k[i] : '?';
+        kiosk[j] = 0;
+        next = sqlite3_column_int64(st, 1);
+        buf_add(&b,
+                "%s{\"id\":\"%s\",\"cursor\":%lld,\"bytes\":%lld,\"received\":%lld,"
+                "\"kiosk\":\"%s\",\"state\":\"%s\"}",
+                first ? "" : ",", hex, (long long)next, (long long)sqlite3_column_int64(st, 2),
+                (long long)sqlite3_column_int64(st, 3), kiosk,
+                sqlite3_column_int(st, 5) == ST_COMPLETE ? "complete" : "cut_short");
+        first = 0;
+    }
+    if (s != SQLITE_DONE) {
+        store_failed(r, resp);
+        goto out;
+    }
+    buf_add(&b, "],\"next\":%lld}\n", (long long)next);
+    if (b.oom) {
+        answer(resp, 503, "the relay is out of memory: try again later");
+        goto out;
+    }
+    resp->status = 200;
+    resp->body = b.p;
+    resp->body_len = b.n;
+    b.p = NULL;
+    add_header(resp, "Content-Type", "application/json");
+    add_header(resp, "Cache-Control", "no-store");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+    free(b.p);
+}
+
+static void post_download(struct relay *r, const uint8_t id[16], struct relay_response *resp)
+{
+    struct upload u;
+    char hex[33];
+    hex16(id, hex);
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&r->db_lock);
+    int found = upload_get(r, id, &u);
+    if (found < 0) {
+        store_failed(r, resp);
+        goto out;
+    }
+    if (!found || (u.state != ST_COMPLETE && u.state != ST_CUT_SHORT)) {
+        answer(resp, 404, "no such tip");
+        goto out;
+    }
+    if (u.purged) {
+        answer(resp, 410, "tip %s was fetched, and its bytes deleted since", hex);
+        goto out;
+    }
+    uint8_t *env = malloc(u.length);
+    if (!env) {
+        answer(resp, 503, "the relay is out of memory: try again later");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(r->db, "SELECT off, data FROM part WHERE upload = ? ORDER BY off", -1,
+                           &st, NULL) != SQLITE_OK) {
+        free(env);
+        store_failed(r, resp);
+        goto out;
+    }
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    uint64_t at = 0;
+    int s, bad = 0;
+    while (!bad && (s = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        bad = (uint64_t)sqlite3_column_int64(st, 0) != at || n > u.length - at;
+        if (!bad && n)
+            memcpy(env + at, sqlite3_column_blob(st, 1), n);
+        at += n;
+    }
+    if (bad || at != u.length) {
+        free(env);
+        say(r, "tip %s: the store's pieces do not make up the tip", hex);
+        answer(resp, 500,
+               "the relay's copy of tip %s is damaged: restore the relay's store "
+               "from a backup",
+               hex);
+        goto out;
+    }
+    resp->status = 200;
+    resp->body = (char *)env;
+    resp->body_len = u.length;
+    add_header(resp, "Content-Type", "application/octet-stream");
+    add_header(resp, "Cache-Control", "no-store");
+    say(r, "tip %s downloaded by the post (%" PRIu64 " bytes)", hex, u.length);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+}
+
+static void post_fetched(struct relay *r, const uint8_t id[16], struct relay_response *resp)
+{
+    struct upload u;
+    char hex[33];
+    hex16(id, hex);
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&r->db_lock);
+    int found = upload_get(r, id, &u);
+    if (found < 0) {
+        store_failed(r, resp);
+        goto out;
+    }
+    if (!found || (u.state != ST_COMPLETE && u.state != ST_CUT_SHORT)) {
+        answer(resp, 404, "no such tip");
+        goto out;
+    }
+    if (!u.fetched) {
+        if (sqlite3_prepare_v2(r->db, "UPDATE upload SET fetched = ? WHERE id = ?", -1, &st,
+                               NULL) != SQLITE_OK) {
+            store_failed(r, resp);
+            goto out;
+        }
+        sqlite3_bind_int64(st, 1, now(r));
+        sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            store_failed(r, resp);
+            goto out;
+        }
+        say(r, "tip %s fetched by the post", hex);
+    }
+    resp->status = 204;
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+enum route {
+    R_NONE,
+    R_FILES,       /* /files/ */
+    R_UPLOAD,      /* /files/<id> */
+    R_POST_LIST,   /* /post/tips */
+    R_POST_TIP,    /* /post/tips/<id> */
+    R_POST_FETCHED /* /post/tips/<id>/fetched */
+};
+
+static enum route route_of(const char *path, uint8_t id[16])
+{
+    size_t n = strlen(path);
+    if (strcmp(path, "/files") == 0 || strcmp(path, "/files/") == 0)
+        return R_FILES;
+    if (n == 7 + 32 && strncmp(path, "/files/", 7) == 0 && parse_hex16(path + 7, 32, id) == 0)
+        return R_UPLOAD;
+    if (strcmp(path, "/post/tips") == 0 || strcmp(path, "/post/tips/") == 0)
+        return R_POST_LIST;
+    if (n >= 11 + 32 && strncmp(path, "/post/tips/", 11) == 0 &&
+        parse_hex16(path + 11, 32, id) == 0) {
+        if (n == 11 + 32)
+            return R_POST_TIP;
+        if (strcmp(path + 11 + 32, "/fetched") == 0)
+            return R_POST_FETCHED;
+    }
+    return R_NONE;
+}
+
+static void not_allowed(struct relay_response *resp, const char *method, const char *allow)
+{
+    char m[20];
+    clean(method, m, sizeof m);
+    answer(resp, 405, "method %s is not allowed here (allowed: %s)", m, allow);
+    add_header(resp, "Allow", "%s", allow);
+}
+
+static void tus_options(struct relay *r, struct relay_response *resp)
+{
+    resp->status = 204;
+    add_header(resp, "Tus-Version", "1.0.0");
+    add_header(resp, "Tus-Extension", "creation,termination,expiration");
+    add_header(resp, "Tus-Max-Size", "%" PRIu64, r->cfg.max_tip_bytes);
+    add_header(resp, "Homthu-Time", "%lld", (long long)now(r));
+}
+
+static void log_refusal(struct relay *r, const char *method, const char *path, const struct who *w,
+                        const struct relay_response *resp)
+{
+    char m[20], p[80];
+    clean(method, m, sizeof m);
+    clean(path, p, sizeof p);
+    int len = resp->body_len ? (int)resp->body_len - 1 : 0;
+    if (w && w->fp[0])
+        say(r, "refused %s %s from %s%s%s(key %s): %d %.*s", m, p, w->kiosk[0] ? "kiosk " : "",
+            w->kiosk[0] ? w->kiosk : "", w->kiosk[0] ? " " : "", w->fp, resp->status, len,
+            resp->body ? resp->body : "");
+    else
+        say(r, "refused %s %s: %d %.*s", m, p, resp->status, len, resp->body ? resp->body : "");
+}
+
+static const char *const SINGLE_HEADERS[] = {
+    "Authorization",          "Upload-Offset",
+    "Upload-Length",          "Upload-Metadata",
+    "Tus-Resumable",          "Content-Type",
+    "X-HTTP-Method-Override", "Content-Length",
+    "Upload-Defer-Length",    NULL,
+};
+
+int relay_call_begin(struct relay *r, const struct relay_request *q, struct relay_call **callp,
+                     struct relay_response *resp)
+{
+    uint8_t id[16];
+    struct who w;
+    memset(&w, 0, sizeof w);
+    *callp = NULL;
+    memset(resp, 0, sizeof *resp);
+    if (!r || !q || !q->method || !q->path) {
+        answer(resp, 400, "malformed request");
+        return 1;
+    }
+    enum route rt = route_of(q->path, id);
+    /* Every answer under /files carries Tus-Resumable, a 404 for a bad upload URL too. */
+    int tus = strncmp(q->path, "/files", 6) == 0;
+    const char *method = q->method;
+    if (rt == R_NONE) {
+        answer(resp, 404, "not found");
+        goto done;
+    }
+    for (int i = 0; SINGLE_HEADERS[i]; i++)
+        if (header_count(q, SINGLE_HEADERS[i]) > 1) {
+            answer(resp, 400, "%s is given more than once", SINGLE_HEADERS[i]);
+            goto done;
+        }
+    if (rt == R_FILES || rt == R_UPLOAD) {
+        /* tus: the override names the method; the real one is ignored (and signed so). */
+        const char *o = header(q, "X-HTTP-Method-Override");
+        if (o && *o)
+            method = o;
+        if (strcmp(method, "OPTIONS") == 0) {
+            tus_options(r, resp);
+            goto done;
+        }
+        const char *allow = rt == R_FILES ? "OPTIONS, POST" : "OPTIONS, HEAD, PATCH, DELETE";
+        if ((rt == R_FILES && strcmp(method, "POST") != 0) ||
+            (rt == R_UPLOAD && strcmp(method, "HEAD") != 0 && strcmp(method, "PATCH") != 0 &&
+             strcmp(method, "DELETE") != 0)) {
+            not_allowed(resp, method, allow);
+            goto done;
+        }
+        const char *v = header(q, "Tus-Resumable");
+        if (!v || strcmp(v, "1.0.0") != 0) {
+            answer(resp, 412, "Tus-Resumable: 1.0.0 is required (this relay speaks tus 1.0.0)");
+            add_header(resp, "Tus-Version", "1.0.0");
+            goto done;
+        }
+        if (authenticate(r, q, method, &w, resp))
+            goto done;
+        if (rt == R_FILES)
+            tus_create(r, q, &w, resp);
+        else if (strcmp(method, "HEAD") == 0)
+            tus_head(r, id, &w, resp);
+        else if (strcmp(method, "DELETE") == 0)
+            tus_delete(r, id, &w, resp);
+        else {
+            tus_patch(r, q, id, &w, callp, resp);
+            if (*callp)
+                return 0;
+        }
+        goto done;
+    }
+    const char *want = rt == R_POST_FETCHED ? "POST" : "GET";
+    if (strcmp(method, want) != 0) {
+        not_allowed(resp, method, want);
+        goto done;
+    }
+    if (!post_authorized(r, q, resp))
+        goto done;
+    if (rt == R_POST_LIST)
+        post_list(r, q, resp);
+    else if (rt == R_POST_TIP)
+        post_download(r, id, resp);
+    else
+        post_fetched(r, id, resp);
+done:
+    if (tus && !relay_response_header(resp, "Tus-Resumable"))
+        add_header(resp, "Tus-Resumable", "1.0.0");
+    if (resp->status >= 400 && resp->status != 422)
+        log_refusal(r, method, q->path, &w, resp);
+    return 1;
+}
+
+void relay_handle(struct relay *r, const struct relay_request *q, const uint8_t *body, size_t len,
+                  struct relay_response *resp)
+{
+    struct relay_call *c = NULL;
+    if (relay_call_begin(r, q, &c, resp))
+        return;
+    relay_call_body(c, body, len);
+    relay_call_end(c, resp);
+}
+
+/* ---------------------------------------------------------------- housekeeping */
+
+int relay_sweep(struct relay *r)
+{
+    if (!r)
+        return RELAY_E_ARG;
+    int64_t t = now(r);
+    int touched = 0;
+    sqlite3_stmt *st = NULL;
+    pthread_mutex_lock(&r->db_lock);
+    /* Expired partial uploads go entirely: a kiosk coming back starts afresh. */
+    uint8_t(*ids)[16] = NULL;
+    size_t n = 0, cap = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT id FROM upload WHERE state = 0 AND updated <= ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        goto failed;
+    sqlite3_bind_int64(st, 1, t - r->cfg.partial_ttl_seconds);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            void *nv = realloc(ids, cap * 16);
+            if (!nv)
+                break;
+            ids = nv;
+        }
+        memcpy(ids[n++], sqlite3_column_blob(st, 0), 16);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    struct upload u;
+    for (size_t i = 0; i < n; i++)
+        if (upload_get(r, ids[i], &u) == 0) /* deletes and logs it */
+            touched++;
+    free(ids);
+    /* Fetched and refused tips: the bytes go, the row stays (no second tip, ever). */
+    static const char *const purge[] = {
+        "UPDATE upload SET purged = ?1 WHERE purged IS NULL AND fetched IS NOT NULL"
+        " AND fetched <= ?1 - ?2",
+        "UPDATE upload SET purged = ?1 WHERE purged IS NULL AND state = 3"
+        " AND received <= ?1 - ?3",
+    };
+    if (db_exec(r, "BEGIN IMMEDIATE"))
+        goto failed;
+    for (int i = 0; i < 2; i++) {
+        if (sqlite3_prepare_v2(r->db, purge[i], -1, &st, NULL) != SQLITE_OK)
+            goto rollback;
+        sqlite3_bind_int64(st, 1, t);
+        sqlite3_bind_int64(st, 2, r->cfg.keep_fetched_seconds);
+        sqlite3_bind_int64(st, 3, r->cfg.keep_rejected_seconds);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            goto rollback;
+        int k = sqlite3_changes(r->db);
+        touched += k;
+        sqlite3_finalize(st);
+        st = NULL;
+        if (k)
+            say(r, "deleted the bytes of %d %s", k,
+                i == 0 ? "tips the post fetched" : "refused uploads");
+    }
+    if (db_exec(r, "DELETE FROM part WHERE upload IN (SELECT id FROM upload WHERE purged IS NOT "
+                   "NULL)") ||
+        db_exec(r, "COMMIT"))
+        goto rollback;
+    if (touched)
+        db_exec(r, "PRAGMA incremental_vacuum");
+    pthread_mutex_unlock(&r->db_lock);
+    return touched;
+rollback:
+    sqlite3_finalize(st);
+    db_exec(r, "ROLLBACK");
+failed:
+    say(r, "housekeeping failed: %s", sqlite3_errmsg(r->db));
+    pthread_mutex_unlock(&r->db_lock);
+    return RELAY_E_IO;
+}
+
+static void *sweeper(void *arg)
+{
+    struct relay *r = arg;
+    pthread_mutex_lock(&r->sweep_lock);
+    while (!r->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += SWEEP_EVERY_SECONDS;
+        pthread_cond_timedwait(&r->sweep_cond, &r->sweep_lock, &ts);
+        if (r->stopping)
+            break;
+        pthread_mutex_unlock(&r->sweep_lock);
+        (void)relay_sweep(r);
+        pthread_mutex_lock(&r->sweep_lock);
+    }
+    pthread_mutex_unlock(&r->sweep_lock);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- open, close */
+
+int relay_open(struct relay **out, const struct relay_config *c, char *err, size_t errlen)
+{
+    if (!out || !c)
+        return RELAY_E_ARG;
+    *out = NULL;
+    if (sodium_init() < 0) {
+        set_err(err, errlen, "libsodium cannot start");
+        return RELAY_E_IO;
+    }
+    if (!c->registry[0] || !c->database[0]) {
+        set_err(err, errlen, "relay: the database and registry paths must be set");
+        return RELAY_E_CONFIG;
+    }
+    size_t tl = strnlen(c->post_token, sizeof c->post_token);
+    if (tl < RELAY_TOKEN_MIN || tl > RELAY_TOKEN_MAX) {
+        set_err(err, errlen, "relay: post_token must be %d to %d characters", RELAY_TOKEN_MIN,
+                RELAY_TOKEN_MAX);
+        return RELAY_E_CONFIG;
+    }
+    if (c->device_requests_per_minute < 1 || c->clock_skew_seconds < 1 ||
+        c->partial_ttl_seconds < 1 || c->threads < 1 || c->max_connections < 1 ||
+        c->connection_timeout_seconds < 1 || c->max_tip_bytes < envelope_min_bytes()) {
+        set_err(err, errlen, "relay: a limit in the configuration is zero or too small");
+        return RELAY_E_CONFIG;
+    }
+    struct relay *r = calloc(1, sizeof *r);
+    if (!r) {
+        set_err(err, errlen, "relay: out of memory");
+        return RELAY_E_NOMEM;
+    }
+    r->cfg = *c;
+    pthread_mutex_init(&r->db_lock, NULL);
+    pthread_mutex_init(&r->auth_lock, NULL);
+    pthread_mutex_init(&r->sweep_lock, NULL);
+    pthread_cond_init(&r->sweep_cond, NULL);
+    crypto_generichash(r->token_hash, sizeof r->token_hash, (const uint8_t *)c->post_token, tl,
+                       NULL, 0);
+    sodium_memzero(r->cfg.post_token, sizeof r->cfg.post_token);
+    int rc = open_store(r, err, errlen);
+    if (rc)
+        goto fail;
+    pthread_mutex_lock(&r->auth_lock);
+    rc = registry_fresh(r, err, errlen) ? RELAY_E_IO : 0;
+    pthread_mutex_unlock(&r->auth_lock);
+    if (rc)
+        goto fail;
+    *out = r;
+    return 0;
+fail:
+    relay_close(r);
+    return rc;
+}
+
+static char *slurp_text(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *p = malloc(cap + 1);
+    size_t got;
+    while (p && (got = fread(p + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            set_err(err, errlen, "%s is larger than 64 KiB: is it really a PEM file?", path);
+            free(p);
+            p = NULL;
+        }
+    }
+    fclose(f);
+    if (!p)
+        return NULL;
+    p[n] = 0;
+    if (len)
+        *len = n;
+    return p;
+}
+
+/* --- libmicrohttpd in front of relay_call_*() --- */
+
+struct conn {
+    struct relay_call *call;
+    int answered;
+    int held; /* `resp` waits for the next call */
+    struct relay_response resp;
+};
+
+struct collect {
+    struct relay_header *v;
+    size_t n, cap;
+    int overflow;
+};
+
+static enum MHD_Result collect_kv(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    struct collect *c = cls;
+    if (c->n == c->cap) {
+        c->overflow = 1;
+        return MHD_NO;
+    }
+    c->v[c->n].name = key;
+    c->v[c->n].value = value ? value : "";
+    c->n++;
+    return MHD_YES;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *mc, struct relay_response *resp)
+{
+    struct MHD_Response *m = MHD_create_response_from_buffer(
+        resp->body_len, resp->body, resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!m) {
+        relay_response_clear(resp);
+        return MHD_NO;
+    }
+    resp->body = NULL; /* MHD frees it now */
+    for (size_t i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(m, resp->headers[i].name, resp->headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(mc, (unsigned)resp->status, m);
+    MHD_destroy_response(m);
+    relay_response_clear(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **ctx)
+{
+    (void)version;
+    struct relay *r = cls;
+    struct conn *k = *ctx;
+    struct relay_response resp;
+    if (!k) {
+        k = calloc(1, sizeof *k);
+        if (!k)
+            return MHD_NO;
+        *ctx = k;
+        struct relay_header hv[MAX_REQUEST_HEADERS], av[MAX_REQUEST_ARGS];
+        struct collect h = {hv, 0, MAX_REQUEST_HEADERS, 0};
+        struct collect a = {av, 0, MAX_REQUEST_ARGS, 0};
+        MHD_get_connection_values(mc, MHD_HEADER_KIND, collect_kv, &h);
+        MHD_get_connection_values(mc, MHD_GET_ARGUMENT_KIND, collect_kv, &a);
+        k->answered = 1;
+        if (h.overflow || a.overflow) {
+            memset(&resp, 0, sizeof resp);
+            answer(&resp, 400, "too many header fields or query arguments");
+            return queue(mc, &resp);
+        }
+        struct relay_request q = {method, url, hv, h.n, av, a.n};
+        if (relay_call_begin(r, &q, &k->call, &k->resp)) {
+            /*
+             * Answered from the head. With a body coming, answer now: MHD
+             * then never reads it, and closes the connection after the
+             * answer. With none, answer on the next call, when MHD has the
+             * whole request: the connection stays open for the next one
+             * (on a 2G link a new TLS connection costs seconds).
+             */
+            const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
+            if (MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Transfer-Encoding") ||
+                (cl && strcmp(cl, "0") != 0))
+                return queue(mc, &k->resp);
+            k->held = 1;
+            return MHD_YES;
+        }
+        k->answered = 0;
+        return MHD_YES; /* the body, please */
+    }
+    if (*upload_data_size) {
+        relay_call_body(k->call, (const uint8_t *)upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (k->held) {
+        k->held = 0;
+        return queue(mc, &k->resp);
+    }
+    if (k->answered)
+        return MHD_YES;
+    relay_call_end(k->call, &resp);
+    k->call = NULL;
+    k->answered = 1;
+    return queue(mc, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **ctx,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)mc;
+    (void)toe;
+    struct conn *k = *ctx;
+    if (!k)
+        return;
+    if (k->call)
+        relay_call_abort(k->call); /* keeps what arrived, whole */
+    relay_response_clear(&k->resp);
+    free(k);
+    *ctx = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct relay *r = cls;
+    char line[400];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    say(r, "http: %s", line);
+}
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, int *v6,
+                        char *err, size_t errlen)
+{
+    char host[128], port[16];
+    const char *colon = strrchr(s, ':');
+    if (!colon || strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof port)
+        goto bad;
+    size_t hl = (size_t)(colon - s);
+    if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+        s++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= sizeof host)
+        goto bad;
+    memcpy(host, s, hl);
+    host[hl] = 0;
+    snprintf(port, sizeof port, "%s", colon + 1);
+    for (const char *p = port; *p; p++)
+        if (*p < '0' || *p > '9')
+            goto bad;
+    if (atol(port) > 65535)
+        goto bad;
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, port, &hints, &ai) != 0 || !ai)
+        goto bad;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    *v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    return 0;
+bad:
+    set_err(err, errlen,
+            "listen = %.60s is not ADDRESS:PORT (like 127.0.0.1:8080 or [::]:443, numeric)", s);
+    return -1;
+}
+
+int relay_start(struct relay *r, uint16_t *port_out, char *err, size_t errlen)
+{
+    if (!r || r->mhd)
+        return RELAY_E_ARG;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int v6;
+    if (parse_listen(r->cfg.listen, &ss, &sslen, &v6, err, errlen))
+        return RELAY_E_CONFIG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (v6) {
+        /* "[::]:443" means every address, IPv4 too. */
+        const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    }
+    int tls = r->cfg.tls_cert[0] != 0;
+    if (tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            set_err(err, errlen,
+                    "this libmicrohttpd was built without TLS: leave tls_cert and "
+                    "tls_key out and put nginx in front (docs/relay.md)");
+            return RELAY_E_CONFIG;
+        }
+        if (!(r->tls_cert_pem = slurp_text(r->cfg.tls_cert, NULL, err, errlen)) ||
+            !(r->tls_key_pem = slurp_text(r->cfg.tls_key, &r->tls_key_len, err, errlen))) {
+            relay_stop(r);
+            return RELAY_E_IO;
+        }
+        flags |= MHD_USE_TLS;
+    }
+    struct MHD_OptionItem opts[10] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, r}, /* first: MHD logs from here on */
+        {MHD_OPTION_SOCK_ADDR, 0, &ss},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, r},
+        {MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, r->cfg.max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, r->cfg.connection_timeout_seconds, NULL},
+    };
+    size_t nopt = 6;
+    if (tls) {
+        opts[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, r->tls_cert_pem};
+        opts[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, r->tls_key_pem};
+    }
+    opts[nopt] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    r->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, r, MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    if (!r->mhd) {
+        set_err(err, errlen,
+                "cannot listen on %s%s (is the port taken, or the address not on this machine%s?)",
+                r->cfg.listen, tls ? " with TLS" : "",
+                tls ? ", or the certificate and key not a matching PEM pair" : "");
+        relay_stop(r);
+        return RELAY_E_LISTEN;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    uint16_t port = info ? info->port : 0;
+    if (port_out)
+        *port_out = port;
+    r->stopping = 0;
+    if (pthread_create(&r->sweeper, NULL, sweeper, r) == 0)
+        r->sweeper_on = 1;
+    say(r, "listening on %s (port %u, %s)", r->cfg.listen, (unsigned)port, tls ? "https" : "http");
+    return 0;
+}
+
+void relay_stop(struct relay *r)
+{
+    if (!r)
+        return;
+    if (r->sweeper_on) {
+        pthread_mutex_lock(&r->sweep_lock);
+        r->stopping = 1;
+        pthread_cond_signal(&r->sweep_cond);
+        pthread_mutex_unlock(&r->sweep_lock);
+        pthread_join(r->sweeper, NULL);
+        r->sweeper_on = 0;
+    }
+    if (r->mhd) {
+        MHD_stop_daemon(r->mhd); /* in-flight PATCHes end through on_completed */
+        r->mhd = NULL;
+    }
+    free(r->tls_cert_pem);
+    r->tls_cert_pem = NULL;
+    if (r->tls_key_pem) {
+        sodium_memzero(r->tls_key_pem, r->tls_key_len);
+        free(r->tls_key_pem);
+        r->tls_key_pem = NULL;
+    }
+}
+
+void relay_close(struct relay *r)
+{
+    if (!r)
+        return;
+    relay_stop(r);
+    if (r->db)
+        sqlite3_close(r->db);
+    registry_close(r->reg);
+    free(r->rates);
+    free(r->seen);
+    pthread_mutex_destroy(&r->db_lock);
+    pthread_mutex_destroy(&r->auth_lock);
+    pthread_mutex_destroy(&r->sweep_lock);
+    pthread_cond_destroy(&r->sweep_cond);
+    free(r);
+}
