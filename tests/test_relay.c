@@ -1077,10 +1077,10 @@ TEST(test_relay_refuses_garbage_headers_each_with_a_clear_status)
         {"99999999999999999999", "", 400, "Upload-Length is not a whole number of bytes\n"},
         {"1000", "", 400, "Upload-Length 1000 cannot be an envelope (176 + N x 4113 + 76 bytes)\n"},
         {"33156", "Upload-Metadata: tipid !!!!", 400,
-         "Upload-Metadata: tipid is not base64 of the 16-byte tip id (nor of its 32 hex "
-         "digits)\n"},
+         "Upload-Metadata: tipid is not base64 of the tip id's 32 hex digits (nor of its 16 "
+         "bytes)\n"},
         {"33156", "Upload-Metadata: filename aGVsbG8=", 400,
-         "Upload-Metadata: no tipid (send tipid <base64 of the 16-byte tip id>)\n"},
+         "Upload-Metadata: no tipid (send tipid <base64 of the tip id's 32 hex digits>)\n"},
         {"33156", "Upload-Metadata: tipid AAAAAAAAAAAAAAAAAAAAAA==,tipid AAAAAAAAAAAAAAAAAAAAAA==",
          400, "Upload-Metadata: key tipid is given twice\n"},
         {NULL, "", 400, "Upload-Length is required (Upload-Defer-Length is not offered)\n"},

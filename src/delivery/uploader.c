@@ -763,9 +763,15 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                          "the server forgets tip %s's upload as soon as it is made", sid);
                 goto out;
             }
-            char b64[sodium_base64_ENCODED_LEN(16, sodium_base64_VARIANT_ORIGINAL)];
-            sodium_bin2base64(b64, sizeof b64, t->id, 16, sodium_base64_VARIANT_ORIGINAL);
-            char meta[64];
+            /*
+             * tus metadata values are base64 of text: the tip id goes as its
+             * 32 hex digits, so any tus server stores a readable id.
+             */
+            char hex[33], b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+            sodium_bin2hex(hex, sizeof hex, t->id, 16);
+            sodium_bin2base64(b64, sizeof b64, (const unsigned char *)hex, 32,
+                              sodium_base64_VARIANT_ORIGINAL);
+            char meta[80];
             snprintf(meta, sizeof meta, "tipid %s", b64);
             request(u, "POST", u->files_url, -1, (int64_t)total, meta, NULL, 0, r, rep);
             if (r->cc != CURLE_OK) {

@@ -365,7 +365,7 @@ int relay_parse_auth(const char *v, struct relay_auth *out, char *err, size_t er
 int relay_parse_metadata(const char *v, uint8_t tip_id[ENVELOPE_TIP_ID_BYTES], char *err,
                          size_t errlen)
 {
-    static const char need[] = "no tipid (send tipid <base64 of the 16-byte tip id>)";
+    static const char need[] = "no tipid (send tipid <base64 of the tip id's 32 hex digits>)";
     if (!v || !tip_id) {
         set_err(err, errlen, "%s", need);
         return -1;
@@ -419,15 +419,16 @@ int relay_parse_metadata(const char *v, uint8_t tip_id[ENVELOPE_TIP_ID_BYTES], c
         }
         if (klen == 5 && memcmp(p, "tipid", 5) == 0) {
             /*
-             * The 16 bytes, or their 32 hex digits: generic tus clients take
-             * metadata as text, and base64 the text themselves.
+             * The 32 hex digits, as our uploader and generic tus clients send
+             * it (metadata is text, base64'd); or the 16 raw bytes, as kiosks
+             * of version 0.1.0 sent it.
              */
             uint8_t raw[32];
             if (b64_exact(val, vlen, tip_id, ENVELOPE_TIP_ID_BYTES) != 0 &&
                 (b64_exact(val, vlen, raw, 32) != 0 ||
                  parse_hex16((const char *)raw, 32, tip_id) != 0)) {
                 set_err(err, errlen,
-                        "tipid is not base64 of the 16-byte tip id (nor of its 32 hex digits)");
+                        "tipid is not base64 of the tip id's 32 hex digits (nor of its 16 bytes)");
                 return -1;
             }
             have = 1;
