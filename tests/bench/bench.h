@@ -21,6 +21,24 @@ static inline double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/*
+ * Minimum and median of n samples (sorts v in place). Figures are printed as
+ * "min/median" of repeated runs: the minimum is what the code costs, the
+ * median what a user usually waits on a busy machine.
+ */
+static inline void bench_min_median(double *v, int n, double *min, double *median)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    *min = n ? v[0] : 0;
+    *median = n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static inline const char *bench_build(void)
 {
     const char *b = getenv("HOMTHU_BUILD");
