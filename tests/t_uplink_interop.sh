@@ -1,6 +1,8 @@
 #!/bin/sh
 # homthu-uplink against a tus 1.0 server that is not ours: the npm package
-# @tus/server with @tus/file-store under Node 20, on a random loopback port.
+# @tus/server with @tus/file-store (pinned by tools/interop-deps.sh to
+# releases that run on Debian 12's Node 18 and on Node 20), on a random
+# loopback port.
 # Must show that the uploader speaks plain tus: the envelope the server
 # stores is byte-identical to the queue's. The Authorization header means
 # nothing there, and such a server never says Homthu-Verified, so this test
@@ -34,7 +36,7 @@ for p in "$UPLINK" "$FIXTURE"; do
 done
 command -v node >/dev/null 2>&1 || fail uplink_interop_tus_server "node is not installed (apt-get install nodejs npm)"
 major=$(node -e 'process.stdout.write(process.versions.node.split(".")[0])')
-[ "$major" -ge 20 ] 2>/dev/null || fail uplink_interop_tus_server "node $major is too old: @tus/server needs Node 20"
+[ "$major" -ge 18 ] 2>/dev/null || fail uplink_interop_tus_server "node $major is too old: the pinned @tus/server needs Node 18 (Debian 12's)"
 if ! "$ROOT/tools/interop-deps.sh" "$INTEROP" 2>"$T/npm.log"; then
     sed 's/^/    /' "$T/npm.log" | tail -20
     fail uplink_interop_tus_server "@tus/server and @tus/file-store could not be installed"
@@ -130,4 +132,67 @@ if grep -q 'delivered:.* [1-9][0-9]* requests' "$T/uplink.log" &&
 else
     sed 's/^/    /' "$T/uplink.log" "$T/proxy.log"
     fail uplink_interop_resumes_after_a_cut "the cut did not happen or was not survived"
+fi
+
+# The tip id the server keeps from Upload-Metadata is the id as text, its
+# 32 hex digits, so whoever runs a plain tus server can tell tips apart.
+node -e '
+const fs = require("fs"), path = require("path");
+for (const f of fs.readdirSync(process.argv[1]))
+  if (f.endsWith(".json")) {
+    const m = JSON.parse(fs.readFileSync(path.join(process.argv[1], f))).metadata || {};
+    console.log(m.tipid === undefined ? "(no tipid)" : JSON.stringify(m.tipid));
+  }' "$T/store" | sort >"$T/stored-ids" 2>"$T/node-ids.log"
+for e in "$T"/a/envelopes/*; do echo "\"${e##*/}\""; done | sort >"$T/queue-ids"
+if [ -s "$T/queue-ids" ] && cmp -s "$T/stored-ids" "$T/queue-ids"; then
+    echo "PASS uplink_interop_server_stores_the_tip_id_as_hex_text"
+else
+    echo "    the server stored:"; sed 's/^/      /' "$T/stored-ids" "$T/node-ids.log"
+    echo "    the queue's ids:"; sed 's/^/      /' "$T/queue-ids"
+    echo "FAIL uplink_interop_server_stores_the_tip_id_as_hex_text (Upload-Metadata tipid is not the id's hex text)"
+fi
+
+# Kiosk C keeps the default, uplink_require_verified = true: this server
+# never says Homthu-Verified, so its tips must stay queued, and --once (a
+# technician's "is everything out?") must not say yes: it exits non-zero
+# and names every tip still waiting, with the reason.
+if ! "$FIXTURE" "$T/c" "http://127.0.0.1:$PORT/" 2 8 uplink_backoff_base_ms=50 \
+    uplink_backoff_cap_ms=200 >"$T/c-ids" 2>"$T/c-fixture.log"; then
+    sed 's/^/    /' "$T/c-fixture.log"
+    fail uplink_interop_once_fails_while_tips_wait "cannot make the test tips"
+fi
+timeout -s KILL 120 "$UPLINK" --config "$T/c/kiosk/kiosk.conf" --once --max-failures 3 \
+    >"$T/c-uplink.log" 2>&1
+rc=$?
+if [ "$rc" -eq 137 ]; then
+    sed 's/^/    /' "$T/c-uplink.log" | tail -20
+    echo "FAIL uplink_interop_once_fails_while_tips_wait (--once did not finish in 120 s)"
+elif [ "$rc" -ne 0 ]; then
+    echo "PASS uplink_interop_once_fails_while_tips_wait"
+else
+    sed 's/^/    /' "$T/c-uplink.log" | tail -20
+    echo "FAIL uplink_interop_once_fails_while_tips_wait (--once exited 0 with $(wc -l <"$T/c-ids") unverified tips still queued)"
+fi
+# Each waiting tip by its id (the logs' 8-digit short form or all 32), on a
+# line that says why: the server never verified it.
+named=1
+while read -r id; do
+    short=$(printf '%.8s' "$id")
+    if ! grep "$short" "$T/c-uplink.log" | grep -qi 'verif'; then
+        echo "    tip $id is not named with a reason"
+        named=0
+    fi
+done <"$T/c-ids"
+if [ "$named" -eq 1 ] && [ -s "$T/c-ids" ]; then
+    echo "PASS uplink_interop_once_names_each_waiting_tip_and_why"
+else
+    sed 's/^/    /' "$T/c-uplink.log" | tail -20
+    echo "FAIL uplink_interop_once_names_each_waiting_tip_and_why (the output does not say which tips wait and why)"
+fi
+waiting=$("$B/homthu-queue" --list "$T/c/kiosk/data" 2>&1 | grep -Ec 'sealed|uploading')
+if [ "$waiting" -eq "$(wc -l <"$T/c-ids")" ]; then
+    echo "PASS uplink_interop_unverified_tips_stay_queued"
+else
+    "$B/homthu-queue" --list "$T/c/kiosk/data" 2>&1 | sed 's/^/    /'
+    echo "FAIL uplink_interop_unverified_tips_stay_queued ($waiting of $(wc -l <"$T/c-ids") tips still queued)"
 fi

@@ -4,18 +4,28 @@
 # against our relay, @tus/server against our uploader. Installed from the
 # npm registry into build/interop, versions pinned so that a new release
 # cannot change a test's outcome; a registry hiccup is retried, not failed.
-# Nothing happens when they are there already. Used by .ci/run (setup) and
-# by the tests themselves on a first run.
+# Nothing happens when the pinned versions are there already; other
+# versions (an older pin) are replaced. Used by .ci/run (setup) and by the
+# tests themselves on a first run.
+#
+# The pins run on Debian 12's own Node 18 as well as on Node 20 and later:
+# @tus/server 2.x and @tus/utils 0.6+ want Node >= 20.19, so the 1.x line
+# (engines: node >= 16) is used, with the @tus/file-store and @tus/utils
+# releases it was made with (@tus/file-store 1.5.1 already moved to
+# @tus/utils 0.5). tus-js-client 4 wants Node >= 18.
 #
 #   tools/interop-deps.sh [DIR]      (default build/interop)
 set -eu
 cd "$(dirname "$0")/.."
 DIR=${1:-build/interop}
-PINS="tus-js-client@4.3.1 @tus/server@2.4.5 @tus/file-store@2.1.1"
+PINS="tus-js-client@4.3.1 @tus/server@1.9.0 @tus/file-store@1.5.0 @tus/utils@0.4.0"
 
 have() {
-    for p in tus-js-client @tus/server @tus/file-store; do
-        [ -f "$DIR/node_modules/$p/package.json" ] || return 1
+    for pin in $PINS; do
+        name=${pin%@*}
+        f="$DIR/node_modules/$name/package.json"
+        [ -f "$f" ] || return 1
+        grep -q "\"version\": *\"${pin##*@}\"" "$f" || return 1
     done
 }
 have && exit 0
