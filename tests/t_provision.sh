@@ -72,6 +72,9 @@ if command -v setsid >/dev/null 2>&1; then
     (unset HOMTHU_PASSPHRASE; setsid "$P" post-init --dir "$T/p4" </dev/null >"$T/out" 2>&1; echo $? >"$T/rc")
     check post_init_without_terminal_says_how rc_is 1
     check post_init_without_terminal_message says 'set HOMTHU_PASSPHRASE or use --passphrase-file'
+else
+    echo "FAIL provision_post_init_without_terminal_says_how (setsid is missing: Debian's util-linux has it)"
+    failed=1
 fi
 
 HOMTHU_PWHASH=fast run post-init --dir "$T/p5"

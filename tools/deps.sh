@@ -16,8 +16,14 @@ PKGS="$PKGS espeak-ng sox opus-tools python3"
 # server (Dovecot) started by the tests themselves, Node for the tus
 # implementations we did not write, iproute2 for network namespaces and tc.
 PKGS="$PKGS python3-aiosmtpd dovecot-imapd iproute2 ca-certificates openssl curl"
+# systemd-analyze checks the units in image/ (tests/t_service.sh); a
+# minimal Debian (a container, a chroot) comes without systemd. setsid
+# (util-linux) and timeout (coreutils) are used by the script tests.
+PKGS="$PKGS systemd util-linux coreutils"
 # Node: keep any Node already here (it may be newer than Debian's, with its
-# own npm); install Debian's only when there is none.
+# own npm); install Debian's only when there is none. The interop packages
+# are pinned to releases that run on Debian 12's Node 18 and on newer ones
+# (tools/interop-deps.sh).
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
