@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <sodium.h>
@@ -26,13 +27,14 @@
 
 #define RELAY_SCHEMA_VERSION 1
 /*
- * Body bytes are held per request and committed in slices of this size
- * (and at the end, or when the connection dies). A commit is an fsync, so
- * bigger is faster; smaller loses less if the relay itself crashes mid-body
- * (a lost link is no loss: what arrived is committed then). 128 KiB: a
- * typical tip (≈ 100 KB) is one commit, a connection costs at most this.
+ * Body bytes are held per request only until they make a whole envelope
+ * chunk: each whole chunk goes to the writer thread at once, so a PATCH
+ * cut off anywhere, or left hanging by a link that died without a word,
+ * loses at most the chunk in flight. A request holds at most this much
+ * that is not yet on disk (more waits for the disk): a typical tip
+ * (about 100 KB) never waits.
  */
-#define FLUSH_BYTES (128 * 1024)
+#define BODY_HELD_MAX (128 * 1024)
 #define MAX_REQUEST_HEADERS 64
 #define MAX_REQUEST_ARGS 16
 #define LIST_LIMIT_DEFAULT 100
@@ -54,10 +56,46 @@ struct seen {
     int used;
 };
 
+struct relay;
+struct relay_call;
+
+/*
+ * Work for the writer thread, run inside the batch's one transaction with
+ * db_lock held: either a PATCH's bytes (`call`) or `fn`. Queued and
+ * finished under commit_lock.
+ */
+struct job {
+    struct job *next;
+    struct relay_call *call;
+    int (*fn)(struct relay *r, void *arg); /* 0, or -1 to roll its own writes back */
+    void *arg;
+    int done;      /* fn jobs: the batch holding it is over */
+    int committed; /* ... and its transaction reached the disk */
+    /* call jobs: what the writer took, and how it went */
+    uint64_t at;
+    size_t n;
+    int status;
+    char msg[256];
+};
+
 struct relay {
     struct relay_config cfg;
     sqlite3 *db;
     pthread_mutex_t db_lock;   /* the store; taken before auth_lock, never after */
+    /*
+     * Group commit: every write that must be durable before it is answered
+     * goes through one writer thread, which puts all the work waiting at
+     * that moment into one transaction, so concurrent uploads share one
+     * fsync instead of queueing for one each. commit_lock guards the queue,
+     * the live PATCHes and their held bytes; it is taken alone (never with
+     * db_lock or auth_lock held, nor they under it).
+     */
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_work, commit_done;
+    struct job *jobs, *jobs_tail;
+    struct relay_call *live; /* PATCHes in progress */
+    pthread_t writer;
+    int writer_on, writer_stop;
     pthread_mutex_t auth_lock; /* registry, replay memory, rate counters */
     struct registry *reg;
     dev_t reg_dev;
@@ -99,13 +137,26 @@ struct relay_call {
     uint8_t id[16];
     char hex[33];
     uint64_t length;
-    uint64_t expect; /* where the upload must stand at our next commit */
-    uint64_t room;   /* body bytes this PATCH may bring */
+    uint64_t expect; /* where the upload stands after this PATCH's commits so far */
+    uint64_t room;   /* body bytes this PATCH may still bring */
     uint64_t got;    /* body bytes seen */
     int declared;    /* Content-Length given (else chunked) */
     uint64_t content_length;
+    /*
+     * Bytes after `expect`, not yet on disk. The writer reads the first
+     * job.n of them outside commit_lock while more are appended behind:
+     * the buffer never moves while a job is queued.
+     */
     uint8_t *buf;
     size_t nbuf, capbuf;
+    struct job job;
+    int queued;     /* job is with the writer */
+    int final;      /* the body is complete: every byte goes, not only whole chunks */
+    int ended;      /* cut off or superseded: no more bytes taken */
+    int superseded; /* ended by a newer request for the upload */
+    int refs;       /* requests waiting on this call (end_stale) */
+    int fd;         /* its socket (to close a superseded one), -1 without */
+    struct relay_call *live_next;
     int fail; /* HTTP status once the call has failed */
     char failmsg[256];
 };
@@ -1070,55 +1121,36 @@ static int has_body(const struct relay_request *q)
     return cl && strcmp(cl, "0") != 0;
 }
 
-static void tus_create(struct relay *r, const struct relay_request *q, const struct who *w,
-                       struct relay_response *resp)
-{
-    uint64_t length;
+static int run_job(struct relay *r, int (*fn)(struct relay *, void *), void *arg);
+static void end_stale(struct relay *r, const uint8_t id[16], const struct who *w);
+
+struct create {
     uint8_t id[16];
-    char why[256], hex[33];
-    if (has_body(q)) {
-        answer(resp, 400,
-               "POST /files/ takes no body (creation-with-upload is not offered): "
-               "create, then PATCH");
-        return;
-    }
-    const char *ul = header(q, "Upload-Length");
-    if (!ul) {
-        answer(resp, 400, "Upload-Length is required (Upload-Defer-Length is not offered)");
-        return;
-    }
-    if (relay_parse_u64(ul, &length)) {
-        answer(resp, 400, "Upload-Length is not a whole number of bytes");
-        return;
-    }
-    if (length > r->cfg.max_tip_bytes) {
-        answer(resp, 413,
-               "Upload-Length %" PRIu64 " is over this relay's limit of %" PRIu64 " bytes", length,
-               r->cfg.max_tip_bytes);
-        add_header(resp, "Tus-Max-Size", "%" PRIu64, r->cfg.max_tip_bytes);
-        return;
-    }
-    if (!envelope_size_ok(length)) {
-        answer(resp, 400,
-               "Upload-Length %" PRIu64 " cannot be an envelope (%d + N x %d + %d bytes)", length,
-               ENVELOPE_HEADER_BYTES, ENVELOPE_CHUNK_CIPHER, ENVELOPE_TRAILER_BYTES);
-        return;
-    }
-    if (relay_parse_metadata(header(q, "Upload-Metadata"), id, why, sizeof why)) {
-        answer(resp, 400, "Upload-Metadata: %s", why);
-        return;
-    }
-    hex16(id, hex);
+    char hex[33];
+    uint64_t length;
+    const struct who *w;
+    struct relay_response *resp;
+};
+
+/* The writes of a POST, in the writer's transaction: 0, or -1 when the store failed. */
+static int create_job(struct relay *r, void *arg)
+{
+    struct create *cr = arg;
+    struct relay_response *resp = cr->resp;
+    const struct who *w = cr->w;
+    const char *hex = cr->hex;
+    uint64_t length = cr->length;
     struct upload u;
     sqlite3_stmt *st = NULL;
     int64_t t = now(r);
-    pthread_mutex_lock(&r->db_lock);
-    int found = upload_get(r, id, &u);
+    int rc = -1;
+    int found = upload_get(r, cr->id, &u);
     if (found < 0) {
         store_failed(r, resp);
         goto out;
     }
     if (found) {
+        rc = 0;
         if (memcmp(u.device, w->key, 32) != 0) {
             answer(resp, 409, "tip %s was created by another kiosk", hex);
             goto out;
@@ -1152,6 +1184,7 @@ static void tus_create(struct relay *r, const struct relay_request *q, const str
     sqlite3_finalize(st);
     st = NULL;
     if (held + length > r->cfg.device_quota_bytes) {
+        rc = 0;
         answer(resp, 507,
                "over quota: kiosk %s has %" PRIu64
                " bytes waiting for the post, the limit is %" PRIu64
@@ -1159,7 +1192,7 @@ static void tus_create(struct relay *r, const struct relay_request *q, const str
                w->kiosk, held, r->cfg.device_quota_bytes);
         goto out;
     }
-    delete_upload(r, id); /* no stray bytes under a new upload, whatever came before */
+    delete_upload(r, cr->id); /* no stray bytes under a new upload, whatever came before */
     if (sqlite3_prepare_v2(r->db,
                            "INSERT INTO upload(id, device, length, created, updated, kiosk)"
                            " VALUES(?, ?, ?, ?, ?, ?)",
@@ -1167,7 +1200,7 @@ static void tus_create(struct relay *r, const struct relay_request *q, const str
         store_failed(r, resp);
         goto out;
     }
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 1, cr->id, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, w->key, 32, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)length);
     sqlite3_bind_int64(st, 4, t);
@@ -1185,9 +1218,56 @@ static void tus_create(struct relay *r, const struct relay_request *q, const str
     upload_headers(r, resp, &u);
     say(r, "tip %s created by kiosk %s (key %s): %" PRIu64 " bytes to come", hex, w->kiosk, w->fp,
         length);
+    rc = 0;
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->db_lock);
+    return rc;
+}
+
+static void tus_create(struct relay *r, const struct relay_request *q, const struct who *w,
+                       struct relay_response *resp)
+{
+    struct create cr = {.w = w, .resp = resp};
+    char why[256];
+    if (has_body(q)) {
+        answer(resp, 400,
+               "POST /files/ takes no body (creation-with-upload is not offered): "
+               "create, then PATCH");
+        return;
+    }
+    const char *ul = header(q, "Upload-Length");
+    if (!ul) {
+        answer(resp, 400, "Upload-Length is required (Upload-Defer-Length is not offered)");
+        return;
+    }
+    if (relay_parse_u64(ul, &cr.length)) {
+        answer(resp, 400, "Upload-Length is not a whole number of bytes");
+        return;
+    }
+    if (cr.length > r->cfg.max_tip_bytes) {
+        answer(resp, 413,
+               "Upload-Length %" PRIu64 " is over this relay's limit of %" PRIu64 " bytes",
+               cr.length, r->cfg.max_tip_bytes);
+        add_header(resp, "Tus-Max-Size", "%" PRIu64, r->cfg.max_tip_bytes);
+        return;
+    }
+    if (!envelope_size_ok(cr.length)) {
+        answer(resp, 400,
+               "Upload-Length %" PRIu64 " cannot be an envelope (%d + N x %d + %d bytes)",
+               cr.length, ENVELOPE_HEADER_BYTES, ENVELOPE_CHUNK_CIPHER, ENVELOPE_TRAILER_BYTES);
+        return;
+    }
+    if (relay_parse_metadata(header(q, "Upload-Metadata"), cr.id, why, sizeof why)) {
+        answer(resp, 400, "Upload-Metadata: %s", why);
+        return;
+    }
+    hex16(cr.id, cr.hex);
+    /* A kiosk creating again has given up on any PATCH it still has open. */
+    end_stale(r, cr.id, w);
+    if (!run_job(r, create_job, &cr)) {
+        relay_response_clear(resp);
+        answer(resp, 500, "the relay could not store this: try again later");
+    }
 }
 
 /* Look up an upload for its owner; 1 with `u`, or 0 with the refusal in resp. db_lock held. */
@@ -1211,6 +1291,8 @@ static void tus_head(struct relay *r, const uint8_t id[16], const struct who *w,
                      struct relay_response *resp)
 {
     struct upload u;
+    /* A kiosk asking where its upload stands has given up on any PATCH it still has open. */
+    end_stale(r, id, w);
     pthread_mutex_lock(&r->db_lock);
     if (own_upload(r, id, w, &u, resp)) {
         resp->status = 200;
@@ -1225,6 +1307,7 @@ static void tus_delete(struct relay *r, const uint8_t id[16], const struct who *
     struct upload u;
     char hex[33];
     hex16(id, hex);
+    end_stale(r, id, w);
     pthread_mutex_lock(&r->db_lock);
     if (!own_upload(r, id, w, &u, resp))
         goto out;
@@ -1355,78 +1438,259 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------------------------- the writer (group commit) */
+
 /*
- * Commit the bytes held by a PATCH, if the upload still stands where this
- * PATCH began (another PATCH may have moved it: then this one fails with
- * 409 and its bytes are dropped, never spliced in).
+ * Where the last whole piece of the envelope at or below `pos` ends: the
+ * header (176 bytes), then each chunk (4113), then the end (the 76-byte
+ * trailer counts with the last chunk). A cut keeps bytes up to here.
  */
-static void call_commit(struct relay_call *c)
+static uint64_t whole_below(uint64_t pos, uint64_t length)
 {
-    struct relay *r = c->r;
-    sqlite3_stmt *st = NULL;
-    if (c->fail || c->nbuf == 0) {
-        c->nbuf = 0;
-        return;
+    const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
+    if (pos >= length)
+        return length;
+    if (pos < H)
+        return 0;
+    return H + (pos - H) / C * C;
+}
+
+/* Bytes of `c` the writer may commit now. commit_lock held. */
+static size_t take_size(const struct relay_call *c)
+{
+    if (c->fail)
+        return 0;
+    uint64_t end = c->final ? c->expect + c->nbuf : whole_below(c->expect + c->nbuf, c->length);
+    return end > c->expect ? (size_t)(end - c->expect) : 0;
+}
+
+/* commit_lock held. */
+static void enqueue(struct relay *r, struct job *j)
+{
+    j->next = NULL;
+    if (r->jobs_tail)
+        r->jobs_tail->next = j;
+    else
+        r->jobs = j;
+    r->jobs_tail = j;
+    pthread_cond_signal(&r->commit_work);
+}
+
+/* Hand `c`'s whole chunks to the writer unless it has some already. commit_lock held. */
+static void call_kick(struct relay_call *c)
+{
+    if (!c->queued && take_size(c) > 0) {
+        c->queued = 1;
+        enqueue(c->r, &c->job);
     }
-    pthread_mutex_lock(&r->db_lock);
+}
+
+/*
+ * Write the bytes the writer took from `c`, if the upload still stands
+ * where they belong (another PATCH may have moved it: then this one fails
+ * with 409 and its bytes are dropped, never spliced in). In the batch's
+ * transaction; 0, or -1 to roll back.
+ */
+static int call_write(struct relay *r, struct relay_call *c, struct job *j)
+{
+    sqlite3_stmt *st = NULL;
     struct upload u;
     int found = upload_get(r, c->id, &u);
     if (found <= 0 || memcmp(u.device, c->who.key, 32) != 0) {
-        c->fail = found < 0 ? 500 : 404;
-        snprintf(c->failmsg, sizeof c->failmsg, "%s",
+        j->status = found < 0 ? 500 : 404;
+        snprintf(j->msg, sizeof j->msg, "%s",
                  found < 0 ? "the relay could not store this: try again later"
                            : "no such upload (it expired or was terminated meanwhile)");
-        goto out;
+        return -1;
     }
-    if (u.got != c->expect || u.state != ST_PARTIAL) {
-        c->fail = 409;
-        snprintf(c->failmsg, sizeof c->failmsg,
+    if (u.got != j->at || u.state != ST_PARTIAL) {
+        j->status = 409;
+        snprintf(j->msg, sizeof j->msg,
                  "Upload-Offset %" PRIu64 " is no longer where this upload stands (%" PRIu64
                  "): another PATCH moved it; ask with HEAD and resume from there",
-                 c->expect, u.got);
-        goto out;
+                 j->at, u.got);
+        return -1;
     }
-    if (db_exec(r, "BEGIN IMMEDIATE"))
-        goto failed;
     if (sqlite3_prepare_v2(r->db, "INSERT INTO part(upload, off, data) VALUES(?, ?, ?)", -1, &st,
                            NULL) != SQLITE_OK)
-        goto rollback;
+        goto failed;
     sqlite3_bind_blob(st, 1, c->id, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->expect);
-    sqlite3_bind_blob(st, 3, c->buf, (int)c->nbuf, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)j->at);
+    sqlite3_bind_blob(st, 3, c->buf, (int)j->n, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        goto rollback;
+        goto failed;
     sqlite3_finalize(st);
     st = NULL;
     if (sqlite3_prepare_v2(r->db, "UPDATE upload SET got = ?, updated = ? WHERE id = ?", -1, &st,
                            NULL) != SQLITE_OK)
-        goto rollback;
-    uint64_t got = c->expect + c->nbuf;
+        goto failed;
+    uint64_t got = j->at + j->n;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)got);
     sqlite3_bind_int64(st, 2, now(r));
     sqlite3_bind_blob(st, 3, c->id, 16, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
-        goto rollback;
+        goto failed;
     sqlite3_finalize(st);
     st = NULL;
     if (got == c->length && settle(r, c->id, &c->who, c->length))
-        goto rollback;
-    if (db_exec(r, "COMMIT"))
-        goto rollback;
-    c->expect = got;
-    goto out;
-rollback:
-    sqlite3_finalize(st);
-    st = NULL;
-    db_exec(r, "ROLLBACK");
+        goto failed;
+    return 0;
 failed:
-    c->fail = 500;
-    snprintf(c->failmsg, sizeof c->failmsg, "the relay could not store this (%s): try again later",
-             sqlite3_errmsg(r->db));
-out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->db_lock);
-    c->nbuf = 0;
+    j->status = 500;
+    snprintf(j->msg, sizeof j->msg, "the relay could not store this (%s): try again later",
+             sqlite3_errmsg(r->db));
+    return -1;
+}
+
+/* The batch is over: tell the call how its bytes fared. commit_lock held. */
+static void call_finish(struct relay_call *c, int ok)
+{
+    struct job *j = &c->job;
+    c->queued = 0;
+    if (j->n == 0)
+        return;
+    if (ok) {
+        memmove(c->buf, c->buf + j->n, c->nbuf - j->n);
+        c->nbuf -= j->n;
+        c->expect += j->n;
+    } else if (!c->fail) {
+        c->fail = j->status ? j->status : 500;
+        snprintf(c->failmsg, sizeof c->failmsg, "%s",
+                 j->status ? j->msg : "the relay could not store this: try again later");
+    }
+    if (c->fail)
+        c->nbuf = 0;
+    else
+        call_kick(c); /* whole chunks that came while these were written */
+}
+
+static void *writer_main(void *arg)
+{
+    struct relay *r = arg;
+    pthread_mutex_lock(&r->commit_lock);
+    for (;;) {
+        while (!r->jobs && !r->writer_stop)
+            pthread_cond_wait(&r->commit_work, &r->commit_lock);
+        if (!r->jobs)
+            break;
+        struct job *batch = r->jobs;
+        r->jobs = r->jobs_tail = NULL;
+        /* What each PATCH holds now; bytes arriving from here on wait for the next batch. */
+        for (struct job *j = batch; j; j = j->next)
+            if (j->call) {
+                j->at = j->call->expect;
+                j->n = take_size(j->call);
+                j->status = 0;
+            }
+        pthread_mutex_unlock(&r->commit_lock);
+
+        pthread_mutex_lock(&r->db_lock);
+        int ok = db_exec(r, "BEGIN IMMEDIATE") == 0;
+        for (struct job *j = batch; j && ok; j = j->next) {
+            if (j->call && j->n == 0)
+                continue;
+            /* Each job's writes stand or fall alone; the batch commits once. */
+            if (db_exec(r, "SAVEPOINT job")) {
+                j->status = 500;
+                continue;
+            }
+            int rc = j->call ? call_write(r, j->call, j) : j->fn(r, j->arg);
+            if (rc) {
+                if (!j->call)
+                    j->status = 500;
+                db_exec(r, "ROLLBACK TO job");
+            }
+            db_exec(r, "RELEASE job");
+        }
+        if (ok && db_exec(r, "COMMIT")) {
+            db_exec(r, "ROLLBACK");
+            ok = 0;
+        }
+        pthread_mutex_unlock(&r->db_lock);
+
+        pthread_mutex_lock(&r->commit_lock);
+        for (struct job *j = batch, *next; j; j = next) {
+            next = j->next;
+            if (j->call) {
+                call_finish(j->call, ok && j->status == 0);
+            } else {
+                j->committed = ok;
+                j->done = 1;
+            }
+        }
+        pthread_cond_broadcast(&r->commit_done);
+    }
+    pthread_mutex_unlock(&r->commit_lock);
+    return NULL;
+}
+
+/*
+ * Run `fn` in the writer's next transaction and wait until that is on
+ * disk. Returns 1 when it is, 0 when the transaction failed (what `fn`
+ * wrote is gone). Never from the writer itself.
+ */
+static int run_job(struct relay *r, int (*fn)(struct relay *, void *), void *arg)
+{
+    struct job j = {.fn = fn, .arg = arg};
+    pthread_mutex_lock(&r->commit_lock);
+    enqueue(r, &j);
+    while (!j.done)
+        pthread_cond_wait(&r->commit_done, &r->commit_lock);
+    pthread_mutex_unlock(&r->commit_lock);
+    return j.committed;
+}
+
+/* Until the writer is done with `c`'s bytes. commit_lock held. */
+static void call_settle_down(struct relay_call *c)
+{
+    while (c->queued)
+        pthread_cond_wait(&c->r->commit_done, &c->r->commit_lock);
+}
+
+/*
+ * A request of the kiosk for upload `id` (HEAD, PATCH, POST, DELETE) means
+ * any PATCH of it still open is dead: the link went down and the relay has
+ * not noticed (a silent link can take connection_timeout_seconds). End it
+ * now: keep its whole chunks, drop the rest, close its connection, so the
+ * answer to this request says where to resume.
+ */
+static void end_stale(struct relay *r, const uint8_t id[16], const struct who *w)
+{
+    pthread_mutex_lock(&r->commit_lock);
+again:
+    for (struct relay_call *c = r->live; c; c = c->live_next) {
+        if (c->ended || memcmp(c->id, id, 16) != 0 || memcmp(c->who.key, w->key, 32) != 0)
+            continue;
+        c->ended = c->superseded = 1;
+        c->refs++;
+        call_kick(c);
+        call_settle_down(c);
+        if (c->fd >= 0)
+            shutdown(c->fd, SHUT_RDWR); /* its thread sees the end and lets it go */
+        say(r,
+            "tip %s: PATCH from kiosk %s ended by a newer request for the upload after %" PRIu64
+            " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
+            c->hex, c->who.kiosk, c->got, c->expect, c->length);
+        c->refs--;
+        pthread_cond_broadcast(&r->commit_done);
+        goto again; /* the list may have changed while we waited */
+    }
+    pthread_mutex_unlock(&r->commit_lock);
+}
+
+/* Out of the live list, and nobody else's business any more. commit_lock held. */
+static void call_retire(struct relay_call *c)
+{
+    struct relay *r = c->r;
+    call_settle_down(c);
+    for (struct relay_call **p = &r->live; *p; p = &(*p)->live_next)
+        if (*p == c) {
+            *p = c->live_next;
+            break;
+        }
+    while (c->refs || c->queued)
+        pthread_cond_wait(&r->commit_done, &r->commit_lock);
 }
 
 static void tus_patch(struct relay *r, const struct relay_request *q, const uint8_t id[16],
@@ -1451,6 +1715,8 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
     struct upload u;
     char hex[33];
     hex16(id, hex);
+    /* A kiosk sending again has given up on the PATCH it may still have open. */
+    end_stale(r, id, w);
     pthread_mutex_lock(&r->db_lock);
     int ok = own_upload(r, id, w, &u, resp);
     pthread_mutex_unlock(&r->db_lock);
@@ -1490,6 +1756,19 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
     c->room = u.length - u.got;
     c->declared = declared;
     c->content_length = cl;
+    c->capbuf = c->room < BODY_HELD_MAX ? (size_t)c->room : BODY_HELD_MAX;
+    c->buf = malloc(c->capbuf);
+    if (!c->buf) {
+        free(c);
+        answer(resp, 503, "the relay is out of memory: try again later");
+        return;
+    }
+    c->job.call = c;
+    c->fd = -1;
+    pthread_mutex_lock(&r->commit_lock);
+    c->live_next = r->live;
+    r->live = c;
+    pthread_mutex_unlock(&r->commit_lock);
     *callp = c;
 }
 
@@ -1497,46 +1776,39 @@ void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
 {
     if (!c || !len)
         return;
+    struct relay *r = c->r;
+    pthread_mutex_lock(&r->commit_lock);
     c->got += len;
-    if (c->fail)
-        return;
-    if (len > c->room) {
+    if (!c->fail && !c->ended && len > c->room) {
         /* Only a chunked body can bring more than it may; a declared one is cut by MHD. */
         c->fail = 413;
         snprintf(c->failmsg, sizeof c->failmsg,
                  "the PATCH brings more than the Upload-Length of %" PRIu64, c->length);
-        c->nbuf = 0;
-        return;
     }
-    while (len) {
+    while (len && !c->fail && !c->ended) {
         if (c->nbuf == c->capbuf) {
-            size_t cap = c->capbuf ? c->capbuf * 2 : 16384;
-            if (cap > FLUSH_BYTES)
-                cap = FLUSH_BYTES;
-            if (cap == c->capbuf) {
-                call_commit(c);
-                if (c->fail)
-                    return;
-                continue;
+            /* The disk is behind: wait for it (a full buffer always holds a whole chunk). */
+            call_kick(c);
+            if (!c->queued) {
+                c->fail = 500;
+                snprintf(c->failmsg, sizeof c->failmsg, "the relay lost track of this PATCH");
+                break;
             }
-            uint8_t *nb = realloc(c->buf, cap);
-            if (!nb) {
-                c->fail = 503;
-                snprintf(c->failmsg, sizeof c->failmsg, "the relay is out of memory");
-                return;
-            }
-            c->buf = nb;
-            c->capbuf = cap;
+            pthread_cond_wait(&r->commit_done, &r->commit_lock);
+            continue;
         }
         size_t n = c->capbuf - c->nbuf;
         if (n > len)
             n = len;
+        /* Behind the bytes the writer may be reading: those never move meanwhile. */
         memcpy(c->buf + c->nbuf, bytes, n);
         c->nbuf += n;
         c->room -= n;
         bytes += n;
         len -= n;
+        call_kick(c);
     }
+    pthread_mutex_unlock(&r->commit_lock);
 }
 
 static void call_free(struct relay_call *c)
@@ -1553,12 +1825,20 @@ void relay_call_abort(struct relay_call *c)
 {
     if (!c)
         return;
-    uint64_t before = c->expect, sent = c->got;
-    call_commit(c);
-    say(c->r,
-        "tip %s: PATCH from kiosk %s cut off after %" PRIu64 " bytes; the upload stands at %" PRIu64
-        " of %" PRIu64,
-        c->hex, c->who.kiosk, sent, c->fail ? before : c->expect, c->length);
+    struct relay *r = c->r;
+    pthread_mutex_lock(&r->commit_lock);
+    if (!c->ended) {
+        /* The link died: the whole chunks that came are kept, the piece of one is not. */
+        c->ended = 1;
+        call_kick(c);
+        call_settle_down(c);
+        say(r,
+            "tip %s: PATCH from kiosk %s cut off after %" PRIu64
+            " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
+            c->hex, c->who.kiosk, c->got, c->expect, c->length);
+    }
+    call_retire(c);
+    pthread_mutex_unlock(&r->commit_lock);
     call_free(c);
 }
 
@@ -1570,7 +1850,18 @@ void relay_call_end(struct relay_call *c, struct relay_response *resp)
         return;
     }
     struct relay *r = c->r;
-    call_commit(c);
+    pthread_mutex_lock(&r->commit_lock);
+    if (c->superseded && !c->fail) {
+        c->fail = 409;
+        snprintf(c->failmsg, sizeof c->failmsg,
+                 "this PATCH was ended by a newer request for the upload; ask with HEAD and "
+                 "resume from there");
+    } else if (!c->ended) {
+        c->ended = c->final = 1; /* every byte now, whole chunks or not */
+        call_kick(c);
+    }
+    call_retire(c);
+    pthread_mutex_unlock(&r->commit_lock);
     if (!c->fail && c->declared && c->got != c->content_length) {
         c->fail = 400;
         snprintf(c->failmsg, sizeof c->failmsg,
@@ -2128,6 +2419,9 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     pthread_mutex_init(&r->auth_lock, NULL);
     pthread_mutex_init(&r->sweep_lock, NULL);
     pthread_cond_init(&r->sweep_cond, NULL);
+    pthread_mutex_init(&r->commit_lock, NULL);
+    pthread_cond_init(&r->commit_work, NULL);
+    pthread_cond_init(&r->commit_done, NULL);
     crypto_generichash(r->token_hash, sizeof r->token_hash, (const uint8_t *)c->post_token, tl,
                        NULL, 0);
     sodium_memzero(r->cfg.post_token, sizeof r->cfg.post_token);
@@ -2139,6 +2433,12 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     pthread_mutex_unlock(&r->auth_lock);
     if (rc)
         goto fail;
+    if (pthread_create(&r->writer, NULL, writer_main, r) != 0) {
+        set_err(err, errlen, "relay: cannot start the writer thread");
+        rc = RELAY_E_NOMEM;
+        goto fail;
+    }
+    r->writer_on = 1;
     *out = r;
     return 0;
 fail:
@@ -2261,6 +2561,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             return MHD_YES;
         }
         k->answered = 0;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (ci) {
+            /* MHD closes it only after on_completed has taken the call out of the live list. */
+            pthread_mutex_lock(&r->commit_lock);
+            k->call->fd = ci->connect_fd;
+            pthread_mutex_unlock(&r->commit_lock);
+        }
         return MHD_YES; /* the body, please */
     }
     if (*upload_data_size) {
@@ -2439,7 +2747,15 @@ void relay_close(struct relay *r)
 {
     if (!r)
         return;
-    relay_stop(r);
+    relay_stop(r); /* every PATCH ends first: the writer keeps what they hold */
+    if (r->writer_on) {
+        pthread_mutex_lock(&r->commit_lock);
+        r->writer_stop = 1;
+        pthread_cond_signal(&r->commit_work);
+        pthread_mutex_unlock(&r->commit_lock);
+        pthread_join(r->writer, NULL);
+        r->writer_on = 0;
+    }
     if (r->db)
         sqlite3_close(r->db);
     registry_close(r->reg);
@@ -2449,5 +2765,8 @@ void relay_close(struct relay *r)
     pthread_mutex_destroy(&r->auth_lock);
     pthread_mutex_destroy(&r->sweep_lock);
     pthread_cond_destroy(&r->sweep_cond);
+    pthread_mutex_destroy(&r->commit_lock);
+    pthread_cond_destroy(&r->commit_work);
+    pthread_cond_destroy(&r->commit_done);
     free(r);
 }
