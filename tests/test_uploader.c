@@ -199,6 +199,55 @@ static void fx_proxy(struct fx *f, const char *args)
     fx_proxy_at(f, 0, args);
 }
 
+/* The counting proxy (tests/helpers/countproxy) in front of the relay. */
+static void fx_countproxy(struct fx *f, const char *args)
+{
+    const char *pf = check_path("count.port"), *pidf = check_path("proxy.pid");
+    unlink(pf);
+    unlink(check_path("count.stats"));
+    ASSERT_EQ(check_sh("%s/helpers/countproxy --target 127.0.0.1:%u --port-file %s "
+                       "--stats-file %s %s >/dev/null 2>&1 & echo $! > %s",
+                       check_build(), f->port, pf, check_path("count.stats"), args, pidf),
+              0);
+    size_t n = 0;
+    uint8_t *s = NULL;
+    for (int i = 0; i < 100 && !(s = check_slurp(pf, &n)); i++)
+        usleep(50 * 1000);
+    ASSERT(s);
+    f->proxy_port = (uint16_t)atoi((char *)s);
+    free(s);
+    s = check_slurp(pidf, &n);
+    ASSERT(s);
+    f->proxy_pid = atoi((char *)s);
+    free(s);
+}
+
+/* What the counting proxy saw (call after the uploader closed its connections). */
+struct counted {
+    unsigned long long client_bytes, body_bytes, twice, relay_twice;
+    unsigned cuts, connections;
+    char *text; /* the whole stats file, with a line per upload */
+};
+
+static void fx_counted(struct fx *f, struct counted *c)
+{
+    fx_proxy_stop(f);
+    size_t n = 0;
+    uint8_t *s = NULL;
+    /* The proxy writes its counts once the kiosk's connections are closed. */
+    for (int i = 0; i < 300 && !(s = check_slurp(check_path("count.stats"), &n)); i++)
+        usleep(50 * 1000);
+    ASSERT(s);
+    memset(c, 0, sizeof *c);
+    ASSERT_EQ(sscanf((char *)s,
+                     "client_bytes %llu body_bytes %llu twice %llu relay_twice %llu cuts %u "
+                     "connections %u",
+                     &c->client_bytes, &c->body_bytes, &c->twice, &c->relay_twice, &c->cuts,
+                     &c->connections),
+              6);
+    c->text = (char *)s;
+}
+
 /* Seal a tip of `chunks` chunks into the queue; its envelope into *env. */
 static void make_tip(struct fx *f, uint32_t chunks, uint8_t id[16], uint8_t **env, size_t *len)
 {
@@ -334,7 +383,8 @@ TEST(test_uploader_delivers_a_tip_and_the_queue_purges_it)
     struct uploader_totals tot;
     ASSERT_EQ(uploader_run(u, f.q, &ro, &stop, &tot), 0);
     ASSERT_EQ(tot.delivered, 2);
-    ASSERT_EQ(tot.bytes_sent, len + len2);
+    ASSERT_EQ(tot.body_sent, len + len2);
+    ASSERT(tot.bytes_sent > tot.body_sent); /* the requests' headers too */
     ASSERT_EQ(tot.bytes_resent, 0);
     ASSERT_EQ(tip_state(&f, id), QUEUE_PURGED);
     ASSERT_EQ(tip_state(&f, id2), QUEUE_PURGED);
@@ -346,7 +396,7 @@ TEST(test_uploader_delivers_a_tip_and_the_queue_purges_it)
     char hex[9];
     sodium_bin2hex(hex, sizeof hex, id, 4);
     ASSERT(first && strstr(f.log, hex) && strstr(f.log, hex) < first);
-    ASSERT_CONTAINS(f.log, " re-sent, ");
+    ASSERT_CONTAINS(f.log, " of envelope, 0 re-sent");
     ASSERT(!strstr(f.log, "xxxx"));
     uploader_free(u);
     free(env);
@@ -417,8 +467,9 @@ TEST(test_uploader_resumes_from_the_relays_offset_after_a_cut)
     uint8_t id[16], *env;
     size_t len;
     make_tip(&f, 16, id, &env, &len);
-    /* The link dies once, 30000 bytes in, mid-PATCH. */
-    fx_proxy(&f, "--cut-at-total 30000");
+    /* The link dies once, 30000 bytes in, mid-PATCH; the proxy counts
+     * every byte the kiosk wrote, before the cut and after. */
+    fx_countproxy(&f, "--cut-at 30000");
     struct uploader *u = fx_uploader(&f, f.proxy_port, "http", 10);
     struct queue_tip t;
     ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
@@ -432,18 +483,176 @@ TEST(test_uploader_resumes_from_the_relays_offset_after_a_cut)
     }
     if (rc)
         check_fail(__FILE__, __LINE__, "send: %s", err);
-    printf("    cut at 30000 bytes: %" PRIu64 " bytes sent for %zu, %" PRIu64 " re-sent\n",
-           rep.bytes_sent, len, rep.bytes_resent);
-    /* The relay kept what arrived: at most the chunk in flight goes again. */
-    ASSERT(rep.bytes_resent <= ENVELOPE_CHUNK_CIPHER);
-    ASSERT_EQ(rep.bytes_sent, len + rep.bytes_resent);
+    uploader_free(u);
+    struct counted c;
+    fx_counted(&f, &c);
+    printf("    cut at 30000 bytes: %" PRIu64 " bytes sent (proxy: %llu), %" PRIu64
+           " of envelope for %zu (proxy: %llu), %" PRIu64 " re-sent (proxy: %llu, of them %llu "
+           "had reached the relay)\n",
+           rep.bytes_sent, c.client_bytes, rep.body_sent, len, c.body_bytes, rep.bytes_resent,
+           c.twice, c.relay_twice);
+    ASSERT_EQ(c.cuts, 1);
+    /* The kiosk's figures are the proxy's, byte for byte. */
+    ASSERT_EQ(rep.bytes_sent, c.client_bytes);
+    ASSERT_EQ(rep.body_sent, c.body_bytes);
+    ASSERT_EQ(rep.bytes_resent, c.twice);
+    ASSERT_EQ(rep.body_sent, len + rep.bytes_resent);
+    ASSERT(rep.bytes_resent > 0); /* the cut cost something: the test did cut */
+    /* It went on from the relay's offset: of what had reached the relay,
+     * at most the chunk in flight went again. */
+    ASSERT(c.relay_twice < ENVELOPE_CHUNK_CIPHER);
+    free(c.text);
     char qerr[256];
     ASSERT_EQ(queue_set_delivered(f.q, id, 1, qerr, sizeof qerr), 0);
     ASSERT_EQ(relay_count(&f, id), 1);
     ASSERT(relay_same(&f, id, env, len));
     free(env);
-    uploader_free(u);
     fx_done(&f);
+}
+
+/* Sums of the per-tip figures the log's "delivered" lines give. */
+static void logged_sums(const char *log, unsigned long long *sent, unsigned long long *body,
+                        unsigned long long *resent, unsigned *lines)
+{
+    *sent = *body = *resent = 0;
+    *lines = 0;
+    for (const char *p = log; (p = strstr(p, " delivered: ")); p++) {
+        unsigned long long b, s, e, r;
+        unsigned req;
+        if (sscanf(p,
+                   " delivered: %llu bytes; %u requests, %llu bytes sent (headers included), "
+                   "%llu of envelope, %llu re-sent",
+                   &b, &req, &s, &e, &r) == 5) {
+            *sent += s;
+            *body += e;
+            *resent += r;
+            (*lines)++;
+        }
+    }
+}
+
+/*
+ * The issue's measure: the link cut several times at random bytes. What
+ * the uploader says it sent and re-sent is what a proxy between it and the
+ * relay received, byte for byte; the per-tip lines add up to the run's.
+ */
+TEST(test_uploader_counts_what_a_proxy_receives_through_random_cuts)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    enum { N = 6 };
+    uint8_t ids[N][16], *envs[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        make_tip(&f, 12, ids[i], &envs[i], &lens[i]);
+    unsigned seed = randombytes_random() % 1000000;
+    char args[160];
+    snprintf(args, sizeof args, "--seed %u --cuts 8 --gap-min 3000 --gap-max 40000", seed);
+    fx_countproxy(&f, args);
+    struct uploader *u = fx_uploader(&f, f.proxy_port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {.exit_when_empty = 1,
+                                   .max_failures = 20,
+                                   .backoff_base_ms = 5,
+                                   .backoff_cap_ms = 50};
+    struct uploader_totals tot;
+    int rc = uploader_run(u, f.q, &ro, &stop, &tot);
+    uploader_free(u);
+    struct counted c;
+    fx_counted(&f, &c);
+    printf("    seed %u, %u cuts: %" PRIu64 " bytes sent (proxy: %llu), %" PRIu64
+           " of envelope (proxy: %llu), %" PRIu64 " re-sent (proxy: %llu)\n",
+           seed, c.cuts, tot.bytes_sent, c.client_bytes, tot.body_sent, c.body_bytes,
+           tot.bytes_resent, c.twice);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(tot.delivered, N);
+    ASSERT_EQ(c.cuts, 8); /* every cut fell inside the run */
+    ASSERT_EQ(tot.bytes_sent, c.client_bytes);
+    ASSERT_EQ(tot.body_sent, c.body_bytes);
+    ASSERT_EQ(tot.bytes_resent, c.twice);
+    size_t all = 0;
+    for (int i = 0; i < N; i++)
+        all += lens[i];
+    ASSERT_EQ(tot.body_sent, all + tot.bytes_resent);
+    unsigned long long s, b, r;
+    unsigned lines;
+    logged_sums(f.log, &s, &b, &r, &lines);
+    ASSERT_EQ(lines, N);
+    ASSERT_EQ(s, tot.bytes_sent);
+    ASSERT_EQ(b, tot.body_sent);
+    ASSERT_EQ(r, tot.bytes_resent);
+    for (int i = 0; i < N; i++) {
+        ASSERT(relay_same(&f, ids[i], envs[i], lens[i]));
+        free(envs[i]);
+    }
+    free(c.text);
+    fx_done(&f);
+}
+
+/*
+ * A radio cut: the relay never hears that the link went (the proxy's relay
+ * side stays open and mute), at a random byte of each tip. The relay keeps
+ * every whole chunk as it arrives and a new request for the upload ends the
+ * stale PATCH, so of what had reached the relay at most the chunk in
+ * flight is sent again (counted by the proxy, per upload).
+ */
+TEST(test_uploader_a_cut_at_a_random_byte_resends_at_most_one_chunk_to_the_relay)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    enum { N = 5 };
+    uint8_t ids[N][16], *envs[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        make_tip(&f, 12, ids[i], &envs[i], &lens[i]);
+    unsigned seed = randombytes_random() % 1000000;
+    char args[200];
+    /* One cut per tip's worth of bytes (a tip is 49,608 B plus headers). */
+    snprintf(args, sizeof args,
+             "--seed %u --cuts %d --gap-min 40000 --gap-max 52000 --relay-cut silent", seed, N);
+    fx_countproxy(&f, args);
+    struct uploader *u = fx_uploader(&f, f.proxy_port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {.exit_when_empty = 1,
+                                   .max_failures = 20,
+                                   .backoff_base_ms = 5,
+                                   .backoff_cap_ms = 50};
+    struct uploader_totals tot;
+    int rc = uploader_run(u, f.q, &ro, &stop, &tot);
+    uploader_free(u);
+    struct counted c;
+    fx_counted(&f, &c);
+    printf("    seed %u, %u cuts: %llu B re-sent by the kiosk, of them %llu B had reached "
+           "the relay\n%s",
+           seed, c.cuts, c.twice, c.relay_twice, c.text);
+    /* Per upload: what reached the relay and went again, per cut on it. */
+    int uploads = 0, over = 0, same = 1;
+    for (const char *p = c.text; (p = strstr(p, "\nupload ")); p++) {
+        unsigned cuts;
+        unsigned long long rt;
+        if (sscanf(p, "\nupload %*s cuts %u relay_twice %llu", &cuts, &rt) != 2)
+            break;
+        uploads++;
+        if (rt > (unsigned long long)cuts * ENVELOPE_CHUNK_CIPHER) {
+            printf("    %llu B reached the relay and went again over %u cut(s)\n", rt, cuts);
+            over++;
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        same = same && relay_same(&f, ids[i], envs[i], lens[i]);
+        free(envs[i]);
+    }
+    free(c.text);
+    fx_done(&f); /* the relay's threads stop before any assertion can leave */
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(tot.delivered, N);
+    ASSERT(same);
+    ASSERT(c.cuts >= 1);
+    ASSERT_EQ(tot.bytes_resent, c.twice);
+    ASSERT_EQ(uploads, N);
+    ASSERT_EQ(over, 0);
 }
 
 /* ---- faults ---- */
@@ -680,7 +889,8 @@ TEST(test_uploader_creates_again_an_upload_the_relay_let_expire)
     memset(&rep, 0, sizeof rep);
     if (uploader_send_tip(u, f.q, &t, &rep, err, sizeof err))
         check_fail(__FILE__, __LINE__, "after expiry: %s", err);
-    ASSERT_EQ(rep.bytes_sent, len); /* all of it again: the relay had nothing */
+    ASSERT_EQ(rep.body_sent, len); /* all of it again: the relay had nothing */
+    ASSERT_EQ(rep.bytes_resent, 0); /* by this uploader, for the first time */
     ASSERT_EQ(relay_count(&f, id), 1);
     ASSERT(relay_same(&f, id, env, len));
     uploader_free(u);

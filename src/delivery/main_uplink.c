@@ -7,9 +7,12 @@
  *
  *   homthu-uplink --config kiosk.conf [--once] [--max-failures N]
  *
- * --once: exit 0 when nothing is left to send (tests, a technician's
- * "send now"). --max-failures N: exit 1 after N failed attempts in a row
- * instead of retrying forever. Exit status: 0 done, 1 failed, 2 bad usage.
+ * --once: send what waits, then exit (a technician's "send now", tests);
+ * it gives up after ONCE_FAILURES failed attempts in a row that moved
+ * nothing (--max-failures N sets N, also for the daemon, which otherwise
+ * retries forever). Exit status: 0 nothing waits (or, without --once,
+ * stopped by a signal); 3 tips remain undelivered, each named with why
+ * (EXIT_UNDELIVERED); 1 it could not run (config, key, queue); 2 bad usage.
  * Logs go to stderr (the journal): tip ids and sizes, never content.
  * Under systemd (Type=notify) it says READY=1 once delivering, keeps the
  * unit's STATUS= line saying what it does, and pets WatchdogSec= for as
@@ -27,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "core/config.h"
 #include "core/keys.h"
 #include "core/queue.h"
@@ -34,6 +39,8 @@
 #include "kiosk/watchdog.h"
 
 #define PROG "homthu-uplink"
+#define EXIT_UNDELIVERED 3
+#define ONCE_FAILURES 5
 
 static volatile sig_atomic_t stop_flag;
 
@@ -83,8 +90,41 @@ static int usage(const char *msg)
 {
     if (msg)
         fprintf(stderr, PROG ": %s\n", msg);
-    fprintf(stderr, "usage: " PROG " --config kiosk.conf [--once] [--max-failures N]\n");
+    fprintf(stderr,
+            "usage: " PROG " --config kiosk.conf [--once] [--max-failures N]\n"
+            "  --once            send what waits, then exit; gives up after %d failed attempts\n"
+            "                    in a row that moved nothing (or N)\n"
+            "  --max-failures N  give up after N failed attempts in a row that moved nothing\n"
+            "exit status: 0 nothing waits (without --once: also stopped by a signal);\n"
+            "  %d tips remain undelivered: each is named with why (offline, refused,\n"
+            "  not verified by the server, ...); 1 cannot run (config, key, queue); 2 bad usage\n",
+            ONCE_FAILURES, EXIT_UNDELIVERED);
     return 2;
+}
+
+struct left {
+    const struct uploader *u;
+    unsigned n;
+};
+
+/* One line per tip still waiting: its id and why it is not delivered. */
+static int say_left(void *ctx, const struct queue_tip *t)
+{
+    struct left *l = ctx;
+    if (t->state != QUEUE_SEALED && t->state != QUEUE_UPLOADING)
+        return 0;
+    char hex[33], why[512];
+    sodium_bin2hex(hex, sizeof hex, t->id, 16);
+    struct uploader_report rep;
+    int code = uploader_last_failure(l->u, t->id, why, sizeof why, &rep);
+    if (code)
+        fprintf(stderr, PROG ": tip %s not delivered (%s): %s\n", hex, uploader_strerror(code),
+                why);
+    else
+        fprintf(stderr, PROG ": tip %s not delivered: not tried in this run (it stopped first)\n",
+                hex);
+    l->n++;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -212,7 +252,7 @@ int main(int argc, char **argv)
         .probe_seconds = (unsigned)k->uplink_probe_seconds,
         .wake_fd = netfd,
         .exit_when_empty = once,
-        .max_failures = (unsigned)max_failures,
+        .max_failures = max_failures ? (unsigned)max_failures : once ? ONCE_FAILURES : 0,
         .tick = wd ? on_tick : NULL,
         .tick_ctx = wd,
     };
@@ -221,11 +261,21 @@ int main(int argc, char **argv)
     struct uploader_totals tot;
     int r = uploader_run(u, q, &ro, &stop_flag, &tot);
     fprintf(stderr,
-            PROG ": %u delivered, %u set aside, %u failed attempts; %llu bytes sent, %llu "
-                 "re-sent\n",
+            PROG ": %u delivered, %u set aside, %u failed attempts; %llu bytes sent "
+                 "(every request, headers included), %llu of envelope, %llu re-sent\n",
             tot.delivered, tot.refused, tot.failures, (unsigned long long)tot.bytes_sent,
-            (unsigned long long)tot.bytes_resent);
-    rc = r == 0 ? 0 : 1;
+            (unsigned long long)tot.body_sent, (unsigned long long)tot.bytes_resent);
+    rc = 0;
+    if (once || r != 0) {
+        struct left l = {.u = u};
+        if (queue_foreach(q, say_left, &l) != 0) {
+            fprintf(stderr, PROG ": cannot read the queue to tell what is left\n");
+            rc = 1;
+        } else if (l.n) {
+            fprintf(stderr, PROG ": %u tip%s not delivered\n", l.n, l.n == 1 ? "" : "s");
+            rc = EXIT_UNDELIVERED;
+        }
+    }
 out:
     if (netfd >= 0)
         close(netfd);

@@ -12,10 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked */
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <curl/curl.h>
 #include <sodium.h>
 
@@ -27,6 +23,7 @@
 #define MAX_STEPS 100000 /* requests in one attempt: a guard against a server that loops us */
 #define MAX_RECREATE 3   /* upload forgotten again and again within one attempt */
 #define MAX_CONFLICTS 8  /* 409s in a row within one attempt */
+#define SPANS 64         /* runs of a tip's offsets handed to the connection, see mark_sent() */
 
 struct uploader {
     CURL *h;
@@ -49,10 +46,25 @@ struct uploader {
     uint8_t loc_id[16];
     char loc[URL_CAP];
 
-    /* Highest envelope offset ever put on the wire for hw_id, to count
-     * bytes re-sent. */
-    uint8_t hw_id[16];
-    uint64_t hw;
+    /* The offsets of sent_id's envelope already handed to the connection,
+     * as disjoint runs [lo, hi), to count bytes re-sent. Not a single high
+     * mark: after a restart the server's offset can start above anything
+     * this process sent, and a forgotten upload starts again below it. */
+    uint8_t sent_id[16];
+    struct {
+        uint64_t lo, hi;
+    } spans[SPANS];
+    unsigned nspans;
+
+    /* The last failure of each tip not delivered in this process, and what
+     * it cost: what --once reports of the tips it leaves. */
+    struct failure {
+        uint8_t id[16];
+        int code;
+        char why[512];
+        struct uploader_report rep;
+    } *fails;
+    size_t nfails;
 
     /* Signed texts whose ts has not passed yet: Ed25519 is deterministic
      * and the tip id is not in the signed text, so two tips' POSTs of the
@@ -71,13 +83,6 @@ struct uploader {
     void *tick_ctx;
     char doing[128];
 
-    /* The connection's socket, to ask the kernel how many bytes the peer
-     * acknowledged: after a cut, that (not what curl handed to the
-     * kernel's buffer) is what left the kiosk. */
-    curl_socket_t sock;
-    unsigned sock_gen;
-    uint64_t closed_acked;
-
     uint8_t *buf; /* one PATCH body */
     size_t bufcap;
 };
@@ -95,13 +100,16 @@ struct resp {
     char location[URL_CAP];
     char body[BODY_CAP];
     size_t body_len;
-    /* The body as curl pulled it: libcurl silently sends a request again
-     * on a fresh connection when a reused one turns out dead, rewinding
-     * the body, so "pulled" can exceed the body and counts every pass. */
-    const uint8_t *out;
+    const uint8_t *out; /* the body, as curl pulls it */
     size_t out_len, pos;
-    uint64_t pulled;
-    size_t reach; /* body bytes that left the kiosk in the last pass */
+    /* What libcurl hands to the connection, seen through its debug
+     * callback: the request's bytes go to rep; a PATCH body's (body_base
+     * >= 0: its Upload-Offset) are marked as sent for the tip. */
+    struct uploader *u;
+    struct uploader_report *rep;
+    int64_t body_base;
+    int eoh;     /* how much of the blank line ending the headers was seen (0-4) */
+    size_t body_pos;
 };
 
 const char *uploader_strerror(int code)
@@ -131,6 +139,8 @@ const char *uploader_strerror(int code)
         return "protocol";
     case UPLOADER_E_QUEUE:
         return "queue";
+    case UPLOADER_E_UNVERIFIED:
+        return "not verified";
     }
     return "unknown";
 }
@@ -197,7 +207,6 @@ int uploader_new(struct uploader **out, const struct uploader_opts *o, char *err
     struct uploader *u = calloc(1, sizeof *u);
     if (!u)
         return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
-    u->sock = CURL_SOCKET_BAD;
     u->h = curl_easy_init();
     if (!u->h) {
         free(u);
@@ -236,6 +245,7 @@ void uploader_free(struct uploader *u)
     if (u->h)
         curl_easy_cleanup(u->h);
     free(u->buf);
+    free(u->fails);
     sodium_memzero(u, sizeof *u);
     free(u);
 }
@@ -404,38 +414,74 @@ static int resolve_location(const char *base, const char *loc, char *out, size_t
     return rc;
 }
 
-static uint64_t tcp_acked(curl_socket_t fd)
+/*
+ * Mark envelope offsets [lo, hi) of the tip in hand as handed to the
+ * connection; returns how many of them had been before (re-sent).
+ */
+static uint64_t mark_sent(struct uploader *u, uint64_t lo, uint64_t hi)
 {
-    struct tcp_info ti;
-    socklen_t len = sizeof ti;
-    memset(&ti, 0, sizeof ti);
-    if (fd == CURL_SOCKET_BAD || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked)
+    uint64_t before = 0, nlo = lo, nhi = hi;
+    unsigned k = 0;
+    for (unsigned i = 0; i < u->nspans; i++) {
+        uint64_t a = u->spans[i].lo, b = u->spans[i].hi;
+        if (b < lo || a > hi) {
+            u->spans[k++] = u->spans[i];
+            continue;
+        }
+        uint64_t ol = a > lo ? a : lo, oh = b < hi ? b : hi;
+        if (oh > ol)
+            before += oh - ol;
+        nlo = a < nlo ? a : nlo;
+        nhi = b > nhi ? b : nhi;
+    }
+    if (k == SPANS) {
+        /* Never on a real run (it takes 64 separate restarts inside one
+         * tip); merging errs towards counting a byte as re-sent. */
+        k--;
+        nlo = u->spans[k].lo < nlo ? u->spans[k].lo : nlo;
+        nhi = u->spans[k].hi > nhi ? u->spans[k].hi : nhi;
+    }
+    u->spans[k].lo = nlo;
+    u->spans[k].hi = nhi;
+    u->nspans = k + 1;
+    return before;
+}
+
+/*
+ * libcurl's debug callback: HEADER_OUT and DATA_OUT are exactly the bytes
+ * it handed to the connection (after each write, with what the write
+ * took), whatever happens to the connection afterwards. The headers end at
+ * the first blank line; what follows is the body. A header block after
+ * body bytes is libcurl sending the request again on a fresh connection.
+ */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ctx)
+{
+    struct resp *r = ctx;
+    (void)h;
+    if (type != CURLINFO_HEADER_OUT && type != CURLINFO_DATA_OUT)
         return 0;
-    /* The count includes the SYN's sequence number. */
-    return ti.tcpi_bytes_acked > 0 ? ti.tcpi_bytes_acked - 1 : 0;
-}
-
-static curl_socket_t on_open(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
-{
-    struct uploader *u = ctx;
-    (void)purpose;
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd != CURL_SOCKET_BAD) {
-        u->sock = fd;
-        u->sock_gen++;
+    if (type == CURLINFO_HEADER_OUT && r->eoh == 4) {
+        r->eoh = 0;
+        r->body_pos = 0;
     }
-    return fd;
-}
-
-static int on_close(void *ctx, curl_socket_t fd)
-{
-    struct uploader *u = ctx;
-    if (fd == u->sock) {
-        u->closed_acked = tcp_acked(fd);
-        u->sock = CURL_SOCKET_BAD;
+    if (r->rep)
+        r->rep->bytes_sent += size;
+    size_t i = 0;
+    while (i < size && r->eoh < 4) {
+        char c = data[i++];
+        r->eoh = c == "\r\n\r\n"[r->eoh] ? r->eoh + 1 : c == '\r' ? 1 : 0;
     }
-    return close(fd);
+    size_t n = size - i;
+    if (n && r->body_base >= 0 && r->u) {
+        uint64_t lo = (uint64_t)r->body_base + r->body_pos;
+        uint64_t again = mark_sent(r->u, lo, lo + n);
+        if (r->rep) {
+            r->rep->body_sent += n;
+            r->rep->bytes_resent += again;
+        }
+    }
+    r->body_pos += n;
+    return 0;
 }
 
 static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
@@ -446,7 +492,6 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
         want = left;
     memcpy(dst, r->out + r->pos, want);
     r->pos += want;
-    r->pulled += want;
     return want;
 }
 
@@ -461,7 +506,7 @@ static size_t on_read(char *dst, size_t size, size_t n, void *ctx)
 static int on_seek(void *ctx, curl_off_t offset, int origin)
 {
     struct resp *r = ctx;
-    if (r->pulled > 0 || origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->out_len)
+    if (r->pos > 0 || origin != SEEK_SET || offset < 0 || (uint64_t)offset > r->out_len)
         return CURL_SEEKFUNC_CANTSEEK;
     r->pos = (size_t)offset;
     return CURL_SEEKFUNC_OK;
@@ -511,10 +556,10 @@ static void common_opts(struct uploader *u, struct resp *r)
         curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, u->pin);
     if (u->ca_file[0])
         curl_easy_setopt(h, CURLOPT_CAINFO, u->ca_file);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, u);
-    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
-    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, u);
+    /* The debug callback is called only in verbose mode; it prints nothing. */
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, r);
     if (u->tick) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, u);
@@ -571,6 +616,9 @@ static void request(struct uploader *u, const char *method, const char *url, int
     for (int round = 0; round < 2; round++) {
         memset(r, 0, sizeof *r);
         r->retry_after = -1;
+        r->u = u;
+        r->rep = rep;
+        r->body_base = strcmp(method, "PATCH") == 0 ? off : -1;
         common_opts(u, r);
         CURL *h = u->h;
         struct curl_slist *hdrs = NULL;
@@ -613,8 +661,6 @@ static void request(struct uploader *u, const char *method, const char *url, int
                 curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
         }
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        unsigned gen = u->sock_gen;
-        uint64_t acked0 = tcp_acked(u->sock);
         r->cc = curl_easy_perform(h);
         curl_slist_free_all(hdrs);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
@@ -623,22 +669,7 @@ static void request(struct uploader *u, const char *method, const char *url, int
 
         curl_off_t connect_us = 0;
         curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
-        r->reach = r->pos;
-        r->connected = connect_us > 0 || r->pulled > 0;
-        if (r->cc != CURLE_OK && r->pos > 0) {
-            /* Cut: of the last pass, only what the peer acknowledged left
-             * the kiosk; the rest died in our socket buffer. */
-            uint64_t acked1 = u->sock != CURL_SOCKET_BAD ? tcp_acked(u->sock) : u->closed_acked;
-            if (u->sock_gen != gen)
-                acked0 = 0; /* a new connection for this request */
-            long head = 0;
-            curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &head);
-            uint64_t got = acked1 > acked0 + (uint64_t)head ? acked1 - acked0 - (uint64_t)head : 0;
-            if (got < r->reach) {
-                r->pulled -= r->reach - got;
-                r->reach = (size_t)got;
-            }
-        }
+        r->connected = connect_us > 0 || r->pos > 0;
         if (r->cc != CURLE_OK) {
             if (rep)
                 rep->cuts++;
@@ -742,9 +773,9 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
     const uint64_t total = t->bytes;
     if (u->have_loc && memcmp(u->loc_id, t->id, 16) != 0)
         u->have_loc = 0;
-    if (memcmp(u->hw_id, t->id, 16) != 0) {
-        memcpy(u->hw_id, t->id, 16);
-        u->hw = 0;
+    if (memcmp(u->sent_id, t->id, 16) != 0) {
+        memcpy(u->sent_id, t->id, 16);
+        u->nspans = 0;
     }
 
     struct resp *r = malloc(sizeof *r);
@@ -846,10 +877,11 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                 rc = 0;
                 goto out;
             }
-            rc = say(err, errlen, UPLOADER_E_REFUSED,
-                     "the relay holds all of tip %s but has not verified it (no "
-                     "Homthu-Verified: yes)",
-                     sid);
+            rc = say(err, errlen, UPLOADER_E_UNVERIFIED,
+                     "not verified by the server: it holds all %" PRIu64 " bytes of tip %s but "
+                     "never said Homthu-Verified: yes (a plain tus server never does; the tip "
+                     "stays queued, docs/uploader.md)",
+                     total, sid);
             goto out;
         }
 
@@ -863,14 +895,6 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
             goto out;
         }
         request(u, "PATCH", u->loc, (int64_t)off, -1, NULL, u->buf, n, r, rep);
-        /* Bytes re-sent: all this PATCH put on the wire, less what was new
-         * beyond the highest offset ever sent (the rest was lost before). */
-        uint64_t from = off > u->hw ? off : u->hw; /* new bytes start here */
-        uint64_t fresh = off + r->reach > from ? off + r->reach - from : 0;
-        rep->bytes_sent += r->pulled;
-        rep->bytes_resent += r->pulled > fresh ? r->pulled - fresh : 0;
-        if (off + r->reach > u->hw)
-            u->hw = off + r->reach;
         if (r->cc != CURLE_OK) {
             rc = curl_fail(u, r, "sending", err, errlen);
             goto out;
@@ -924,6 +948,7 @@ int uploader_probe(struct uploader *u, char *err, size_t errlen)
     struct resp *r = calloc(1, sizeof *r);
     if (!r)
         return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
+    r->body_base = -1;
     common_opts(u, r);
     /* A connect (and the TLS handshake with the pin) only: when the link
      * is down this costs a few SYNs, when it is up it ends the backoff. */
@@ -941,7 +966,6 @@ int uploader_probe(struct uploader *u, char *err, size_t errlen)
     }
     /* A CONNECT_ONLY connection cannot carry requests: drop it. */
     curl_easy_cleanup(u->h);
-    u->sock = CURL_SOCKET_BAD;
     u->h = curl_easy_init();
     free(r);
     if (!u->h)
@@ -950,6 +974,57 @@ int uploader_probe(struct uploader *u, char *err, size_t errlen)
 }
 
 /* ---- the loop ---- */
+
+static struct failure *find_failure(const struct uploader *u, const uint8_t id[16])
+{
+    for (size_t i = 0; i < u->nfails; i++)
+        if (memcmp(u->fails[i].id, id, 16) == 0)
+            return &u->fails[i];
+    return NULL;
+}
+
+/* Keep tip `id`'s report (and its last failure, code != 0) across the loop's turns. */
+static void keep_failure(struct uploader *u, const uint8_t id[16], int code, const char *why,
+                         const struct uploader_report *rep)
+{
+    struct failure *f = find_failure(u, id);
+    if (!f) {
+        struct failure *grown = realloc(u->fails, (u->nfails + 1) * sizeof *grown);
+        if (!grown)
+            return; /* the report of what is left loses one reason, nothing else */
+        u->fails = grown;
+        f = &u->fails[u->nfails++];
+        memset(f, 0, sizeof *f);
+        memcpy(f->id, id, 16);
+    }
+    if (code) {
+        f->code = code;
+        snprintf(f->why, sizeof f->why, "%s", why);
+    }
+    f->rep = *rep;
+}
+
+static void drop_failure(struct uploader *u, const uint8_t id[16])
+{
+    struct failure *f = find_failure(u, id);
+    if (f)
+        *f = u->fails[--u->nfails];
+}
+
+int uploader_last_failure(const struct uploader *u, const uint8_t id[16], char *why, size_t cap,
+                          struct uploader_report *rep)
+{
+    const struct failure *f = u && id ? find_failure(u, id) : NULL;
+    if (why && cap)
+        snprintf(why, cap, "%s", f ? f->why : "");
+    if (rep) {
+        if (f)
+            *rep = f->rep;
+        else
+            memset(rep, 0, sizeof *rep);
+    }
+    return f ? f->code : 0;
+}
 
 struct pick {
     const uint8_t (*skip)[16];
@@ -1056,9 +1131,11 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
     size_t nskip = 0;
     unsigned attempt = 0, failures_in_row = 0;
     int last_rc = 0, rc = 0;
-    /* The report of the tip in hand, over all its attempts in this run. */
+    /* The report of the tip in hand, over all its attempts in this process
+     * (kept with its failure when the loop moves to another tip). */
     uint8_t rep_id[16] = {0};
     struct uploader_report rep = {0};
+    int have_rep = 0;
     u->tick = o.tick;
     u->tick_ctx = o.tick_ctx;
 
@@ -1084,15 +1161,18 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
         char sid[9], err[512], qerr[256];
         short_id(p.tip.id, sid);
         set_doing(u, "sending tip %s; %u waiting", sid, p.waiting);
-        if (memcmp(rep_id, p.tip.id, 16) != 0) {
+        if (!have_rep || memcmp(rep_id, p.tip.id, 16) != 0) {
             memcpy(rep_id, p.tip.id, 16);
-            memset(&rep, 0, sizeof rep);
+            have_rep = 1;
+            uploader_last_failure(u, p.tip.id, NULL, 0, &rep);
         }
-        uint64_t before = p.tip.upload_offset, sent0 = rep.bytes_sent, resent0 = rep.bytes_resent;
+        const struct uploader_report rep0 = rep;
+        uint64_t before = p.tip.upload_offset;
         tot.attempts++;
         int r = uploader_send_tip(u, q, &p.tip, &rep, err, sizeof err);
-        tot.bytes_sent += rep.bytes_sent - sent0;
-        tot.bytes_resent += rep.bytes_resent - resent0;
+        tot.bytes_sent += rep.bytes_sent - rep0.bytes_sent;
+        tot.body_sent += rep.body_sent - rep0.body_sent;
+        tot.bytes_resent += rep.bytes_resent - rep0.bytes_resent;
         if (r == 0) {
             int purged = 0;
             if (queue_set_delivered(q, p.tip.id, uploader_relay_time(u), qerr, sizeof qerr) ||
@@ -1101,18 +1181,27 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
                 r = UPLOADER_E_QUEUE;
             } else {
                 tot.delivered++;
+                drop_failure(u, p.tip.id);
                 logf_(u,
-                      "tip %s delivered: %" PRIu64 " bytes, %" PRIu64 " sent, %" PRIu64
-                      " re-sent, %u requests",
-                      sid, p.tip.bytes, rep.bytes_sent, rep.bytes_resent, rep.requests);
+                      "tip %s delivered: %" PRIu64 " bytes; %u requests, %" PRIu64
+                      " bytes sent (headers included), %" PRIu64 " of envelope, %" PRIu64
+                      " re-sent",
+                      sid, p.tip.bytes, rep.requests, rep.bytes_sent, rep.body_sent,
+                      rep.bytes_resent);
                 attempt = 0;
                 failures_in_row = 0;
                 last_rc = 0;
                 continue;
             }
         }
-        if (r == UPLOADER_E_REFUSED) {
-            logf_(u, "tip %s set aside: %s; it stays in the queue for the technician", sid, err);
+        keep_failure(u, p.tip.id, r, err, &rep);
+        if (r == UPLOADER_E_REFUSED || r == UPLOADER_E_UNVERIFIED) {
+            logf_(u,
+                  "tip %s set aside (%s): %s; it stays in the queue for the technician (%u "
+                  "requests, %" PRIu64 " bytes sent, %" PRIu64 " of envelope, %" PRIu64
+                  " re-sent)",
+                  sid, uploader_strerror(r), err, rep.requests, rep.bytes_sent, rep.body_sent,
+                  rep.bytes_resent);
             uint8_t(*grown)[16] = realloc(skip, (nskip + 1) * sizeof *skip);
             if (grown) {
                 skip = grown;
@@ -1127,14 +1216,17 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
         if (r != last_rc)
             logf_(u, "tip %s not delivered (%s): %s", sid, uploader_strerror(r), err);
         last_rc = r;
+        /* Progress means the link works: start the backoff, and the count
+         * of failures in a row, over. */
+        struct queue_tip now_t;
+        if (queue_get_tip(q, p.tip.id, &now_t) == 0 && now_t.upload_offset > before) {
+            attempt = 0;
+            failures_in_row = 0;
+        }
         if (o.max_failures && failures_in_row >= o.max_failures) {
             rc = r;
             break;
         }
-        /* Progress means the link works: start the backoff over. */
-        struct queue_tip now_t;
-        if (queue_get_tip(q, p.tip.id, &now_t) == 0 && now_t.upload_offset > before)
-            attempt = 0;
         uint64_t delay;
         if (r == UPLOADER_E_DEVICE || r == UPLOADER_E_PIN || r == UPLOADER_E_TLS ||
             r == UPLOADER_E_AUTH || r == UPLOADER_E_QUEUE || r == UPLOADER_E_PROTOCOL)

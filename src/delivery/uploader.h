@@ -54,12 +54,14 @@ enum uploader_error {
     UPLOADER_E_TLS = -6,       /* TLS certificate not trusted, handshake failed */
     UPLOADER_E_DEVICE = -7,    /* 403: this kiosk is not enrolled, or revoked */
     UPLOADER_E_AUTH = -8,      /* 400/401 the relay refuses our Authorization header */
-    UPLOADER_E_REFUSED = -9,   /* the relay refuses this tip (413, 422, complete but unverified) */
+    UPLOADER_E_REFUSED = -9,   /* the relay refuses this tip (413, 422) */
     UPLOADER_E_PROTOCOL = -10, /* the server does not speak tus 1.0 as we expect */
     UPLOADER_E_QUEUE = -11,    /* the queue failed (read, state change) */
+    UPLOADER_E_UNVERIFIED = -12, /* the server holds the whole tip but never said
+                                    Homthu-Verified: yes (a plain tus server) */
 };
 
-/* Short fixed English name of a code: "offline", "pin", ... */
+/* Short fixed English name of a code: "offline", "pin", "not verified", ... */
 const char *uploader_strerror(int code);
 
 struct uploader_opts {
@@ -79,10 +81,21 @@ struct uploader_opts {
     void *log_ctx;
 };
 
-/* What sending one tip cost, summed over every attempt in this process. */
+/*
+ * What sending one tip cost, summed over every attempt in this process.
+ * Counted from what libcurl hands to the connection (its debug callback,
+ * HEADER_OUT and DATA_OUT), so a cut does not hide what was written before
+ * it: over http these are the bytes written to the socket, which a proxy
+ * in between receives; over https the same bytes before encryption (TLS
+ * adds its handshake and record framing).
+ */
 struct uploader_report {
-    uint64_t bytes_sent;   /* envelope bytes put on the wire in PATCH bodies */
-    uint64_t bytes_resent; /* of those, bytes that had been sent before (lost in a cut) */
+    uint64_t bytes_sent;   /* every request of the tip (POST, HEAD, PATCH): request line,
+                              headers and body, every attempt, libcurl's own resends too */
+    uint64_t body_sent;    /* of those, PATCH body bytes (the envelope's) */
+    uint64_t bytes_resent; /* of body_sent, bytes at an offset of this tip that had been
+                              handed to the connection before (the link lost them, or the
+                              server dropped them) */
     uint32_t requests;     /* HTTP requests made */
     uint32_t cuts;         /* requests that failed on the network */
     uint32_t created;      /* POSTs (2+ means the relay forgot an upload) */
@@ -131,8 +144,9 @@ struct uploader_run_opts {
     unsigned poll_ms;         /* look for new tips this often when idle; 0 → 2000 */
     int wake_fd;              /* readable on a network change (netlink); 0 or -1: none */
     int exit_when_empty;      /* return 0 once nothing is waiting (tests, --once) */
-    unsigned max_failures;    /* return UPLOADER_E_NET after this many failed
-                                 attempts in a row; 0 = never (the daemon) */
+    unsigned max_failures;    /* return the last failure's code after this many
+                                 failed attempts in a row that moved no tip
+                                 forward; 0 = never (the daemon) */
     uint32_t (*jitter)(void); /* the backoff's random draw; NULL: libsodium's.
                                  Tests pin it to make a wait's length certain. */
     /*
@@ -148,13 +162,15 @@ struct uploader_run_opts {
     void *tick_ctx;
 };
 
-/* Totals of one uploader_run. */
+/* Totals of one uploader_run: the byte counts are the sums of every tip's
+ * uploader_report (the log line of each tip delivered or set aside, and
+ * uploader_last_failure's for the others). */
 struct uploader_totals {
     uint32_t delivered;
     uint32_t refused; /* tips set aside for this run (the relay refused them) */
     uint32_t attempts;
     uint32_t failures;
-    uint64_t bytes_sent, bytes_resent;
+    uint64_t bytes_sent, body_sent, bytes_resent;
 };
 
 /*
@@ -167,5 +183,14 @@ struct uploader_totals {
 int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_opts *o,
                  volatile sig_atomic_t *stop, struct uploader_totals *totals)
     __attribute__((warn_unused_result));
+
+/*
+ * Why the last attempt on tip `id` in this process failed: its code (0: no
+ * failed attempt), with the sentence in `why` and what the tip cost so far
+ * in `rep` (either may be NULL). For the report of what is left when
+ * homthu-uplink --once ends.
+ */
+int uploader_last_failure(const struct uploader *u, const uint8_t id[16], char *why, size_t cap,
+                          struct uploader_report *rep);
 
 #endif
