@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -1186,6 +1188,249 @@ TEST(test_relay_takes_patches_that_end_off_the_chunk_boundaries)
     http_free(&h);
     resume_and_fetch(&f, tip, &env, 10000);
     free(env.p);
+    fx_close(&f);
+}
+
+/* ---- many kiosks at once, and a relay killed -9 ---- */
+
+#define CONC_KIOSKS 8
+#define CONC_TIPS 3
+
+struct conc {
+    uint16_t port;
+    struct kiosk k;
+    struct bytes env[CONC_TIPS];
+    uint8_t tip[CONC_TIPS][16];
+    int64_t ts;
+    int verified;
+    char why[200]; /* the first thing that went wrong; threads never ASSERT */
+};
+
+static size_t conc_head(char *p, size_t sz, size_t n, void *ctx)
+{
+    if (n * sz > 16 && strncasecmp(p, "Homthu-Verified: yes", 20) == 0)
+        *(int *)ctx = 1;
+    return sz * n;
+}
+
+static size_t discard_body(char *p, size_t sz, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return sz * n;
+}
+
+/* One signed tus request from a thread; the status, or -1. */
+static long conc_req(struct conc *c, const char *method, const char *path, const char *offset,
+                     const char *length, const char *md, const uint8_t *body, size_t n,
+                     int *verified)
+{
+    char auth[400], url[128], ho[64], hl[64];
+    sign(auth, &c->k, NULL, method, path, c->ts++, offset, length);
+    struct curl_slist *hs = curl_slist_append(NULL, "Expect:");
+    hs = curl_slist_append(hs, "Tus-Resumable: 1.0.0");
+    hs = curl_slist_append(hs, auth);
+    hs = curl_slist_append(hs, strcmp(method, "PATCH") == 0
+                                   ? "Content-Type: application/offset+octet-stream"
+                                   : "Content-Type:");
+    if (offset) {
+        snprintf(ho, sizeof ho, "Upload-Offset: %s", offset);
+        hs = curl_slist_append(hs, ho);
+    }
+    if (length) {
+        snprintf(hl, sizeof hl, "Upload-Length: %s", length);
+        hs = curl_slist_append(hs, hl);
+    }
+    if (md)
+        hs = curl_slist_append(hs, md);
+    CURL *h = curl_easy_init();
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)c->port, path);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, conc_head);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, verified);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard_body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    long status = -1;
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hs);
+    return status;
+}
+
+/* A kiosk's tips, each as POST and two PATCHes split at a random byte. */
+static void *conc_kiosk(void *arg)
+{
+    struct conc *c = arg;
+    for (int i = 0; i < CONC_TIPS; i++) {
+        const struct bytes *e = &c->env[i];
+        char len[32], md[80], path[64], x[33], off[32];
+        int v = 0;
+        snprintf(len, sizeof len, "%zu", e->n);
+        metadata(md, c->tip[i]);
+        hex(c->tip[i], x);
+        snprintf(path, sizeof path, "/files/%s", x);
+        long s = conc_req(c, "POST", "/files/", NULL, len, md, NULL, 0, &v);
+        size_t cut = 1 + randombytes_uniform((uint32_t)e->n - 1);
+        long s1 = s == 201 ? conc_req(c, "PATCH", path, "0", NULL, NULL, e->p, cut, &v) : -2;
+        snprintf(off, sizeof off, "%zu", cut);
+        v = 0;
+        long s2 = s1 == 204 ? conc_req(c, "PATCH", path, off, NULL, NULL, e->p + cut, e->n - cut, &v)
+                            : -2;
+        if (s2 == 204 && v)
+            c->verified++;
+        else if (!c->why[0])
+            snprintf(c->why, sizeof c->why, "tip %d: POST %ld, PATCH %ld, PATCH %ld, verified %d",
+                     i, s, s1, s2, v);
+    }
+    return NULL;
+}
+
+/* Uploads from many kiosks at once share the relay's commits; each arrives whole. */
+TEST(test_relay_takes_concurrent_uploads_each_byte_for_byte)
+{
+    struct fx f;
+    fx_open(&f);
+    static struct conc cs[CONC_KIOSKS];
+    char err[256];
+    for (int i = 0; i < CONC_KIOSKS; i++) {
+        struct conc *c = &cs[i];
+        memset(c, 0, sizeof *c);
+        c->port = f.port;
+        crypto_sign_keypair(c->k.pk, c->k.sk);
+        static char ids[CONC_KIOSKS][16];
+        snprintf(ids[i], sizeof ids[i], "kiosk-%02d", i);
+        c->k.id = ids[i];
+        ASSERT_EQ(registry_enrol(f.reg, ids[i], c->k.pk, T0 - 86400, err, sizeof err), 0);
+        c->ts = T0 - 300;
+        for (int j = 0; j < CONC_TIPS; j++)
+            c->env[j] = make_tip(&f, &c->k, 20000 + randombytes_uniform(60000), c->tip[j]);
+    }
+    pthread_t th[CONC_KIOSKS];
+    for (int i = 0; i < CONC_KIOSKS; i++)
+        ASSERT_EQ(pthread_create(&th[i], NULL, conc_kiosk, &cs[i]), 0);
+    for (int i = 0; i < CONC_KIOSKS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < CONC_KIOSKS; i++) {
+        if (cs[i].why[0])
+            check_fail(__FILE__, __LINE__, "kiosk %d: %s", i, cs[i].why);
+        ASSERT_EQ(cs[i].verified, CONC_TIPS);
+        for (int j = 0; j < CONC_TIPS; j++) {
+            char x[33], path[80];
+            struct http h;
+            hex(cs[i].tip[j], x);
+            snprintf(path, sizeof path, "/post/tips/%s", x);
+            post_req(&f, "GET", path, TOKEN, &h);
+            ASSERT_EQ(h.status, 200);
+            ASSERT_EQ(h.len, cs[i].env[j].n);
+            ASSERT_MEM_EQ(h.body, cs[i].env[j].p, cs[i].env[j].n);
+            http_free(&h);
+            free(cs[i].env[j].p);
+        }
+    }
+    fx_close(&f);
+}
+
+/*
+ * What the relay answered is on its disk: a relay killed with SIGKILL
+ * (power cut, OOM killer) mid-traffic still has every offset it answered
+ * and every tip it called verified, and the kiosk resumes from there.
+ */
+TEST(test_relay_keeps_what_it_answered_through_a_kill_9)
+{
+    struct fx f;
+    fx_init(&f);
+    int pfd[2];
+    ASSERT_EQ(pipe(pfd), 0);
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        /* The relay, alone in a process that dies by SIGKILL. */
+        char err[512];
+        uint16_t port = 0;
+        close(pfd[0]);
+        f.cfg.log = NULL;
+        if (relay_open(&f.relay, &f.cfg, err, sizeof err) ||
+            relay_start(f.relay, &port, err, sizeof err))
+            _exit(1);
+        if (write(pfd[1], &port, sizeof port) != (ssize_t)sizeof port)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(pfd[1]);
+    ASSERT_EQ(read(pfd[0], &f.port, sizeof f.port), (ssize_t)sizeof f.port);
+    close(pfd[0]);
+    uint8_t a[16], b[16], c[16];
+    struct bytes ea = make_tip(&f, &f.k[0], 50000, a);
+    struct bytes eb = make_tip(&f, &f.k[1], 50000, b);
+    struct bytes ec = make_tip(&f, &f.k[2], 50000, c);
+    struct http h;
+    /* a: part of it, answered with its offset. */
+    size_t part = 1 + randombytes_uniform((uint32_t)ea.n - 1);
+    char want[32];
+    snprintf(want, sizeof want, "%zu", part);
+    tus_create(&f, &f.k[0], a, ea.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], a, 0, ea.p, part, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+    http_free(&h);
+    /* b: whole, called verified (the kiosk deletes its copy now). */
+    upload_whole(&f, &f.k[1], &eb, b);
+    /* c: a PATCH in flight when the relay dies, its whole chunks on disk. */
+    tus_create(&f, &f.k[2], c, ec.n, &h);
+    http_free(&h);
+    size_t sent = ec.n - 1000;
+    int fd = patch_part(&f, &f.k[2], c, &ec, sent);
+    wait_stored(c, whole_below(sent, ec.n));
+    kill(pid, SIGKILL);
+    int st;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    close(fd);
+    /* The relay comes back on the same store. */
+    fx_start(&f);
+    tus_head(&f, &f.k[0], a, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+    http_free(&h);
+    tus_head(&f, &f.k[1], b, &h);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    char x[33], path[80];
+    hex(b, x);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.len, eb.n);
+    ASSERT_MEM_EQ(h.body, eb.p, eb.n);
+    http_free(&h);
+    tus_head(&f, &f.k[2], c, &h);
+    snprintf(want, sizeof want, "%" PRIu64, whole_below(sent, ec.n));
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+    http_free(&h);
+    resume_and_fetch(&f, a, &ea, part);
+    /* resume_and_fetch sends as kiosk 0: c belongs to kiosk 2. */
+    tus_patch(&f, &f.k[2], c, whole_below(sent, ec.n), ec.p + whole_below(sent, ec.n),
+              ec.n - whole_below(sent, ec.n), &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    hex(c, x);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.len, ec.n);
+    ASSERT_MEM_EQ(h.body, ec.p, ec.n);
+    http_free(&h);
+    free(ea.p);
+    free(eb.p);
+    free(ec.p);
     fx_close(&f);
 }
 
