@@ -105,6 +105,10 @@ static int usage(const char *msg)
 struct left {
     const struct uploader *u;
     unsigned n;
+    /* The oldest failure that is not the tip's own (the link, the relay,
+     * this kiosk): it holds for the younger tips the run never reached. */
+    int code;
+    char why[512], sid[9];
 };
 
 /* One line per tip still waiting: its id and why it is not delivered. */
@@ -115,15 +119,24 @@ static int say_left(void *ctx, const struct queue_tip *t)
         return 0;
     char hex[33], why[512];
     sodium_bin2hex(hex, sizeof hex, t->id, 16);
-    struct uploader_report rep;
-    int code = uploader_last_failure(l->u, t->id, why, sizeof why, &rep);
-    if (code)
+    int code = uploader_last_failure(l->u, t->id, why, sizeof why, NULL);
+    l->n++;
+    if (code) {
         fprintf(stderr, PROG ": tip %s not delivered (%s): %s\n", hex, uploader_strerror(code),
                 why);
-    else
+        if (!l->code && code != UPLOADER_E_REFUSED && code != UPLOADER_E_UNVERIFIED) {
+            l->code = code;
+            snprintf(l->why, sizeof l->why, "%s", why);
+            snprintf(l->sid, sizeof l->sid, "%.8s", hex);
+        }
+    } else if (l->code) {
+        fprintf(stderr, PROG ": tip %s not delivered (%s): %s (seen on the older tip %s; this one "
+                        "was not tried)\n",
+                hex, uploader_strerror(l->code), l->why, l->sid);
+    } else {
         fprintf(stderr, PROG ": tip %s not delivered: not tried in this run (it stopped first)\n",
                 hex);
-    l->n++;
+    }
     return 0;
 }
 
