@@ -563,6 +563,56 @@ TEST(test_console_a_tip_sealed_to_another_posts_key_is_refused_clearly)
     fx_done(&f);
 }
 
+TEST(test_console_kiosks_health_counts_each_kiosks_tips_without_a_key)
+{
+    struct fx f;
+    fx_init(&f);
+    struct bytes ogg = make_ogg(2);
+    uint8_t id[16];
+    struct bytes a = make_tip(&f, &(struct tipspec){.text = "một"}, id);
+    struct bytes b = make_tip(&f, &(struct tipspec){.ogg = &ogg, .cut = 1}, id);
+    struct bytes c = make_tip(&f, &(struct tipspec){.text = "hai", .dev = f.dev2}, id);
+    struct bytes d = make_tip(&f, &(struct tipspec){.text = "ba", .dev = f.stranger}, id);
+    store(&f, &a, 1000);
+    store(&f, &b, 4000);
+    store(&f, &c, 2000);
+    store(&f, &d, 3000);
+    char err[512] = "";
+    ASSERT_EQ(
+        registry_revoke(console_registry(f.c), "na-co-sa-02", "stolen", 5000, err, sizeof err), 0);
+    struct console_kiosk *k = NULL;
+    size_t n = 0;
+    /* The post key stays locked: health needs none. */
+    ASSERT(!console_unlocked(f.c));
+    if (console_kiosks(f.c, &k, &n, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "console_kiosks: %s", err);
+    ASSERT_EQ(n, 3);
+    ASSERT_STR_EQ(k[0].id, "na-co-sa-01");
+    ASSERT(k[0].enrolled && !k[0].revoked);
+    ASSERT_EQ(k[0].tips, 2);
+    ASSERT_EQ(k[0].cut_short, 1);
+    ASSERT_EQ(k[0].refused, 0);
+    ASSERT_EQ(k[0].last_received, 4000);
+    ASSERT_STR_EQ(k[1].id, "na-co-sa-02");
+    ASSERT(k[1].revoked);
+    ASSERT_EQ(k[1].revoked_at, 5000);
+    ASSERT_STR_EQ(k[1].reason, "stolen");
+    ASSERT_EQ(k[1].tips, 1);
+    ASSERT_EQ(k[1].last_received, 2000);
+    ASSERT(!k[2].enrolled);
+    ASSERT_CONTAINS(k[2].id, "unknown kiosk key ");
+    ASSERT_MEM_EQ(k[2].device_pk, f.stranger->pk, 32);
+    ASSERT_EQ(k[2].tips, 1);
+    ASSERT_EQ(k[2].refused, 1);
+    free(k);
+    free(ogg.b);
+    free(a.b);
+    free(b.b);
+    free(c.b);
+    free(d.b);
+    fx_done(&f);
+}
+
 /* ---- status and history ---- */
 
 struct hist_seen {

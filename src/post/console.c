@@ -477,6 +477,106 @@ int console_history(struct console *c, const struct postbox_tip *t,
     return rc < 0 ? CONSOLE_E_IO : rc;
 }
 
+/* ---- the kiosks ---- */
+
+struct kiosks {
+    struct console_kiosk *k;
+    size_t n, cap;
+    struct console *c;
+    char first[512]; /* the first tip that could not be read */
+};
+
+static struct console_kiosk *kiosk_add(struct kiosks *ks)
+{
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        struct console_kiosk *nk = realloc(ks->k, cap * sizeof *nk);
+        if (!nk)
+            return NULL;
+        ks->k = nk;
+        ks->cap = cap;
+    }
+    struct console_kiosk *k = &ks->k[ks->n++];
+    memset(k, 0, sizeof *k);
+    return k;
+}
+
+static int kiosk_enrolled(void *ctx, const struct registry_entry *e)
+{
+    struct console_kiosk *k = kiosk_add(ctx);
+    if (!k)
+        return 1;
+    snprintf(k->id, sizeof k->id, "%s", e->id);
+    memcpy(k->device_pk, e->device_pk, 32);
+    k->enrolled = 1;
+    k->enrolled_at = e->enrolled;
+    k->revoked = e->revoked != 0;
+    k->revoked_at = e->revoked;
+    snprintf(k->reason, sizeof k->reason, "%s", e->reason);
+    return 0;
+}
+
+static int kiosk_tip(void *ctx, const struct postbox_tip *t)
+{
+    struct kiosks *ks = ctx;
+    uint8_t *env = NULL;
+    size_t len = 0;
+    struct envelope_header_info h;
+    char err[512];
+    if (postbox_envelope(ks->c->pb, t->seq, &env, &len, err, sizeof err) ||
+        envelope_parse_header(env, len, &h, err, sizeof err)) {
+        free(env);
+        if (!ks->first[0])
+            snprintf(ks->first, sizeof ks->first, "%s", err);
+        return 0;
+    }
+    free(env);
+    struct console_kiosk *k = NULL;
+    for (size_t i = 0; i < ks->n && !k; i++)
+        if (memcmp(ks->k[i].device_pk, h.device_pk, 32) == 0)
+            k = &ks->k[i];
+    if (!k) {
+        if (!(k = kiosk_add(ks)))
+            return 1;
+        memcpy(k->device_pk, h.device_pk, 32);
+        char fp[KEYS_FINGERPRINT_HEX];
+        keys_fingerprint(h.device_pk, 32, fp);
+        snprintf(k->id, sizeof k->id, "unknown kiosk key %s", fp);
+    }
+    k->tips++;
+    if (t->outer == ENVELOPE_E_CUT_SHORT)
+        k->cut_short++;
+    else if (t->outer != 0)
+        k->refused++;
+    if (t->received > k->last_received)
+        k->last_received = t->received;
+    return 0;
+}
+
+int console_kiosks(struct console *c, struct console_kiosk **out, size_t *n, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    struct kiosks ks = {.c = c};
+    int rc = registry_list(c->reg, kiosk_enrolled, &ks, err, errlen);
+    if (rc == 0)
+        rc = postbox_foreach(c->pb, kiosk_tip, &ks, err, errlen);
+    if (rc == 1)
+        rc = errbuf_say(err, errlen, CONSOLE_E_NOMEM, "out of memory");
+    else if (rc)
+        rc = CONSOLE_E_IO;
+    else if (ks.first[0])
+        rc = errbuf_say(err, errlen, CONSOLE_E_IO, "a tip held here cannot be read: %s", ks.first);
+    if (rc) {
+        free(ks.k);
+        return rc;
+    }
+    *out = ks.k;
+    *n = ks.n;
+    return 0;
+}
+
 /* ---- words for people ---- */
 
 const char *console_category_name(int c)

@@ -164,6 +164,31 @@ int console_history(struct console *c, const struct postbox_tip *t,
                     int (*fn)(void *ctx, const struct console_event *e), void *ctx, char *err,
                     size_t errlen) __attribute__((warn_unused_result));
 
+/* ---- the kiosks, as the post sees them ---- */
+
+/*
+ * What the post can tell of a kiosk's health without any key: the registry
+ * (enrolled, revoked and why) and the tips held from it (how many, the last
+ * one's arrival, how many were cut short by a power loss, how many failed
+ * the outer check when stored). Nothing here comes from the kiosk itself.
+ */
+struct console_kiosk {
+    char id[80]; /* the registry's id, or "unknown kiosk key <fingerprint>" */
+    uint8_t device_pk[32];
+    int enrolled, revoked;
+    int64_t enrolled_at, revoked_at;
+    char reason[300]; /* why it was revoked */
+    unsigned tips, cut_short, refused;
+    int64_t last_received; /* the newest tip's arrival (relay clock for relay tips); 0: none */
+};
+
+/*
+ * Every enrolled kiosk in order of enrolment, then every unknown device
+ * key a held tip names. Needs no passphrase. *out: free() it.
+ */
+int console_kiosks(struct console *c, struct console_kiosk **out, size_t *n, char *err,
+                   size_t errlen) __attribute__((warn_unused_result));
+
 /* ---- words for people ---- */
 
 const char *console_category_name(int category);  /* "weapons or explosives" */
