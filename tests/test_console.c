@@ -321,6 +321,40 @@ TEST(test_console_wrong_passphrase_says_so_and_changes_nothing)
     fx_done(&f);
 }
 
+TEST(test_console_refuses_another_posts_key_in_the_folder)
+{
+    struct fx f;
+    fx_init(&f);
+    uint8_t id[16];
+    struct bytes env = make_tip(&f, &(struct tipspec){.text = "x"}, id);
+    store(&f, &env, 1000);
+    /* Another post's post.key, under the same passphrase, copied over this one's. */
+    struct envelope_post_key *other = NULL;
+    char err[1024] = "", pub[4200], key[4200];
+    unsigned long long ops;
+    size_t mem;
+    ASSERT_EQ(keys_pwhash_limits("min", &ops, &mem), 0);
+    ASSERT_EQ(keys_post_generate(&other, err, sizeof err), 0);
+    ASSERT_EQ(mkdir(check_path("other"), 0700), 0);
+    snprintf(pub, sizeof pub, "%s/post.pub", check_path("other"));
+    snprintf(key, sizeof key, "%s/post.key", check_path("other"));
+    ASSERT_EQ(keys_post_save(other, pub, key, PASS, ops, mem, err, sizeof err), 0);
+    ASSERT_EQ(check_sh("cp '%s' '%s/post.key'", key, f.post), 0);
+    struct bytes before = store_files(&f);
+    ASSERT_EQ(console_unlock(f.c, PASS, err, sizeof err), CONSOLE_E_NOT_POST);
+    ASSERT_CONTAINS(err, "is not the key of");
+    ASSERT_CONTAINS(err, "different posts");
+    ASSERT(!console_unlocked(f.c));
+    struct bytes after = store_files(&f);
+    ASSERT_EQ(after.len, before.len);
+    ASSERT_MEM_EQ(after.b, before.b, before.len);
+    keys_post_free(other);
+    free(before.b);
+    free(after.b);
+    free(env.b);
+    fx_done(&f);
+}
+
 TEST(test_console_finds_a_tip_by_the_start_of_its_id)
 {
     struct fx f;

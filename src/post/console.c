@@ -112,6 +112,18 @@ int console_unlock(struct console *c, const char *passphrase, char *err, size_t 
         return rc == KEYS_E_PASSPHRASE ? CONSOLE_E_PASSPHRASE
                : rc == KEYS_E_NOMEM    ? CONSOLE_E_NOMEM
                                        : CONSOLE_E_IO;
+    /*
+     * Another post's post.key copied in would open, read none of the tips
+     * and none of the notes (sealed to post.pub), and look like a flood of
+     * refusals: say what is wrong instead.
+     */
+    if (sodium_memcmp(k->pk, c->pk, sizeof c->pk) != 0) {
+        keys_post_free(k);
+        return errbuf_say(err, errlen, CONSOLE_E_NOT_POST,
+                          "%s is not the key of %s: the two files come from different posts "
+                          "(restore this post's post.key)",
+                          c->key_path, c->pub);
+    }
     keys_post_free(c->key);
     c->key = k;
     return 0;

@@ -69,7 +69,8 @@ struct registry *console_registry(struct console *c); /* borrowed */
 /*
  * Unlock post.key with the officer's passphrase. CONSOLE_E_PASSPHRASE says
  * exactly "wrong passphrase for POSTDIR/post.key (or the file is damaged)";
- * a console stays as it was after any failure.
+ * a post.key that is not post.pub's own (another post's) is refused with
+ * CONSOLE_E_NOT_POST. A console stays as it was after any failure.
  */
 int console_unlock(struct console *c, const char *passphrase, char *err, size_t errlen)
     __attribute__((warn_unused_result));
