@@ -1,8 +1,10 @@
 #!/bin/sh
 # The uploader's figures, run by bench_uplink (make bench). Prints; never
 # fails on a number.
-#  1. Bytes re-sent per cut: 30 tips through the fault proxy (cuts only) to
-#     the relay on loopback, at 4 and at 1 chunk(s) per PATCH.
+#  1. Bytes re-sent per cut: 30 tips through the counting proxy (20 cuts
+#     at random bytes) to the relay on loopback, at 8 and at 1 chunk(s)
+#     per PATCH: the kiosk's figure, the proxy's own count beside it, and
+#     how much of it had already reached the relay.
 #  2. Goodput on a 64 kbit/s link: two network namespaces joined by veth,
 #     `tc tbf rate 64kbit burst 4kb latency 400ms` on both ends, the relay
 #     in one, homthu-uplink in the other, ~200 KB of tips. Baseline in the
@@ -18,13 +20,20 @@ NR="hu-r-$$"
 PIDS=""
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for p in $PIDS; do wait "$p" 2>/dev/null; done
+    left=""
+    for p in $PIDS; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
+    if [ -n "$left" ]; then
+        echo "  processes left running after the bench:$left: killing them"
+        for p in $left; do kill -KILL "$p" 2>/dev/null; done
+    fi
     ip netns del "$NK" 2>/dev/null
     ip netns del "$NR" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
 
-for p in homthu-relay homthu-uplink helpers/faultproxy helpers/uplink_fixture; do
+for p in homthu-relay homthu-uplink helpers/countproxy helpers/uplink_fixture; do
     [ -x "$B/$p" ] || { echo "bench_uplink: $B/$p missing: run make MODE=release"; exit 1; }
 done
 
@@ -46,19 +55,29 @@ EOF
 }
 
 # ---- 1. bytes re-sent per cut ----
-resent_per_cut() { # chunks_per_patch
-    d="$T/cut$1"
+# resent_per_cut CPP MODE: 30 tips of 12 chunks through the counting proxy
+# (tests/helpers/countproxy), 20 cuts at random bytes (seeded: the same
+# positions each run), the relay side closed (MODE close) or left open and
+# mute as a radio cut leaves it (silent). The kiosk's figures from its
+# log, the proxy's own count beside them.
+resent_per_cut() { # chunks_per_patch mode
+    d="$T/cut$1$2"
     "$B/helpers/uplink_fixture" "$d" "http://127.0.0.1:1/" 30 12 >/dev/null || return 1
     relay_conf "$d" 127.0.0.1:0
-    # The relay prints its port; listen on a free one chosen by a throwaway bind.
+    # The relay prints no port: listen on a free one chosen by a throwaway bind.
     port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
     sed -i "s/^listen = .*/listen = 127.0.0.1:$port/" "$d/relay.conf"
     (cd "$d" && exec "$B/homthu-relay" --config relay.conf >relay.log 2>&1) &
     rp=$!
     PIDS="$PIDS $rp"
-    sleep 0.5
-    "$B/helpers/faultproxy" --target "127.0.0.1:$port" --port-file "$d/pport" --seed 3 \
-        --cut 0.5 --cut-max 60000 --stats-file "$d/pstats" 2>/dev/null &
+    i=0
+    until curl -s -o /dev/null -X OPTIONS "http://127.0.0.1:$port/files/" || [ $i -ge 100 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    "$B/helpers/countproxy" --target "127.0.0.1:$port" --port-file "$d/pport" --seed 3 \
+        --cuts 20 --gap-min 20000 --gap-max 120000 --relay-cut "$2" --stats-file "$d/pstats" \
+        2>"$d/proxy.err" &
     pp=$!
     PIDS="$PIDS $pp"
     wait_file "$d/pport" || return 1
@@ -67,25 +86,34 @@ resent_per_cut() { # chunks_per_patch
         "$1" >>"$d/kiosk/kiosk.conf"
     timeout -s KILL 300 "$B/homthu-uplink" --config "$d/kiosk/kiosk.conf" --once \
         --max-failures 100 >"$d/uplink.log" 2>&1
-    kill "$pp" "$rp" 2>/dev/null
-    wait "$pp" "$rp" 2>/dev/null
+    kill "$pp" 2>/dev/null
+    wait "$pp" 2>/dev/null # the proxy writes its counts once the kiosk's connections are closed
+    kill "$rp" 2>/dev/null
+    wait "$rp" 2>/dev/null
     line=$(grep ' delivered, ' "$d/uplink.log" | tail -1)
     delivered=$(echo "$line" | sed -n 's/.*: \([0-9]*\) delivered.*/\1/p')
     failed=$(echo "$line" | sed -n 's/.*set aside, \([0-9]*\) failed.*/\1/p')
-    sent=$(echo "$line" | sed -n 's/.*; \([0-9]*\) bytes sent.*/\1/p')
-    resent=$(echo "$line" | sed -n 's/.*sent, \([0-9]*\) re-sent.*/\1/p')
-    cuts=$(sed -n 's/.*cuts \([0-9]*\).*/\1/p' "$d/pstats")
+    sent=$(echo "$line" | sed -n 's/.*; \([0-9]*\) bytes sent .*/\1/p')
+    body=$(echo "$line" | sed -n 's/.*, \([0-9]*\) of envelope, .*/\1/p')
+    resent=$(echo "$line" | sed -n 's/.* of envelope, \([0-9]*\) re-sent.*/\1/p')
+    st=$(head -1 "$d/pstats" 2>/dev/null)
+    f() { echo "$st" | tr ' ' '\n' | grep -A1 -x "$1" | tail -1; }
     total=$(cat "$d"/envelopes/* | wc -c)
-    echo "  $1 chunk(s)/PATCH: $delivered/30 tips ($total B) delivered through $cuts cuts" \
-        "($failed failed attempts); $sent B sent, $resent B re-sent"
-    if [ "${cuts:-0}" -gt 0 ]; then
-        awk -v r="$resent" -v c="$cuts" -v k=4113 'BEGIN {
-            printf "    re-sent per cut: %.0f B = %.2f chunks (goal <= 1 chunk of %d B)\n", r / c, r / c / k, k }'
-    fi
+    echo "  $1 chunk(s)/PATCH, relay side $2 at a cut: $delivered/30 tips ($total B) through $(f cuts) cuts" \
+        "($failed failed attempts)"
+    echo "    kiosk: ${sent:-?} B sent (headers included), ${body:-?} of envelope, ${resent:-?} re-sent"
+    echo "    proxy: $(f client_bytes) B received, $(f body_bytes) of envelope, $(f twice) at offsets received before," \
+        "$(f relay_twice) of them had reached the relay"
+    awk -v r="${resent:-0}" -v p="$(f twice)" -v q="$(f relay_twice)" -v c="$(f cuts)" -v k=4113 'BEGIN {
+        if (c > 0) {
+            printf "    re-sent per cut: %.0f B = %.2f chunks by the kiosk (proxy: %.0f B);", r / c, r / c / k, p / c
+            printf " of what had reached the relay %.0f B = %.2f chunks (goal <= 1 chunk of %d B)\n", q / c, q / c / k, k
+        } }'
 }
-echo "bytes re-sent per cut (fault proxy, loopback, cuts only):"
-resent_per_cut 8 || echo "  (failed: see above)"
-resent_per_cut 1 || echo "  (failed: see above)"
+echo "bytes re-sent per cut (counting proxy, loopback, 20 cuts at random bytes):"
+resent_per_cut 8 close || echo "  (failed: see above)"
+resent_per_cut 8 silent || echo "  (failed: see above)"
+resent_per_cut 1 silent || echo "  (failed: see above)"
 
 # ---- 2. goodput on 64 kbit/s ----
 echo "goodput on a 64 kbit/s link (tc tbf in network namespaces):"
