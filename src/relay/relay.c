@@ -83,6 +83,12 @@ struct relay {
     sqlite3 *db;
     pthread_mutex_t db_lock;   /* the store; taken before auth_lock, never after */
     /*
+     * A second connection for reads that must not wait while the writer
+     * flushes (WAL: it sees the last commit). NULL for ":memory:".
+     */
+    sqlite3 *rdb;
+    pthread_mutex_t rd_lock;
+    /*
      * Group commit: every write that must be durable before it is answered
      * goes through one writer thread, which puts all the work waiting at
      * that moment into one transaction, so concurrent uploads share one
@@ -552,7 +558,7 @@ void relay_config_defaults(struct relay_config *c)
     c->partial_ttl_seconds = 72 * 3600;
     c->keep_fetched_seconds = 7 * 24 * 3600;
     c->keep_rejected_seconds = 30 * 24 * 3600;
-    c->threads = 4;
+    c->threads = 32;
     c->max_connections = 256;
     c->connection_timeout_seconds = 120;
 }
@@ -632,7 +638,7 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
     if (config_get_int(f, "keep_rejected_hours", 720, 0, 24 * 3650, &v, err, errlen))
         return RELAY_E_CONFIG;
     out->keep_rejected_seconds = v * 3600;
-    if (config_get_int(f, "threads", 4, 1, 64, &v, err, errlen))
+    if (config_get_int(f, "threads", 32, 1, 64, &v, err, errlen))
         return RELAY_E_CONFIG;
     out->threads = (int)v;
     if (config_get_int(f, "max_connections", 256, 4, 65536, &v, err, errlen))
@@ -729,13 +735,13 @@ static void delete_upload(struct relay *r, const uint8_t id[16])
  * upload past its TTL is deleted here and counts as none, so expiry holds
  * to the second even between two sweeps. Caller holds db_lock.
  */
-static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
+static int upload_fetch(struct relay *r, sqlite3 *db, const uint8_t id[16], struct upload *u)
 {
     char sql[256];
     sqlite3_stmt *st = NULL;
     snprintf(sql, sizeof sql, "SELECT %s FROM upload WHERE id = ?", UPLOAD_COLUMNS);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        say(r, "store error: %s", sqlite3_errmsg(r->db));
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        say(r, "store error: %s", sqlite3_errmsg(db));
         return -1;
     }
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
@@ -746,11 +752,22 @@ static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
     } else if (s == SQLITE_DONE) {
         rc = 0;
     } else {
-        say(r, "store error: %s", sqlite3_errmsg(r->db));
+        say(r, "store error: %s", sqlite3_errmsg(db));
         rc = -1;
     }
     sqlite3_finalize(st);
-    if (rc == 1 && u->state == ST_PARTIAL && u->updated + r->cfg.partial_ttl_seconds <= now(r)) {
+    return rc;
+}
+
+static int expired(const struct relay *r, const struct upload *u)
+{
+    return u->state == ST_PARTIAL && u->updated + r->cfg.partial_ttl_seconds <= now(r);
+}
+
+static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
+{
+    int rc = upload_fetch(r, r->db, id, u);
+    if (rc == 1 && expired(r, u)) {
         char hex[33];
         hex16(id, hex);
         delete_upload(r, id);
@@ -759,6 +776,29 @@ static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
             " bytes)",
             hex, now(r) - u->updated, u->got, u->length);
         rc = 0;
+    }
+    return rc;
+}
+
+/*
+ * upload_get() for a request that only reads: through the reader, so it
+ * never waits for a commit in progress. An expired upload goes the long
+ * way (deleted and logged). No lock held by the caller.
+ */
+static int upload_peek(struct relay *r, const uint8_t id[16], struct upload *u)
+{
+    int rc = -2;
+    if (r->rdb) {
+        pthread_mutex_lock(&r->rd_lock);
+        rc = upload_fetch(r, r->rdb, id, u);
+        pthread_mutex_unlock(&r->rd_lock);
+        if (rc == 1 && expired(r, u))
+            rc = -2;
+    }
+    if (rc == -2) {
+        pthread_mutex_lock(&r->db_lock);
+        rc = upload_get(r, id, u);
+        pthread_mutex_unlock(&r->db_lock);
     }
     return rc;
 }
@@ -819,6 +859,12 @@ static int open_store(struct relay *r, char *err, size_t errlen)
             sqlite3_exec(r->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             goto damaged;
+    }
+    if (!memory) {
+        if (sqlite3_open_v2(path, &r->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK)
+            goto damaged;
+        sqlite3_busy_timeout(r->rdb, 5000);
     }
     return 0;
 damaged:
@@ -1270,11 +1316,15 @@ static void tus_create(struct relay *r, const struct relay_request *q, const str
     }
 }
 
-/* Look up an upload for its owner; 1 with `u`, or 0 with the refusal in resp. db_lock held. */
+/*
+ * Look up an upload for its owner; 1 with `u`, or 0 with the refusal in
+ * resp. With `held`, the caller holds db_lock; else it is read through
+ * the reader.
+ */
 static int own_upload(struct relay *r, const uint8_t id[16], const struct who *w, struct upload *u,
-                      struct relay_response *resp)
+                      struct relay_response *resp, int held)
 {
-    int found = upload_get(r, id, u);
+    int found = held ? upload_get(r, id, u) : upload_peek(r, id, u);
     if (found < 0) {
         store_failed(r, resp);
         return 0;
@@ -1293,12 +1343,10 @@ static void tus_head(struct relay *r, const uint8_t id[16], const struct who *w,
     struct upload u;
     /* A kiosk asking where its upload stands has given up on any PATCH it still has open. */
     end_stale(r, id, w);
-    pthread_mutex_lock(&r->db_lock);
-    if (own_upload(r, id, w, &u, resp)) {
+    if (own_upload(r, id, w, &u, resp, 0)) {
         resp->status = 200;
         upload_headers(r, resp, &u);
     }
-    pthread_mutex_unlock(&r->db_lock);
 }
 
 static void tus_delete(struct relay *r, const uint8_t id[16], const struct who *w,
@@ -1309,7 +1357,7 @@ static void tus_delete(struct relay *r, const uint8_t id[16], const struct who *
     hex16(id, hex);
     end_stale(r, id, w);
     pthread_mutex_lock(&r->db_lock);
-    if (!own_upload(r, id, w, &u, resp))
+    if (!own_upload(r, id, w, &u, resp, 1))
         goto out;
     if (u.state != ST_PARTIAL) {
         /* Nothing lost: once verified, the kiosk has deleted its copy. */
@@ -1576,7 +1624,6 @@ static void *writer_main(void *arg)
             break;
         struct job *batch = r->jobs;
         r->jobs = r->jobs_tail = NULL;
-        /* What each PATCH holds now; bytes arriving from here on wait for the next batch. */
         for (struct job *j = batch; j; j = j->next)
             if (j->call) {
                 j->at = j->call->expect;
@@ -1717,10 +1764,7 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
     hex16(id, hex);
     /* A kiosk sending again has given up on the PATCH it may still have open. */
     end_stale(r, id, w);
-    pthread_mutex_lock(&r->db_lock);
-    int ok = own_upload(r, id, w, &u, resp);
-    pthread_mutex_unlock(&r->db_lock);
-    if (!ok)
+    if (!own_upload(r, id, w, &u, resp, 0))
         return;
     if (offset != u.got) {
         answer(resp, 409,
@@ -1870,9 +1914,7 @@ void relay_call_end(struct relay_call *c, struct relay_response *resp)
                  c->got, c->content_length, c->expect);
     }
     struct upload u;
-    pthread_mutex_lock(&r->db_lock);
-    int found = upload_get(r, c->id, &u);
-    pthread_mutex_unlock(&r->db_lock);
+    int found = upload_peek(r, c->id, &u);
     if (c->fail) {
         answer(resp, c->fail, "%s", c->failmsg);
         if (found == 1)
@@ -2420,6 +2462,7 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     pthread_mutex_init(&r->sweep_lock, NULL);
     pthread_cond_init(&r->sweep_cond, NULL);
     pthread_mutex_init(&r->commit_lock, NULL);
+    pthread_mutex_init(&r->rd_lock, NULL);
     pthread_cond_init(&r->commit_work, NULL);
     pthread_cond_init(&r->commit_done, NULL);
     crypto_generichash(r->token_hash, sizeof r->token_hash, (const uint8_t *)c->post_token, tl,
@@ -2756,6 +2799,8 @@ void relay_close(struct relay *r)
         pthread_join(r->writer, NULL);
         r->writer_on = 0;
     }
+    if (r->rdb)
+        sqlite3_close(r->rdb);
     if (r->db)
         sqlite3_close(r->db);
     registry_close(r->reg);
@@ -2766,6 +2811,7 @@ void relay_close(struct relay *r)
     pthread_mutex_destroy(&r->sweep_lock);
     pthread_cond_destroy(&r->sweep_cond);
     pthread_mutex_destroy(&r->commit_lock);
+    pthread_mutex_destroy(&r->rd_lock);
     pthread_cond_destroy(&r->commit_work);
     pthread_cond_destroy(&r->commit_done);
     free(r);

@@ -1,32 +1,37 @@
 /*
- * bench_relay — how fast the relay takes tips, and how much memory it needs.
+ * bench_relay — how fast the relay takes tips, beside a tus server that
+ * keeps nothing durable, on a disk whose flushes cost what an SD card's or
+ * a cheap VPS's do.
  *
  * 50 kiosks (threads, each with its own enrolled device key and its own
  * libcurl connection) each upload TIPS_PER_KIOSK real envelopes of about
- * 100 KB (POST + one PATCH, signed, checked at completion) to
- * build/release/homthu-relay running as a child process; its peak RSS is
- * the child's VmHWM.
+ * 100 KB: POST, then one PATCH of the whole envelope (signed; the relay
+ * checks each finished envelope and has it on disk before it answers).
+ * uploads/s = uploads answered 204 / wall time of the whole run.
  *
- * Baselines, measured in the same run on the same machine:
- *  - the same uploads as plain HTTP PUTs of the same bytes to a trivial
- *    libmicrohttpd handler that throws them away (same thread pool): what
- *    HTTP alone costs. relay / plain = the share of that speed left after
- *    authentication, durable storage and the envelope check;
- *  - SQLite commits of 100 KB blobs, WAL + synchronous = FULL, one thread:
- *    the disk's durable-write rate. The relay commits each tip's bytes and
- *    verdict once (plus a small commit at creation), so relay / commits
- *    near 1 says the disk, not the relay's code, sets the pace.
- * Figures only; nothing here fails on a number.
+ * The baseline does the same work in the same way: @tus/server 1.x with its
+ * FileStore (build/interop, tools/interop-deps.sh), started by node, the
+ * same POSTs and PATCHes of the same bytes with the same headers. It never
+ * fsyncs: an upload it acknowledged can be lost in a power cut.
+ *
+ * Each server runs as a child process under tests/shims/fsync_delay.so,
+ * which adds 0 or 5 ms to every fsync/fdatasync and counts them (the count
+ * is the shim's, outside the relay's code). ROUNDS rounds per delay; in
+ * each, ours and the baseline run back to back on fresh stores. Printed:
+ * min/median of each, and of the per-round ratio. Figures only; nothing
+ * here fails on a number. Every child is killed and waited for, on error
+ * paths and on SIGINT/SIGTERM too.
  */
 #include <curl/curl.h>
-#include <microhttpd.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +42,7 @@
 
 #define KIOSKS 50
 #define TIPS_PER_KIOSK 10
+#define ROUNDS 5
 #define AUDIO_BYTES 95000 /* + text and framing: 98,964-byte envelopes (24 chunks) */
 #define TOKEN "bench-post-token-0123456789abcdefghijklmn"
 
@@ -50,12 +56,63 @@ struct kiosk {
     uint8_t pk[32], sk[64];
     struct tip tips[TIPS_PER_KIOSK];
     int port;
-    int plain; /* baseline: PUT to the trivial server */
     int ok, failed;
     int64_t ts0, seq; /* request timestamps: ts0 + seq */
 };
 
 static char dir[256];
+
+/* ---- children: every one is killed and reaped, whatever happens ---- */
+
+static volatile pid_t children[4];
+
+static void child_add(pid_t pid)
+{
+    for (int i = 0; i < 4; i++)
+        if (!children[i]) {
+            children[i] = pid;
+            return;
+        }
+}
+
+/* SIGTERM, wait; SIGKILL if it will not go. 0 when it exited by itself. */
+static int child_stop(pid_t pid)
+{
+    int st = 0;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 1000; i++) { /* 10 s to stop cleanly */
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid || (w < 0 && errno == ECHILD))
+            goto gone;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+gone:
+    for (int i = 0; i < 4; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void children_kill(void)
+{
+    for (int i = 0; i < 4; i++)
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+}
+
+static void on_signal(int sig)
+{
+    children_kill();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* ---- the kiosks ---- */
 
 static int sink(void *ctx, enum envelope_piece kind, uint32_t index, const uint8_t *b, size_t n)
 {
@@ -78,8 +135,29 @@ static size_t discard(char *p, size_t sz, size_t n, void *ctx)
     return sz * n;
 }
 
+/* The Location of a creation, as a path: ours is relative, @tus/server's absolute. */
+static size_t location(char *p, size_t sz, size_t n, void *ctx)
+{
+    char *out = ctx;
+    size_t len = sz * n;
+    if (len > 10 && strncasecmp(p, "Location:", 9) == 0) {
+        const char *v = p + 9;
+        while (*v == ' ')
+            v++;
+        const char *path = strstr(v, "/files/");
+        if (path) {
+            size_t k = 0;
+            while (path + k < p + len && path[k] != '\r' && path[k] != '\n' && k < 127)
+                k++;
+            memcpy(out, path, k);
+            out[k] = 0;
+        }
+    }
+    return len;
+}
+
 static long request(CURL *c, const char *url, const char *method, struct curl_slist *hs,
-                    const uint8_t *body, size_t len)
+                    const uint8_t *body, size_t len, char *loc)
 {
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -87,7 +165,9 @@ static long request(CURL *c, const char *url, const char *method, struct curl_sl
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, loc ? location : discard);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, loc);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     long status = 0;
     if (curl_easy_perform(c) != CURLE_OK)
@@ -115,27 +195,20 @@ static void authorization(char *out, size_t cap, struct kiosk *k, const char *me
              s64);
 }
 
+/* A kiosk's tips, one after the other: POST, then PATCH of the whole envelope. */
 static void *kiosk_run(void *arg)
 {
     struct kiosk *k = arg;
     CURL *c = curl_easy_init();
-    char url[128], auth[400], len[64], md[80], b64[40], path[64], hex[33];
+    char url[256], auth[400], len[64], md[120], b64[64], path[128], hex[33], lenh[80];
     for (int i = 0; i < TIPS_PER_KIOSK; i++) {
         struct tip *t = &k->tips[i];
         sodium_bin2hex(hex, sizeof hex, t->id, 16);
-        if (k->plain) {
-            snprintf(url, sizeof url, "http://127.0.0.1:%d/plain/%s", k->port, hex);
-            struct curl_slist *hs = curl_slist_append(NULL, "Expect:");
-            long s = request(c, url, "PUT", hs, t->p, t->n);
-            curl_slist_free_all(hs);
-            s == 204 ? k->ok++ : k->failed++;
-            continue;
-        }
         snprintf(len, sizeof len, "%zu", t->n);
-        sodium_bin2base64(b64, sizeof b64, t->id, 16, sodium_base64_VARIANT_ORIGINAL);
+        sodium_bin2base64(b64, sizeof b64, (const uint8_t *)hex, 32,
+                          sodium_base64_VARIANT_ORIGINAL);
         snprintf(md, sizeof md, "Upload-Metadata: tipid %s", b64);
         authorization(auth, sizeof auth, k, "POST", "/files/", NULL, len);
-        char lenh[80];
         snprintf(lenh, sizeof lenh, "Upload-Length: %s", len);
         struct curl_slist *hs = curl_slist_append(NULL, "Expect:");
         hs = curl_slist_append(hs, "Content-Type:");
@@ -144,13 +217,13 @@ static void *kiosk_run(void *arg)
         hs = curl_slist_append(hs, md);
         hs = curl_slist_append(hs, lenh);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/files/", k->port);
-        long s = request(c, url, "POST", hs, NULL, 0);
+        path[0] = 0;
+        long s = request(c, url, "POST", hs, NULL, 0, path);
         curl_slist_free_all(hs);
-        if (s != 201) {
+        if (s != 201 || !path[0]) {
             k->failed++;
             continue;
         }
-        snprintf(path, sizeof path, "/files/%s", hex);
         authorization(auth, sizeof auth, k, "PATCH", path, "0", NULL);
         hs = curl_slist_append(NULL, "Expect:");
         hs = curl_slist_append(hs, "Tus-Resumable: 1.0.0");
@@ -158,7 +231,7 @@ static void *kiosk_run(void *arg)
         hs = curl_slist_append(hs, "Upload-Offset: 0");
         hs = curl_slist_append(hs, "Content-Type: application/offset+octet-stream");
         snprintf(url, sizeof url, "http://127.0.0.1:%d%s", k->port, path);
-        s = request(c, url, "PATCH", hs, t->p, t->n);
+        s = request(c, url, "PATCH", hs, t->p, t->n, NULL);
         curl_slist_free_all(hs);
         s == 204 ? k->ok++ : k->failed++;
     }
@@ -166,13 +239,12 @@ static void *kiosk_run(void *arg)
     return NULL;
 }
 
-/* Run all kiosks at once; returns the seconds it took. */
-static double run_kiosks(struct kiosk *ks, int port, int plain)
+/* All kiosks at once against `port`; uploads/s, with `ok` the uploads answered 204. */
+static double run_kiosks(struct kiosk *ks, int port, int *ok)
 {
     pthread_t th[KIOSKS];
     for (int i = 0; i < KIOSKS; i++) {
         ks[i].port = port;
-        ks[i].plain = plain;
         ks[i].ok = ks[i].failed = 0;
         ks[i].ts0 = (int64_t)time(NULL) - 300;
         ks[i].seq = 0;
@@ -182,62 +254,14 @@ static double run_kiosks(struct kiosk *ks, int port, int plain)
         pthread_create(&th[i], NULL, kiosk_run, &ks[i]);
     for (int i = 0; i < KIOSKS; i++)
         pthread_join(th[i], NULL);
-    return bench_now() - t0;
-}
-
-/* ---- the trivial server of the HTTP baseline ---- */
-
-static enum MHD_Result trivial(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version, const char *data,
-                               size_t *size, void **ctx)
-{
-    (void)cls;
-    (void)url;
-    (void)method;
-    (void)version;
-    (void)data;
-    if (!*ctx) {
-        *ctx = c;
-        return MHD_YES;
-    }
-    if (*size) {
-        *size = 0;
-        return MHD_YES;
-    }
-    struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret = MHD_queue_response(c, 204, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-/* ---- the SQLite baseline ---- */
-
-static double sqlite_commits_per_second(size_t blob, int n)
-{
-    char path[300];
-    snprintf(path, sizeof path, "%s/baseline.db", dir);
-    sqlite3 *db;
-    sqlite3_stmt *st;
-    sqlite3_open(path, &db);
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-                 "CREATE TABLE t(id INTEGER PRIMARY KEY, data BLOB)",
-                 NULL, NULL, NULL);
-    sqlite3_prepare_v2(db, "INSERT INTO t(data) VALUES(?)", -1, &st, NULL);
-    uint8_t *b = malloc(blob);
-    randombytes_buf(b, blob);
-    double t0 = bench_now();
-    for (int i = 0; i < n; i++) {
-        sqlite3_bind_blob(st, 1, b, (int)blob, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-    }
     double dt = bench_now() - t0;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    free(b);
-    return n / dt;
+    *ok = 0;
+    for (int i = 0; i < KIOSKS; i++)
+        *ok += ks[i].ok;
+    return *ok / dt;
 }
+
+/* ---- the servers ---- */
 
 static long vm_hwm_kb(pid_t pid)
 {
@@ -253,18 +277,225 @@ static long vm_hwm_kb(pid_t pid)
     return kb;
 }
 
+/* Fork and exec argv under the fsync shim, stderr and stdout to `log`. */
+static pid_t spawn(char *const argv[], const char *cwd, const char *log, const char *shim,
+                   int delay_ms, const char *count_file)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        char d[16];
+        snprintf(d, sizeof d, "%d", delay_ms);
+        setenv("LD_PRELOAD", shim, 1);
+        setenv("HOMTHU_FSYNC_DELAY_MS", d, 1);
+        setenv("HOMTHU_FSYNC_COUNT_FILE", count_file, 1);
+        if (chdir(cwd) != 0 || !freopen(log, "w", stderr) || dup2(fileno(stderr), 1) < 0)
+            _exit(126);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (pid > 0)
+        child_add(pid);
+    return pid;
+}
+
+/* Wait for a line holding `key` in `path` (the server's start); the number after it. */
+static int wait_port(const char *path, const char *key, pid_t pid)
+{
+    for (int i = 0; i < 3000; i++) { /* 30 s guard: a slow start on a busy machine */
+        FILE *f = fopen(path, "r");
+        char line[512];
+        int port = 0;
+        while (f && fgets(line, sizeof line, f)) {
+            char *p = strstr(line, key);
+            if (p)
+                port = atoi(p + strlen(key));
+        }
+        if (f)
+            fclose(f);
+        if (port > 0)
+            return port;
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return 0;
+        usleep(10000);
+    }
+    return 0;
+}
+
+static long read_count(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n = -1;
+    if (f && fscanf(f, "%ld", &n) != 1)
+        n = -1;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+struct run {
+    double rate;
+    int ok;
+    long fsyncs; /* -1: not known */
+    long hwm_kb;
+};
+
+/* `rel` made absolute: the children start in their own folders. */
+static void absolute(char *out, size_t cap, const char *rel)
+{
+    char cwd[512];
+    if (rel[0] != '/' && getcwd(cwd, sizeof cwd))
+        snprintf(out, cap, "%s/%s", cwd, rel);
+    else
+        snprintf(out, cap, "%s", rel);
+}
+
+static const char *shim_path(void)
+{
+    static char p[700];
+    char rel[600];
+    snprintf(rel, sizeof rel, "%s/shims/fsync_delay.so", bench_build());
+    absolute(p, sizeof p, rel);
+    return p;
+}
+
+static int run_relay(struct kiosk *ks, const char *relay_bin, int delay, int n, struct run *out)
+{
+    char d[400], conf[500], log[500], count[500];
+    snprintf(d, sizeof d, "%s/relay-%d", dir, n);
+    snprintf(conf, sizeof conf, "%s/relay.conf", d);
+    snprintf(log, sizeof log, "%s/relay.log", d);
+    snprintf(count, sizeof count, "%s/fsyncs", d);
+    if (mkdir(d, 0700) != 0)
+        return -1;
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "listen = 127.0.0.1:0\ndatabase = relay.db\nregistry = %s/registry.db\n"
+            "post_token = %s\ndevice_requests_per_minute = 1000000\n",
+            dir, TOKEN);
+    fclose(f);
+    char *argv[] = {(char *)relay_bin, "--config", conf, NULL};
+    pid_t pid = spawn(argv, d, log, shim_path(), delay, count);
+    if (pid < 0)
+        return -1;
+    int port = wait_port(log, "(port ", pid);
+    if (!port) {
+        fprintf(stderr, "bench_relay: the relay did not start (see %s)\n", log);
+        child_stop(pid);
+        return -1;
+    }
+    out->rate = run_kiosks(ks, port, &out->ok);
+    out->hwm_kb = vm_hwm_kb(pid);
+    int clean = child_stop(pid);
+    out->fsyncs = clean == 0 ? read_count(count) : -1;
+    return 0;
+}
+
+static int run_tus(struct kiosk *ks, const char *script, int delay, int n, struct run *out)
+{
+    char d[400], store[500], log[500], count[500], portfile[500];
+    snprintf(d, sizeof d, "%s/tus-%d", dir, n);
+    snprintf(store, sizeof store, "%s/store", d);
+    snprintf(log, sizeof log, "%s/node.log", d);
+    snprintf(count, sizeof count, "%s/fsyncs", d);
+    snprintf(portfile, sizeof portfile, "%s/port", d);
+    if (mkdir(d, 0700) != 0 || mkdir(store, 0700) != 0)
+        return -1;
+    char *argv[] = {"node", (char *)script, store, portfile, NULL};
+    pid_t pid = spawn(argv, d, log, shim_path(), delay, count);
+    if (pid < 0)
+        return -1;
+    int port = wait_port(portfile, "", pid);
+    if (!port) {
+        fprintf(stderr, "bench_relay: @tus/server did not start (see %s)\n", log);
+        child_stop(pid);
+        return -1;
+    }
+    out->rate = run_kiosks(ks, port, &out->ok);
+    out->hwm_kb = vm_hwm_kb(pid);
+    int clean = child_stop(pid);
+    out->fsyncs = clean == 0 ? read_count(count) : -1;
+    return 0;
+}
+
+/* build/interop/bench-tus-server.mjs, or "" with the reason printed. */
+static int tus_setup(char *script, size_t cap)
+{
+    const char *root = getenv("HOMTHU_ROOT");
+    root = root && *root ? root : ".";
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "'%s/tools/interop-deps.sh' '%s/build/interop' >/dev/null 2>&1",
+             root, root);
+    if (system(cmd) != 0) {
+        printf("  @tus/server: cannot be installed (tools/interop-deps.sh failed): no baseline\n");
+        return -1;
+    }
+    snprintf(script, cap, "%s/build/interop/bench-tus-server.mjs", root);
+    FILE *f = fopen(script, "w");
+    if (!f)
+        return -1;
+    /* Stock @tus/server + FileStore; SIGTERM exits normally so the shim can count. */
+    fputs("import http from 'node:http';\n"
+          "import fs from 'node:fs';\n"
+          "import { Server } from '@tus/server';\n"
+          "import { FileStore } from '@tus/file-store';\n"
+          "const [store, portFile] = process.argv.slice(2);\n"
+          "const tus = new Server({ path: '/files', datastore: new FileStore({ directory: store "
+          "}) });\n"
+          "const srv = http.createServer((req, res) => tus.handle(req, res));\n"
+          "process.on('SIGTERM', () => process.exit(0));\n"
+          "srv.listen(0, '127.0.0.1', () => {\n"
+          "  fs.writeFileSync(portFile + '.tmp', String(srv.address().port));\n"
+          "  fs.renameSync(portFile + '.tmp', portFile);\n"
+          "});\n",
+          f);
+    fclose(f);
+    return 0;
+}
+
+static void print_row(const char *name, struct run *runs, int n, int total)
+{
+    double rates[ROUNDS], fs[ROUNDS], mn, md, fmn, fmd;
+    int ok = 0, nf = 0;
+    long hwm = 0;
+    for (int i = 0; i < n; i++) {
+        rates[i] = runs[i].rate;
+        ok += runs[i].ok;
+        if (runs[i].fsyncs >= 0 && runs[i].ok > 0)
+            fs[nf++] = (double)runs[i].fsyncs / runs[i].ok;
+        if (runs[i].hwm_kb > hwm)
+            hwm = runs[i].hwm_kb;
+    }
+    bench_min_median(rates, n, &mn, &md);
+    printf("    %-13s %7.1f / %7.1f uploads/s", name, mn, md);
+    if (nf) {
+        bench_min_median(fs, nf, &fmn, &fmd);
+        printf("   %5.2f / %5.2f fsyncs per upload", fmn, fmd);
+    } else {
+        printf("   fsyncs not counted           ");
+    }
+    printf("   %d/%d answered, peak RSS %s KiB\n", ok, total * n, bench_num((uint64_t)hwm));
+}
+
 int main(void)
 {
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
         return 1;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    atexit(children_kill);
     snprintf(dir, sizeof dir, "%s/homthu-bench-relay-XXXXXX",
              getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir))
         return 1;
-    char path[400], err[512], relay_bin[600];
-    snprintf(relay_bin, sizeof relay_bin, "%s/homthu-relay", bench_build());
-    if (access(relay_bin, X_OK) != 0) {
-        fprintf(stderr, "bench_relay: %s missing: run make MODE=release\n", relay_bin);
+    char path[400], err[512], relay_bin[600], script[700] = "";
+    snprintf(path, sizeof path, "%s/homthu-relay", bench_build());
+    absolute(relay_bin, sizeof relay_bin, path);
+    if (access(relay_bin, X_OK) != 0 || access(shim_path(), R_OK) != 0) {
+        fprintf(stderr, "bench_relay: %s or %s missing: run make MODE=release\n", relay_bin,
+                shim_path());
         return 1;
     }
 
@@ -307,90 +538,48 @@ int main(void)
     free(audio);
     int total = KIOSKS * TIPS_PER_KIOSK;
 
-    /* The relay, as a child process. */
-    snprintf(path, sizeof path, "%s/relay.conf", dir);
-    FILE *f = fopen(path, "w");
-    fprintf(f,
-            "listen = 127.0.0.1:0\ndatabase = relay.db\nregistry = registry.db\n"
-            "post_token = %s\ndevice_requests_per_minute = 1000000\nthreads = 4\n",
-            TOKEN);
-    fclose(f);
-    char logpath[400];
-    snprintf(logpath, sizeof logpath, "%s/relay.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *lf = freopen(logpath, "w", stderr);
-        (void)lf;
-        execl(relay_bin, relay_bin, "--config", path, (char *)NULL);
-        _exit(127);
-    }
-    int port = 0;
-    for (int i = 0; i < 200 && !port; i++) {
-        usleep(20000);
-        FILE *lf = fopen(logpath, "r");
-        char line[512];
-        while (lf && fgets(line, sizeof line, lf)) {
-            char *p = strstr(line, "(port ");
-            if (p)
-                port = atoi(p + 6);
+    printf("relay ingest: %d kiosks at once, %d tips each of %s bytes (POST + one PATCH), "
+           "%d rounds;\n  each round runs the relay, then @tus/server, on fresh stores. "
+           "min / median:\n",
+           KIOSKS, TIPS_PER_KIOSK, bench_num(tip_bytes), ROUNDS);
+    int have_tus = tus_setup(script, sizeof script) == 0;
+    static const int delays[] = {0, 5};
+    int n = 0;
+    for (size_t di = 0; di < sizeof delays / sizeof delays[0]; di++) {
+        struct run ours[ROUNDS], tus[ROUNDS];
+        double ratio[ROUNDS];
+        int nr = 0;
+        for (int round = 0; round < ROUNDS; round++) {
+            if (run_relay(ks, relay_bin, delays[di], n++, &ours[nr]))
+                break;
+            if (have_tus && run_tus(ks, script, delays[di], n++, &tus[nr])) {
+                have_tus = 0;
+                printf("  @tus/server failed to run: no baseline from here on\n");
+            }
+            if (have_tus)
+                ratio[nr] = tus[nr].rate > 0 ? ours[nr].rate / tus[nr].rate : 0;
+            nr++;
         }
-        if (lf)
-            fclose(lf);
+        printf("  fsync + %d ms (tests/shims/fsync_delay.so):\n", delays[di]);
+        if (!nr) {
+            printf("    (the relay did not run)\n");
+            continue;
+        }
+        print_row("relay", ours, nr, total);
+        if (have_tus) {
+            print_row("@tus/server", tus, nr, total);
+            double mn, md;
+            bench_min_median(ratio, nr, &mn, &md);
+            printf("    relay / @tus/server, paired per round: %.2f / %.2f  (goal >= 1.00 at "
+                   "+5 ms; @tus/server keeps nothing durable)\n",
+                   mn, md);
+        }
     }
-    if (!port) {
-        fprintf(stderr, "bench_relay: the relay did not start (see %s)\n", logpath);
-        kill(pid, SIGKILL);
-        return 1;
-    }
-    double dt = run_kiosks(ks, port, 0);
-    int ok = 0, failed = 0;
-    for (int i = 0; i < KIOSKS; i++) {
-        ok += ks[i].ok;
-        failed += ks[i].failed;
-    }
-    long hwm = vm_hwm_kb(pid);
-    kill(pid, SIGTERM);
-    int st;
-    waitpid(pid, &st, 0);
-    double relay_rate = total / dt;
-
-    /* Baseline 1: the same bytes, plain PUTs, a handler that does nothing. */
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL,
-                                            NULL, trivial, NULL, MHD_OPTION_THREAD_POOL_SIZE, 4,
-                                            MHD_OPTION_CONNECTION_LIMIT, 256, MHD_OPTION_END);
-    int plain_port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
-    double pdt = run_kiosks(ks, plain_port, 1);
-    int pok = 0;
-    for (int i = 0; i < KIOSKS; i++)
-        pok += ks[i].ok;
-    MHD_stop_daemon(d);
-    double plain_rate = total / pdt;
-
-    /* Baseline 2: durable SQLite commits of the same size. */
-    double commits = sqlite_commits_per_second(tip_bytes, 200);
-
-    printf("relay ingest, %d kiosks x %d tips of %s bytes (POST + PATCH, signed, verified):\n",
-           KIOSKS, TIPS_PER_KIOSK, bench_num(tip_bytes));
-    printf("  relay            %7.1f tips/s  %6.1f MB/s  (%d verified, %d failed)\n", relay_rate,
-           relay_rate * (double)tip_bytes / 1e6, ok, failed);
-    printf("  plain HTTP PUT   %7.1f tips/s  %6.1f MB/s  (%d answered; trivial libmicrohttpd "
-           "handler)\n",
-           plain_rate, plain_rate * (double)tip_bytes / 1e6, pok);
-    printf("  SQLite commits   %7.1f /s of %s-byte blobs (WAL, synchronous = FULL, one "
-           "thread)\n",
-           commits, bench_num(tip_bytes));
-    printf("  relay / plain HTTP        = %.2f  (share of bare HTTP speed left after auth, "
-           "durable storage, envelope check)\n",
-           relay_rate / plain_rate);
-    printf("  relay / SQLite commits    = %.2f  (1.0: each tip costs one durable 100 KB commit "
-           "and nothing else; the relay makes that one plus a small one at creation)\n",
-           relay_rate / commits);
-    printf("  relay peak RSS (VmHWM)    = %s KiB  (goal: well under a small VPS's 512 MiB)\n",
-           bench_num((uint64_t)(hwm > 0 ? hwm : 0)));
 
     for (int i = 0; i < KIOSKS; i++)
         for (int j = 0; j < TIPS_PER_KIOSK; j++)
             free(ks[i].tips[j].p);
+    children_kill();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
