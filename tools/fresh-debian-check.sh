@@ -58,7 +58,7 @@ mirror() {
 MIRROR=$(mirror | head -n1)
 [ -n "$MIRROR" ] || { echo "fresh-debian: no bookworm mirror in /etc/apt/sources.list*" >&2; exit 2; }
 
-MOUNTS=()
+EXTRA_ENV=""
 cleanup() {
     local pid root m i
     # Whatever still runs inside the chroot was started by this check.
@@ -84,7 +84,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 in_root() {
-    chroot "$ROOTFS" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+    # shellcheck disable=SC2086
+    chroot "$ROOTFS" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $EXTRA_ENV \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 
@@ -115,6 +116,18 @@ for m in proc sys dev dev/pts; do
     esac
 done
 cp /etc/resolv.conf "$ROOTFS/etc/resolv.conf" 2>/dev/null || true
+# Where this machine reaches the registries through a TLS-inspecting
+# gateway, its local CAs go in too (as the mirror does): ca-certificates,
+# installed later by tools/deps.sh, adds them, and Node takes them from
+# NODE_EXTRA_CA_CERTS. A newcomer's own machine needs neither.
+EXTRA_ENV=""
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    mkdir -p "$ROOTFS/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$ROOTFS/usr/local/share/ca-certificates/"
+    EXTRA_ENV="NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt"
+    # A kept chroot whose ca-certificates is in already.
+    [ ! -x "$ROOTFS/usr/sbin/update-ca-certificates" ] || in_root update-ca-certificates >/dev/null 2>&1 || true
+fi
 
 # The newcomer's first two packages; everything else is the project's job.
 if [ ! -x "$ROOTFS/usr/bin/make" ] || [ ! -x "$ROOTFS/usr/bin/git" ]; then
