@@ -37,6 +37,11 @@ done
 
 echo "homthu: installing Debian packages:$missing" >&2
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+# A minimal Debian has no sudo: say what to run rather than "sudo: not found".
+if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+    echo "homthu: these Debian packages are missing and there is no sudo; as root run: apt-get install$missing" >&2
+    exit 1
+fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q >&2
 # shellcheck disable=SC2086
