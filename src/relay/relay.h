@@ -173,7 +173,12 @@ void relay_call_body(struct relay_call *call, const uint8_t *bytes, size_t len);
 /* The body is complete: store it, check a finished envelope, answer. */
 void relay_call_end(struct relay_call *call, struct relay_response *resp);
 
-/* The connection died mid-body: keep what arrived, whole, and nothing else. */
+/*
+ * The connection died mid-body: keep the whole envelope chunks that arrived
+ * (they are on disk already, or written now), drop the piece of the next.
+ * A PATCH still open when its kiosk sends a newer request for the upload
+ * is ended that way by that request (docs/relay-protocol.md).
+ */
 void relay_call_abort(struct relay_call *call);
 
 /* begin + body + end in one go, for tests and the fuzzer. */
