@@ -76,11 +76,21 @@ static void kill_children(void)
         }
 }
 
+/* Interrupted: the same cleanup with async-signal-safe calls only. */
 static void on_signal(int sig)
 {
     for (int i = 0; i < MAX_CHILDREN; i++)
-        if (children[i] > 0)
+        if (children[i] > 0) {
             kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+        }
+    pid_t rm = dir[0] ? fork() : -1;
+    if (rm == 0) {
+        execl("/bin/rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    if (rm > 0)
+        waitpid(rm, NULL, 0);
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -754,6 +764,9 @@ int main(int argc, char **argv)
     atexit(cleanup);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGPIPE, on_signal);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a pipe */
     setenv("HOMTHU_BENCH_DIR", dir, 1);
     setenv("HOMTHU_BENCH_ASSETS", assets, 1);
 
