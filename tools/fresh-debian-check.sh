@@ -64,7 +64,11 @@ cleanup() {
     # Whatever still runs inside the chroot was started by this check.
     for pid in $(ls /proc | grep -E '^[0-9]+$'); do
         root=$(readlink "/proc/$pid/root" 2>/dev/null) || continue
-        case "$root" in "$ROOTFS" | "$ROOTFS"/*) kill -9 "$pid" 2>/dev/null || true ;; esac
+        case "$root" in "$ROOTFS" | "$ROOTFS"/*)
+            # Tests must leave nothing running: name what was, then end it.
+            echo "fresh-debian: still running in the chroot, ended: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-160)" >&2
+            kill -9 "$pid" 2>/dev/null || true ;;
+        esac
     done
     [ "$KEEP" -eq 1 ] && return 0
     # Innermost first; anything the tests mounted below ours goes too.
