@@ -422,12 +422,14 @@ int app_step(struct app *a, int max_wait_ms)
     ui_tick(a->ui, now_ms(a));
     if (ui_dirty(a->ui) || ev.kind == RENDER_REDRAW)
         redraw(a, NULL);
+    kiosk_speak(a->kiosk);
     return 0;
 }
 
 int app_run(struct app *a)
 {
     redraw(a, NULL);
+    kiosk_speak(a->kiosk);
     watchdog_ready(a->wd); /* the first screen is up: systemd may call us started */
     while (!app_step(a, 250))
         ;
@@ -439,6 +441,7 @@ void app_tap(struct app *a, int x, int y)
     ui_tap(a->ui, x, y, now_ms(a));
     kiosk_pump(a->kiosk);
     ui_tick(a->ui, now_ms(a));
+    kiosk_speak(a->kiosk);
 }
 
 void app_snapshot(struct app *a, uint32_t *argb)

@@ -19,6 +19,7 @@
 
 #define PUMP_SAMPLES 4096
 #define VOLUNTEER_MAX_SECONDS 30
+#define KIOSK_MAX_PENDING 8
 
 struct kiosk {
     struct kiosk_opts o;
@@ -38,6 +39,13 @@ struct kiosk {
     size_t vlen, vcap;
     int vrecording;
     double last_send_ms; /* seal + commit of the last tip, for the bench and technicians */
+    /* Prompts the UI asked for, played by kiosk_speak() once the screen
+       that goes with them is drawn: decoding one takes longer than the
+       frame, and a touch must show its answer first. */
+    struct {
+        char lang[16], id[64];
+    } pending[KIOSK_MAX_PENDING];
+    int npending;
     int16_t pump[PUMP_SAMPLES];
 };
 
@@ -225,7 +233,27 @@ void kiosk_pump(struct kiosk *k)
 static void h_say(void *ctx, const struct ui_prompt *p, int n)
 {
     struct kiosk *k = ctx;
-    if (!k->o.prompts || !k->audio.play)
+    /* A new request replaces what was not yet played, as play() would. */
+    k->npending = 0;
+    for (int i = 0; i < n && k->npending < KIOSK_MAX_PENDING; i++) {
+        snprintf(k->pending[k->npending].lang, sizeof k->pending[0].lang, "%s", p[i].lang);
+        snprintf(k->pending[k->npending].id, sizeof k->pending[0].id, "%s", p[i].id);
+        k->npending++;
+    }
+}
+
+/* Anything that takes the speaker or the microphone drops prompts not yet
+   played: they must not play over a recording or be recorded. */
+static void drop_pending(struct kiosk *k)
+{
+    k->npending = 0;
+}
+
+void kiosk_speak(struct kiosk *k)
+{
+    int n = k->npending;
+    k->npending = 0;
+    if (!n || !k->o.prompts || !k->audio.play)
         return;
     int first = 1;
     for (int i = 0; i < n; i++) {
@@ -233,9 +261,9 @@ static void h_say(void *ctx, const struct ui_prompt *p, int n)
         size_t samples;
         int rate;
         char err[256];
-        if (prompts_get(k->o.prompts, p[i].lang, p[i].id, &pcm, &samples, &rate, err,
-                        sizeof err) != 0) {
-            say_log(k, "prompt %s/%s: %s", p[i].lang, p[i].id, err);
+        if (prompts_get(k->o.prompts, k->pending[i].lang, k->pending[i].id, &pcm, &samples,
+                        &rate, err, sizeof err) != 0) {
+            say_log(k, "prompt %s/%s: %s", k->pending[i].lang, k->pending[i].id, err);
             continue; /* silent for this step, never a crash */
         }
         int rc = first ? k->audio.play(k->audio.ctx, pcm, samples, rate)
@@ -285,6 +313,7 @@ static int h_record_start(void *ctx, const char *lang, int category, char *err, 
         say_log(k, "fault: %s", err);
         return -1;
     }
+    drop_pending(k);
     if (k->audio.stop_playback)
         k->audio.stop_playback(k->audio.ctx); /* the prompt must not be recorded */
     if (k->tip) {
@@ -329,6 +358,7 @@ static double h_record_seconds(void *ctx)
 static void h_play_recording(void *ctx)
 {
     struct kiosk *k = ctx;
+    drop_pending(k);
     if (!k->ogg_len || !k->audio.play)
         return;
     /* The Ogg pages so far end the stream early: opusfile copes. */
@@ -397,6 +427,7 @@ static void h_tip_discard(void *ctx)
 {
     struct kiosk *k = ctx;
     stop_capture(k);
+    drop_pending(k);
     if (k->audio.stop_playback)
         k->audio.stop_playback(k->audio.ctx);
     if (k->tip) {
@@ -429,6 +460,7 @@ static int h_prompt_record_start(void *ctx, char *err, size_t errlen)
         snprintf(err, errlen, "%s", AUDIO_NO_MICROPHONE);
         return -1;
     }
+    drop_pending(k);
     if (k->audio.stop_playback)
         k->audio.stop_playback(k->audio.ctx);
     k->vlen = 0;

@@ -61,6 +61,11 @@ void kiosk_free(struct kiosk *k);
 /* Fill the UI's host table with this kiosk's calls. */
 void kiosk_host(struct kiosk *k, struct ui_host *h);
 
+/* Play the prompts the UI asked for since the last call. The host calls it
+   right after drawing, so a touch's new screen shows before its prompt is
+   decoded (a prompt takes longer to decode than a frame to draw). */
+void kiosk_speak(struct kiosk *k);
+
 /* Move what the microphone heard into the tip; call often while recording. */
 void kiosk_pump(struct kiosk *k);
 int kiosk_recording(const struct kiosk *k);
