@@ -133,6 +133,31 @@ if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
     [ ! -x "$ROOTFS/usr/sbin/update-ca-certificates" ] || in_root update-ca-certificates >/dev/null 2>&1 || true
 fi
 
+# A Debian 12 from the installer also has bookworm-updates and
+# bookworm-security: take this machine's Debian entries (bookworm suites
+# only, and only those whose key the chroot has), not debootstrap's one line.
+host_sources() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        awk -v root="$ROOTFS" 'BEGIN { RS = ""; FS = "\n" }
+            { ok = 0; key = ""
+              for (i = 1; i <= NF; i++) {
+                if ($i ~ /^Suites:/) { n = split($i, a, /[ \t]+/); ok = n > 1
+                  for (j = 2; j <= n; j++) if (a[j] !~ /^bookworm(-updates|-security)?$/) ok = 0 }
+                if ($i ~ /^Signed-By:/) { split($i, b, /[ \t]+/); key = b[2] }
+              }
+              if (ok && (key == "" || system("test -f \"" root key "\"") == 0)) print $0 "\n" }' "$f"
+    done
+}
+if [ ! -f "$ROOTFS/etc/apt/sources.list.d/host.sources" ]; then
+    host_sources >"$DIR/host.sources"
+    if grep -q '^Suites:' "$DIR/host.sources"; then
+        cp "$DIR/host.sources" "$ROOTFS/etc/apt/sources.list.d/host.sources"
+        : >"$ROOTFS/etc/apt/sources.list"
+    fi
+fi
+
 # The newcomer's first two packages; everything else is the project's job.
 if [ ! -x "$ROOTFS/usr/bin/make" ] || [ ! -x "$ROOTFS/usr/bin/git" ]; then
     in_root apt-get update -q >"$DIR/apt.log" 2>&1
