@@ -11,12 +11,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1165,6 +1165,95 @@ TEST(test_relay_ends_a_silent_stale_patch_when_the_kiosk_comes_back)
 }
 
 /*
+ * The kiosk comes back right behind a silent cut, before the relay has
+ * read what the dead PATCH had already brought: bytes in the stale
+ * connection's socket, or still held by the sender's Nagle until the
+ * relay acknowledges the last ones. The newer request takes them first,
+ * so its answer already counts every whole chunk that reached the relay.
+ * With one worker (the stale connection is served by the very thread that
+ * answers the HEAD) and with many.
+ */
+static void stale_patch_keeps_what_reached_it(int threads)
+{
+    struct fx f;
+    fx_init(&f);
+    f.cfg.threads = threads;
+    f.cfg.connection_timeout_seconds = 3600; /* a wait for it would show as a hang */
+    fx_start(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 60000, tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    /*
+     * One connection for all, as the kiosk keeps it: a HEAD answered, then
+     * the PATCH (a request answered makes the relay's TCP acknowledge late,
+     * as on a kiosk's busy connection, so the sender holds small writes).
+     */
+    char auth[400], x[33], head[1024], path[64], resp[2048];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[0], NULL, "HEAD", path, next_ts(), NULL, NULL);
+    snprintf(head, sizeof head,
+             "HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n%s\r\n\r\n", path,
+             auth);
+    int fd = raw_connect(f.port);
+    raw_send(fd, head, strlen(head));
+    ASSERT(raw_read_head(fd, resp, sizeof resp, 20000) > 0);
+    ASSERT(strstr(resp, " 200 ") != NULL);
+    /* A first piece, on disk (so the PATCH is surely open at the relay)... */
+    size_t first = ENVELOPE_HEADER_BYTES + 1 + randombytes_uniform(2 * ENVELOPE_CHUNK_CIPHER);
+    sign(auth, &f.k[0], NULL, "PATCH", path, next_ts(), "0", NULL);
+    snprintf(head, sizeof head,
+             "PATCH %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n%s\r\n"
+             "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             path, auth, env.n);
+    raw_send(fd, head, strlen(head));
+    raw_send(fd, env.p, first);
+    wait_stored(tip, whole_below(first, env.n));
+    /* ...then more, the link dies, and the kiosk asks at once. */
+    /* At least one more whole chunk: dropping what came would show in the answer. */
+    size_t sent = (size_t)whole_below(first, env.n) + ENVELOPE_CHUNK_CIPHER + 1 +
+                  randombytes_uniform(2 * ENVELOPE_CHUNK_CIPHER),
+           more = sent - first;
+    int back = raw_connect(f.port); /* the kiosk's new connection, ready before the cut */
+    sign(auth, &f.k[0], NULL, "HEAD", path, next_ts(), NULL, NULL);
+    snprintf(head, sizeof head,
+             "HEAD %s HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\n%s\r\n\r\n", path,
+             auth);
+    raw_send(fd, env.p + first, 1);
+    raw_send(fd, env.p + first + 1, more - 1);
+    raw_send(back, head, strlen(head));
+    uint64_t keep = whole_below(sent, env.n);
+    char want[64], line[200];
+    ASSERT(raw_read_head(back, resp, sizeof resp, 20000) > 0);
+    ASSERT(strstr(resp, " 200 ") != NULL);
+    snprintf(want, sizeof want, "\r\nUpload-Offset: %" PRIu64 "\r\n", keep);
+    if (!strstr(resp, want))
+        printf("    %zu bytes sent, %" PRIu64 " whole; the relay answered:\n%s", sent, keep, resp);
+    ASSERT(strstr(resp, want) != NULL);
+    close(back);
+    snprintf(line, sizeof line,
+             "PATCH from kiosk na-co-sa-01 ended by a newer request for the upload after %zu "
+             "bytes; the upload stands at %" PRIu64,
+             sent, keep);
+    ASSERT(log_has(line));
+    close(fd);
+    resume_and_fetch(&f, tip, &env, keep);
+    free(env.p);
+    fx_close(&f);
+    ASSERT_EQ(check_sh("rm -rf '%s'/*", check_dir()), 0); /* a fresh registry and store next */
+}
+
+TEST(test_relay_a_newer_request_keeps_what_had_reached_the_stale_patch)
+{
+    stale_patch_keeps_what_reached_it(1);
+    stale_patch_keeps_what_reached_it(8);
+}
+
+/*
  * A generic tus client may PATCH pieces that end anywhere: a PATCH that
  * ends normally keeps every byte, aligned or not; one cut off later keeps
  * whole chunks from there.
@@ -1280,8 +1369,9 @@ static void *conc_kiosk(void *arg)
         long s1 = s == 201 ? conc_req(c, "PATCH", path, "0", NULL, NULL, e->p, cut, &v) : -2;
         snprintf(off, sizeof off, "%zu", cut);
         v = 0;
-        long s2 = s1 == 204 ? conc_req(c, "PATCH", path, off, NULL, NULL, e->p + cut, e->n - cut, &v)
-                            : -2;
+        long s2 = s1 == 204
+                      ? conc_req(c, "PATCH", path, off, NULL, NULL, e->p + cut, e->n - cut, &v)
+                      : -2;
         if (s2 == 204 && v)
             c->verified++;
         else if (!c->why[0])

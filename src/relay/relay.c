@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +43,12 @@
 #define LIST_LIMIT_MAX 1000
 #define SEEN_MAX_SLOTS (1u << 20) /* replay memory: 32 MiB at most */
 #define SWEEP_EVERY_SECONDS 60
+/*
+ * How long a newer request waits for a stale PATCH's worker to hand over
+ * what had reached it (end_stale): milliseconds on a dead link; only a
+ * PATCH still sending (not dead after all) takes it all.
+ */
+#define STALE_DRAIN_MS 3000
 
 enum upload_state { ST_PARTIAL = 0, ST_COMPLETE = 1, ST_CUT_SHORT = 2, ST_REJECTED = 3 };
 
@@ -81,7 +89,7 @@ struct job {
 struct relay {
     struct relay_config cfg;
     sqlite3 *db;
-    pthread_mutex_t db_lock;   /* the store; taken before auth_lock, never after */
+    pthread_mutex_t db_lock; /* the store; taken before auth_lock, never after */
     /*
      * A second connection for reads that must not wait while the writer
      * flushes (WAL: it sees the last commit). NULL for ":memory:".
@@ -156,12 +164,15 @@ struct relay_call {
     uint8_t *buf;
     size_t nbuf, capbuf;
     struct job job;
-    int queued;     /* job is with the writer */
-    int final;      /* the body is complete: every byte goes, not only whole chunks */
-    int ended;      /* cut off or superseded: no more bytes taken */
-    int superseded; /* ended by a newer request for the upload */
-    int refs;       /* requests waiting on this call (end_stale) */
-    int fd;         /* its socket (to close a superseded one), -1 without */
+    int queued;       /* job is with the writer */
+    int final;        /* the body is complete: every byte goes, not only whole chunks */
+    int ended;        /* cut off or superseded: no more bytes taken */
+    int superseded;   /* ended by a newer request for the upload */
+    int refs;         /* requests waiting on this call (end_stale) */
+    int closed;       /* ended, its bytes settled, out of the live list */
+    int draining;     /* a newer request has stopped its reading: it ends at what came */
+    int fd;           /* its socket (to close a superseded one), -1 without */
+    pthread_t thread; /* the libmicrohttpd worker serving it (valid with fd >= 0) */
     struct relay_call *live_next;
     int fail; /* HTTP status once the call has failed */
     char failmsg[256];
@@ -1695,30 +1706,110 @@ static void call_settle_down(struct relay_call *c)
         pthread_cond_wait(&c->r->commit_done, &c->r->commit_lock);
 }
 
+static void body_locked(struct relay_call *c, const uint8_t *bytes, size_t len);
+
+/*
+ * Acknowledge at once what came on `fd`. A sender that holds small
+ * segments until its last one is acknowledged (Nagle, as most proxies and
+ * stacks do by default) may hold bytes it already wrote behind our delayed
+ * acknowledgment (up to 40 ms on Linux): let them come before the end.
+ */
+static void quick_ack(int fd)
+{
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+/*
+ * Take what already reached a stale PATCH before it is ended: bytes in its
+ * socket, and bytes libmicrohttpd read but has not handed over yet. On
+ * loopback or a fast link the kiosk's next request comes right behind the
+ * cut, before the stale connection's worker has read what came; ending it
+ * then would drop whole chunks that had arrived. commit_lock held (it is
+ * let go while waiting).
+ *
+ * Served by another worker: stop its reading (shutdown SHUT_RD keeps what
+ * is queued readable, then reads as the end), so that worker hands over
+ * every byte that came, sees the end and lets the PATCH go as a cut one;
+ * wait for that, at most STALE_DRAIN_MS (a PATCH still sending is ended
+ * anyway then). Served by this very worker (which cannot serve it while
+ * here): that worker has handed over all it read, so what came is in the
+ * socket; read it here, plain HTTP with a declared length only (with TLS
+ * or a chunked body the bytes are not the body's, and the tail is lost).
+ */
+static void drain_stale(struct relay_call *c)
+{
+    struct relay *r = c->r;
+    if (c->fd < 0)
+        return;
+    if (pthread_equal(c->thread, pthread_self())) {
+        if (r->cfg.tls_cert[0] || !c->declared)
+            return;
+        uint8_t buf[16384];
+        quick_ack(c->fd);
+        while (!c->ended && !c->fail && c->got < c->content_length) {
+            uint64_t left = c->content_length - c->got;
+            ssize_t n =
+                recv(c->fd, buf, left < sizeof buf ? (size_t)left : sizeof buf, MSG_DONTWAIT);
+            if (n <= 0)
+                break;
+            body_locked(c, buf, (size_t)n);
+        }
+        sodium_memzero(buf, sizeof buf);
+        return;
+    }
+    if (!c->draining) {
+        c->draining = 1;
+        quick_ack(c->fd);
+        shutdown(c->fd, SHUT_RD);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STALE_DRAIN_MS / 1000;
+    until.tv_nsec += (long)(STALE_DRAIN_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (!c->closed &&
+           pthread_cond_timedwait(&r->commit_done, &r->commit_lock, &until) != ETIMEDOUT)
+        ;
+}
+
 /*
  * A request of the kiosk for upload `id` (HEAD, PATCH, POST, DELETE) means
  * any PATCH of it still open is dead: the link went down and the relay has
  * not noticed (a silent link can take connection_timeout_seconds). End it
- * now: keep its whole chunks, drop the rest, close its connection, so the
- * answer to this request says where to resume.
+ * now: take what had reached it, keep its whole chunks, drop the rest,
+ * close its connection, so the answer to this request says where to resume.
  */
 static void end_stale(struct relay *r, const uint8_t id[16], const struct who *w)
 {
     pthread_mutex_lock(&r->commit_lock);
 again:
     for (struct relay_call *c = r->live; c; c = c->live_next) {
-        if (c->ended || memcmp(c->id, id, 16) != 0 || memcmp(c->who.key, w->key, 32) != 0)
+        /* Ended with its bytes on disk, or gone: nothing to wait for. */
+        if (c->closed || (c->ended && !c->queued) || memcmp(c->id, id, 16) != 0 ||
+            memcmp(c->who.key, w->key, 32) != 0)
             continue;
-        c->ended = c->superseded = 1;
         c->refs++;
-        call_kick(c);
+        if (!c->ended)
+            drain_stale(c);
+        int here = !c->ended;
+        if (here) {
+            c->ended = c->superseded = 1;
+            call_kick(c);
+        }
+        /* However it ended, its whole chunks are on disk before this request is answered. */
         call_settle_down(c);
-        if (c->fd >= 0)
-            shutdown(c->fd, SHUT_RDWR); /* its thread sees the end and lets it go */
-        say(r,
-            "tip %s: PATCH from kiosk %s ended by a newer request for the upload after %" PRIu64
-            " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
-            c->hex, c->who.kiosk, c->got, c->expect, c->length);
+        if (here) {
+            if (c->fd >= 0)
+                shutdown(c->fd, SHUT_RDWR); /* its worker sees the end and lets it go */
+            say(r,
+                "tip %s: PATCH from kiosk %s ended by a newer request for the upload after "
+                "%" PRIu64 " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
+                c->hex, c->who.kiosk, c->got, c->expect, c->length);
+        }
         c->refs--;
         pthread_cond_broadcast(&r->commit_done);
         goto again; /* the list may have changed while we waited */
@@ -1736,6 +1827,8 @@ static void call_retire(struct relay_call *c)
             *p = c->live_next;
             break;
         }
+    c->closed = 1;
+    pthread_cond_broadcast(&r->commit_done); /* a newer request may wait for this end */
     while (c->refs || c->queued)
         pthread_cond_wait(&r->commit_done, &r->commit_lock);
 }
@@ -1816,12 +1909,10 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
     *callp = c;
 }
 
-void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
+/* relay_call_body with commit_lock held (it is let go while the disk is behind). */
+static void body_locked(struct relay_call *c, const uint8_t *bytes, size_t len)
 {
-    if (!c || !len)
-        return;
     struct relay *r = c->r;
-    pthread_mutex_lock(&r->commit_lock);
     c->got += len;
     if (!c->fail && !c->ended && len > c->room) {
         /* Only a chunked body can bring more than it may; a declared one is cut by MHD. */
@@ -1852,7 +1943,15 @@ void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
         len -= n;
         call_kick(c);
     }
-    pthread_mutex_unlock(&r->commit_lock);
+}
+
+void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
+{
+    if (!c || !len)
+        return;
+    pthread_mutex_lock(&c->r->commit_lock);
+    body_locked(c, bytes, len);
+    pthread_mutex_unlock(&c->r->commit_lock);
 }
 
 static void call_free(struct relay_call *c)
@@ -1876,10 +1975,16 @@ void relay_call_abort(struct relay_call *c)
         c->ended = 1;
         call_kick(c);
         call_settle_down(c);
-        say(r,
-            "tip %s: PATCH from kiosk %s cut off after %" PRIu64
-            " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
-            c->hex, c->who.kiosk, c->got, c->expect, c->length);
+        if (c->draining)
+            say(r,
+                "tip %s: PATCH from kiosk %s ended by a newer request for the upload after "
+                "%" PRIu64 " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
+                c->hex, c->who.kiosk, c->got, c->expect, c->length);
+        else
+            say(r,
+                "tip %s: PATCH from kiosk %s cut off after %" PRIu64
+                " bytes; the upload stands at %" PRIu64 " of %" PRIu64,
+                c->hex, c->who.kiosk, c->got, c->expect, c->length);
     }
     call_retire(c);
     pthread_mutex_unlock(&r->commit_lock);
@@ -2610,6 +2715,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
             /* MHD closes it only after on_completed has taken the call out of the live list. */
             pthread_mutex_lock(&r->commit_lock);
             k->call->fd = ci->connect_fd;
+            k->call->thread = pthread_self(); /* a connection stays with its worker */
             pthread_mutex_unlock(&r->commit_lock);
         }
         return MHD_YES; /* the body, please */
