@@ -146,6 +146,8 @@ check wrong_passphrase_exact_message sh -c "[ \"\$(cat '$T/out')\" = 'homthu-pos
 if command -v setsid >/dev/null 2>&1; then
     (unset HOMTHU_PASSPHRASE; setsid "$P" list --post "$POST" </dev/null >"$T/out" 2>&1; echo $? >"$T/rc")
     check no_terminal_says_how_to_give_the_passphrase says "no terminal to ask the passphrase on: set HOMTHU_PASSPHRASE"
+else
+    echo "FAIL no_terminal_says_how_to_give_the_passphrase (setsid missing: run tools/deps.sh; Debian: util-linux)"
 fi
 
 # --- a revoked kiosk and a tampered envelope ---

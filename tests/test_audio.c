@@ -226,12 +226,11 @@ TEST(test_audio_sdl_without_sound_card_stays_silent_and_says_why)
     struct audio_port a;
     char err[256] = "";
     int rc = audio_sdl_open(&a, NULL, err, sizeof err);
-    if (rc != 0) {
-        /* No ALSA in SDL at all: then the message must say so. */
-        ASSERT_CONTAINS(err, "no sound system");
-        SDL_Quit();
-        return;
-    }
+    /* Debian's SDL always has ALSA (the Pi's path): failing to open is a
+       fault of its own here, not a reason to check less. */
+    if (rc != 0)
+        printf("    SDL's ALSA driver did not open: %s\n", err);
+    ASSERT_EQ(rc, 0);
     ASSERT_EQ(a.has_microphone(a.ctx), 0);
     ASSERT_EQ(a.capture_start(a.ctx, err, sizeof err), -1);
     ASSERT_STR_EQ(err, AUDIO_NO_MICROPHONE);
