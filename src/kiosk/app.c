@@ -44,6 +44,7 @@ struct app {
     struct ui_draw_list frame;
     int w, h;
     uint64_t frames;
+    struct timespec last_frame; /* when the last frame was presented */
     /* The LEDs, the button and systemd's watchdog (tend_hardware). */
     struct gpio_port gpio; /* zeroed: no GPIO */
     struct leds *leds;     /* NULL: no LEDs */
@@ -399,6 +400,7 @@ static void redraw(struct app *a, uint32_t *argb)
     ui_draw(a->ui, &a->frame);
     render_frame(a->render, &a->frame, ui_blanked(a->ui), argb);
     a->frames++;
+    clock_gettime(CLOCK_MONOTONIC, &a->last_frame);
 }
 
 int app_step(struct app *a, int max_wait_ms)
@@ -458,6 +460,11 @@ void app_size(const struct app *a, int *w, int *h)
 uint64_t app_frames(const struct app *a)
 {
     return a->frames;
+}
+
+double app_last_frame_at(const struct app *a)
+{
+    return (double)a->last_frame.tv_sec + (double)a->last_frame.tv_nsec / 1e9;
 }
 
 struct ui *app_ui(struct app *a)

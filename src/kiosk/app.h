@@ -60,6 +60,9 @@ void app_snapshot(struct app *a, uint32_t *argb);
 void app_size(const struct app *a, int *w, int *h);
 /* Frames drawn so far (the loop redraws only on change). */
 uint64_t app_frames(const struct app *a);
+/* CLOCK_MONOTONIC seconds when the last frame was presented: what a touch
+   waits for, whatever app_step does after drawing (playing the prompt). */
+double app_last_frame_at(const struct app *a);
 
 struct ui *app_ui(struct app *a);
 struct kiosk *app_kiosk(struct app *a);
