@@ -176,6 +176,9 @@ struct relay_call {
     struct relay_call *live_next;
     int fail; /* HTTP status once the call has failed */
     char failmsg[256];
+    int checked;   /* the whole envelope was checked: its last piece may go */
+    int verdict;   /* ... and the upload becomes this state */
+    char why[300]; /* ... refused for this reason */
 };
 
 /* ---------------------------------------------------------------- basics */
@@ -1393,68 +1396,100 @@ out:
 }
 
 /*
- * The last byte arrived: read the envelope back, check its structure and
- * signature against the registry, and settle its state. Inside the
- * caller's transaction, db_lock held. 0, or -1 when the store failed (the
- * caller rolls back, the kiosk retries).
+ * The bytes of upload `id` on disk, [0, n), into `out`: through the reader
+ * (the last commit; no wait for a flush in progress), or the store itself
+ * without one. 0, or -1 when they cannot be read or do not join up.
  */
-static int settle(struct relay *r, const uint8_t id[16], const struct who *w, uint64_t length)
+static int read_back(struct relay *r, const uint8_t id[16], uint8_t *out, uint64_t n)
 {
-    char hex[33], why[300] = "";
-    hex16(id, hex);
-    uint8_t *env = malloc(length ? length : 1);
+    sqlite3 *db = r->rdb ? r->rdb : r->db;
+    pthread_mutex_t *lock = r->rdb ? &r->rd_lock : &r->db_lock;
     sqlite3_stmt *st = NULL;
-    int rc = -1;
-    if (!env) {
-        say(r, "tip %s: out of memory to check %" PRIu64 " bytes", hex, length);
-        return -1;
-    }
-    if (sqlite3_prepare_v2(r->db, "SELECT off, data FROM part WHERE upload = ? ORDER BY off", -1,
-                           &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     uint64_t at = 0;
-    int s;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        if (off != at || n > length - at) {
-            say(r, "tip %s: the store's pieces do not join up at %" PRIu64, hex, at);
-            goto out;
+    int s = SQLITE_ERROR;
+    pthread_mutex_lock(lock);
+    if (sqlite3_prepare_v2(db, "SELECT off, data FROM part WHERE upload = ? AND off < ? ORDER BY off",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+            uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
+            size_t k = (size_t)sqlite3_column_bytes(st, 1);
+            if (off != at || k > n - at) {
+                s = SQLITE_CORRUPT;
+                break;
+            }
+            if (k)
+                memcpy(out + at, sqlite3_column_blob(st, 1), k);
+            at += k;
         }
-        if (n)
-            memcpy(env + at, sqlite3_column_blob(st, 1), n);
-        at += n;
-    }
-    if (s != SQLITE_DONE || at != length) {
-        say(r, "tip %s: cannot read it back from the store", hex);
-        goto out;
     }
     sqlite3_finalize(st);
-    st = NULL;
-    int v =
-        envelope_verify_outer(env, length, device_check, r, r->cfg.max_tip_bytes, why, sizeof why);
+    pthread_mutex_unlock(lock);
+    return s == SQLITE_DONE && at == n ? 0 : -1;
+}
+
+/*
+ * The whole envelope is here (its last bytes in `tail`, the rest on disk):
+ * check its structure and signature against the registry, and say what
+ * the upload becomes (`state`, and `why` when refused). In the request's
+ * own thread, so that the writer only writes (docs/relay.md). 0, or -1
+ * when it could not be checked (store, memory: the kiosk retries).
+ */
+static int check_envelope(struct relay *r, const struct relay_call *c, const uint8_t *tail,
+                          size_t ntail, int *state, char *why, size_t whylen)
+{
+    uint64_t length = c->length, head = length - ntail;
+    uint8_t *env = malloc(length ? length : 1);
+    int rc = -1;
+    if (!env) {
+        say(r, "tip %s: out of memory to check %" PRIu64 " bytes", c->hex, length);
+        return -1;
+    }
+    if (read_back(r, c->id, env, head)) {
+        say(r, "tip %s: cannot read it back from the store", c->hex);
+        goto out;
+    }
+    memcpy(env + head, tail, ntail);
+    why[0] = 0;
+    int v = envelope_verify_outer(env, length, device_check, r, r->cfg.max_tip_bytes, why, whylen);
     if (v == ENVELOPE_E_NOMEM)
         goto out;
-    int state;
     if (v == 0 || v == ENVELOPE_E_CUT_SHORT) {
-        state = v == 0 ? ST_COMPLETE : ST_CUT_SHORT;
+        *state = v == 0 ? ST_COMPLETE : ST_CUT_SHORT;
         struct envelope_header_info info;
         if (envelope_parse_header(env, length, &info, NULL, 0) == 0) {
             char other[33];
             hex16(info.tip_id, other);
-            if (memcmp(info.tip_id, id, 16) != 0) {
-                state = ST_REJECTED;
-                snprintf(why, sizeof why, "the envelope is tip %s, but was uploaded as tip %s",
-                         other, hex);
-            } else if (memcmp(info.device_pk, w->key, 32) != 0) {
-                state = ST_REJECTED;
-                snprintf(why, sizeof why, "the envelope was signed by another kiosk's key");
+            if (memcmp(info.tip_id, c->id, 16) != 0) {
+                *state = ST_REJECTED;
+                snprintf(why, whylen, "the envelope is tip %s, but was uploaded as tip %s", other,
+                         c->hex);
+            } else if (memcmp(info.device_pk, c->who.key, 32) != 0) {
+                *state = ST_REJECTED;
+                snprintf(why, whylen, "the envelope was signed by another kiosk's key");
             }
         }
     } else {
-        state = ST_REJECTED;
+        *state = ST_REJECTED;
     }
+    rc = 0;
+out:
+    sodium_memzero(env, length);
+    free(env);
+    return rc;
+}
+
+/*
+ * The last byte is written: settle the upload's state as checked, and give
+ * a verified tip its place in the post's order. Inside the writer's
+ * transaction, db_lock held. 0, or -1 when the store failed (rolled back,
+ * the kiosk retries).
+ */
+static int settle(struct relay *r, const struct relay_call *c)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, state = c->verdict;
     int64_t cursor = 0;
     if (state != ST_REJECTED) {
         if (sqlite3_prepare_v2(r->db, "SELECT coalesce(max(cursor), 0) + 1 FROM upload", -1, &st,
@@ -1477,23 +1512,21 @@ static int settle(struct relay *r, const uint8_t id[16], const struct who *w, ui
     else
         sqlite3_bind_null(st, 3);
     if (state == ST_REJECTED)
-        sqlite3_bind_text(st, 4, why, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, c->why, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 4);
-    sqlite3_bind_blob(st, 5, id, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 5, c->id, 16, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         goto out;
     if (state == ST_REJECTED)
-        say(r, "tip %s from kiosk %s refused (422, %" PRIu64 " bytes): %s", hex, w->kiosk, length,
-            why);
+        say(r, "tip %s from kiosk %s refused (422, %" PRIu64 " bytes): %s", c->hex, c->who.kiosk,
+            c->length, c->why);
     else
-        say(r, "tip %s from kiosk %s verified: %s, %" PRIu64 " bytes, cursor %" PRId64, hex,
-            w->kiosk, state == ST_COMPLETE ? "complete" : "cut short", length, cursor);
+        say(r, "tip %s from kiosk %s verified: %s, %" PRIu64 " bytes, cursor %" PRId64, c->hex,
+            c->who.kiosk, state == ST_COMPLETE ? "complete" : "cut short", c->length, cursor);
     rc = 0;
 out:
     sqlite3_finalize(st);
-    sodium_memzero(env, length);
-    free(env);
     return rc;
 }
 
@@ -1514,12 +1547,18 @@ static uint64_t whole_below(uint64_t pos, uint64_t length)
     return H + (pos - H) / C * C;
 }
 
-/* Bytes of `c` the writer may commit now. commit_lock held. */
+/*
+ * Bytes of `c` the writer may commit now. The last piece waits for the
+ * envelope's check (check_envelope): the writer writes the verdict with
+ * it. commit_lock held.
+ */
 static size_t take_size(const struct relay_call *c)
 {
     if (c->fail)
         return 0;
     uint64_t end = c->final ? c->expect + c->nbuf : whole_below(c->expect + c->nbuf, c->length);
+    if (end == c->length && !c->checked)
+        end = whole_below(c->length - 1, c->length);
     return end > c->expect ? (size_t)(end - c->expect) : 0;
 }
 
@@ -1591,7 +1630,7 @@ static int call_write(struct relay *r, struct relay_call *c, struct job *j)
         goto failed;
     sqlite3_finalize(st);
     st = NULL;
-    if (got == c->length && settle(r, c->id, &c->who, c->length))
+    if (got == c->length && settle(r, c))
         goto failed;
     return 0;
 failed:
@@ -1954,6 +1993,37 @@ void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
     pthread_mutex_unlock(&c->r->commit_lock);
 }
 
+/*
+ * All of the envelope came: once what went before is on disk, check it
+ * here, outside every lock, and let its last piece go with the verdict.
+ * commit_lock held (let go meanwhile).
+ */
+static void call_check(struct relay_call *c)
+{
+    struct relay *r = c->r;
+    if (c->fail || c->checked || c->expect + c->nbuf != c->length)
+        return;
+    call_kick(c);
+    call_settle_down(c); /* everything but the last piece is on disk */
+    if (c->fail || c->expect + c->nbuf != c->length)
+        return;
+    pthread_mutex_unlock(&r->commit_lock);
+    int state = ST_REJECTED;
+    char why[300];
+    int rc = check_envelope(r, c, c->buf, c->nbuf, &state, why, sizeof why);
+    pthread_mutex_lock(&r->commit_lock);
+    if (rc) {
+        c->fail = 500;
+        snprintf(c->failmsg, sizeof c->failmsg,
+                 "the relay could not check the envelope: try again later");
+        c->nbuf = 0;
+        return;
+    }
+    c->verdict = state;
+    snprintf(c->why, sizeof c->why, "%s", why);
+    c->checked = 1;
+}
+
 static void call_free(struct relay_call *c)
 {
     if (!c)
@@ -1973,6 +2043,7 @@ void relay_call_abort(struct relay_call *c)
     if (!c->ended) {
         /* The link died: the whole chunks that came are kept, the piece of one is not. */
         c->ended = 1;
+        call_check(c); /* all of it came after all (a chunked body's end was lost) */
         call_kick(c);
         call_settle_down(c);
         if (c->draining)
@@ -2007,6 +2078,7 @@ void relay_call_end(struct relay_call *c, struct relay_response *resp)
                  "resume from there");
     } else if (!c->ended) {
         c->ended = c->final = 1; /* every byte now, whole chunks or not */
+        call_check(c);
         call_kick(c);
     }
     call_retire(c);
