@@ -27,6 +27,23 @@ cleanup() {
         echo "  processes left running after the bench:$left: killing them"
         for p in $left; do kill -KILL "$p" 2>/dev/null; done
     fi
+    # What runs inside the namespaces (a relay started in a $(...) subshell
+    # never reaches PIDS): ended by namespace, whoever started it.
+    for ns in "$NK" "$NR"; do
+        ns_pids=$(ip netns pids "$ns" 2>/dev/null)
+        [ -n "$ns_pids" ] || continue
+        kill $ns_pids 2>/dev/null
+        i=0
+        while [ $i -lt 50 ] && [ -n "$(ip netns pids "$ns" 2>/dev/null)" ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        ns_pids=$(ip netns pids "$ns" 2>/dev/null)
+        if [ -n "$ns_pids" ]; then
+            echo "  processes left running in $ns after the bench: $(echo $ns_pids): killing them"
+            kill -KILL $ns_pids 2>/dev/null
+        fi
+    done
     ip netns del "$NK" 2>/dev/null
     ip netns del "$NR" 2>/dev/null
     rm -rf "$T"
@@ -155,19 +172,22 @@ PIDS="$PIDS $!"
 
 # goodput CPP PORT: 4 tips of 12 chunks (198,432 bytes, about 25 s at
 # 8,000 B/s) to a fresh relay, CPP chunks per PATCH. Prints seconds.
+# Runs in $(...): it stops its own relay (PIDS does not reach the caller).
 goodput() {
     d="$T/tc$1"
     "$B/helpers/uplink_fixture" "$d" "http://10.203.0.2:$2/" 4 12 \
         "uplink_chunks_per_patch=$1" >/dev/null || return 1
     relay_conf "$d" "10.203.0.2:$2"
     (cd "$d" && exec ip netns exec "$NR" "$B/homthu-relay" --config relay.conf >relay.log 2>&1) &
-    PIDS="$PIDS $!"
+    rp=$!
     sleep 1
     t0=$(date +%s.%N)
     ip netns exec "$NK" timeout -s KILL 300 "$B/homthu-uplink" --config "$d/kiosk/kiosk.conf" \
         --once --max-failures 5 >"$d/uplink.log" 2>&1
     rc=$?
     t1=$(date +%s.%N)
+    kill "$rp" 2>/dev/null
+    wait "$rp" 2>/dev/null
     if [ $rc -ne 0 ] || ! grep -q ' 4 delivered' "$d/uplink.log"; then
         sed 's/^/    /' "$d/uplink.log" | tail -5 >&2
         return 1
