@@ -348,11 +348,13 @@ void ui_draw_category(struct frame *f);
 void ui_draw_speak(struct frame *f);
 void ui_draw_recording(struct frame *f);
 void ui_draw_review(struct frame *f);
-void ui_draw_text(struct frame *f);
 void ui_draw_when(struct frame *f);
 void ui_draw_sent(struct frame *f);
 void ui_draw_still_there(struct frame *f);
 void ui_draw_out_of_service(struct frame *f);
+
+/* ui_keyboard.c: the text screen. */
+void ui_draw_text(struct frame *f);
 
 /* ui_staff.c: behind the PIN. */
 void ui_draw_pin(struct frame *f);
