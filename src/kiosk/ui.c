@@ -422,6 +422,20 @@ void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms)
     }
 }
 
+void ui_handset(struct ui *ui, int lifted, uint32_t now_ms)
+{
+    /* A first cut: the handset counts as a touch. The flow of issue 10
+       (wake and speak in the earpiece, hang up keeps the tip) replaces it. */
+    clock_start(ui, now_ms);
+    ui->now = now_ms;
+    ui->last_input = now_ms;
+    if (lifted && (ui->screen == UI_BLANK || ui->screen == UI_START)) {
+        struct ui_target t = {.action = A_START};
+        act(ui, &t);
+    }
+    ui->dirty = 1;
+}
+
 void ui_tick(struct ui *ui, uint32_t now_ms)
 {
     clock_start(ui, now_ms);

@@ -168,6 +168,10 @@ void ui_free(struct ui *ui); /* zeroes typed text; NULL is a no-op */
 void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms);
 /* Time passes: timers, the meter, idle. Call at least every 100 ms. */
 void ui_tick(struct ui *ui, uint32_t now_ms);
+/* The telephone handset was lifted (1) or hung up (0), at now_ms. Lifting
+   wakes the kiosk and starts a tip; hanging up ends it as walking away
+   does (a tip with speech is kept, see ui.c). */
+void ui_handset(struct ui *ui, int lifted, uint32_t now_ms);
 /* Faults the kiosk found (no microphone etc.) change what is offered. */
 void ui_set_microphone(struct ui *ui, int present);
 
