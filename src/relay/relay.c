@@ -97,6 +97,16 @@ struct relay {
     sqlite3 *rdb;
     pthread_mutex_t rd_lock;
     /*
+     * Checkpoints (copying the log into the store, two more flushes) run
+     * on a connection and thread of their own, never inside the writer's
+     * commit, which then costs one flush. NULL for ":memory:".
+     */
+    sqlite3 *ckdb;
+    pthread_t checkpointer;
+    int ck_on, ck_wanted, ck_stop;
+    pthread_mutex_t ck_lock;
+    pthread_cond_t ck_cond;
+    /*
      * Group commit: every write that must be durable before it is answered
      * goes through one writer thread, which puts all the work waiting at
      * that moment into one transaction, so concurrent uploads share one
@@ -110,6 +120,7 @@ struct relay {
     struct relay_call *live; /* PATCHes in progress */
     pthread_t writer;
     int writer_on, writer_stop;
+    uint64_t commits, writes;  /* the writer's transactions, and the jobs they held */
     pthread_mutex_t auth_lock; /* registry, replay memory, rate counters */
     struct registry *reg;
     dev_t reg_dev;
@@ -572,7 +583,7 @@ void relay_config_defaults(struct relay_config *c)
     c->partial_ttl_seconds = 72 * 3600;
     c->keep_fetched_seconds = 7 * 24 * 3600;
     c->keep_rejected_seconds = 30 * 24 * 3600;
-    c->threads = 32;
+    c->threads = 0;
     c->max_connections = 256;
     c->connection_timeout_seconds = 120;
 }
@@ -652,7 +663,7 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
     if (config_get_int(f, "keep_rejected_hours", 720, 0, 24 * 3650, &v, err, errlen))
         return RELAY_E_CONFIG;
     out->keep_rejected_seconds = v * 3600;
-    if (config_get_int(f, "threads", 32, 1, 64, &v, err, errlen))
+    if (config_get_int(f, "threads", 0, 0, 64, &v, err, errlen))
         return RELAY_E_CONFIG;
     out->threads = (int)v;
     if (config_get_int(f, "max_connections", 256, 4, 65536, &v, err, errlen))
@@ -817,6 +828,45 @@ static int upload_peek(struct relay *r, const uint8_t id[16], struct upload *u)
     return rc;
 }
 
+/* SQLite's own threshold for its automatic checkpoints: about 4 MB of log. */
+#define CHECKPOINT_PAGES 1000
+
+/* After each commit of the writer: wake the checkpointer once the log is long. */
+static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    struct relay *r = arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock(&r->ck_lock);
+        r->ck_wanted = 1;
+        pthread_cond_signal(&r->ck_cond);
+        pthread_mutex_unlock(&r->ck_lock);
+    }
+    return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct relay *r = arg;
+    pthread_mutex_lock(&r->ck_lock);
+    for (;;) {
+        while (!r->ck_wanted && !r->ck_stop)
+            pthread_cond_wait(&r->ck_cond, &r->ck_lock);
+        if (r->ck_stop)
+            break;
+        r->ck_wanted = 0;
+        pthread_mutex_unlock(&r->ck_lock);
+        /* Passive: copies what it can without ever holding the writer up. */
+        if (sqlite3_wal_checkpoint_v2(r->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
+            SQLITE_OK)
+            say(r, "store: checkpoint failed: %s", sqlite3_errmsg(r->ckdb));
+        pthread_mutex_lock(&r->ck_lock);
+    }
+    pthread_mutex_unlock(&r->ck_lock);
+    return NULL;
+}
+
 static int open_store(struct relay *r, char *err, size_t errlen)
 {
     const char *path = r->cfg.database;
@@ -879,6 +929,12 @@ static int open_store(struct relay *r, char *err, size_t errlen)
             SQLITE_OK)
             goto damaged;
         sqlite3_busy_timeout(r->rdb, 5000);
+        if (sqlite3_open_v2(path, &r->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+                SQLITE_OK ||
+            sqlite3_exec(r->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK)
+            goto damaged;
+        sqlite3_busy_timeout(r->ckdb, 5000);
+        sqlite3_wal_hook(r->db, wal_grew, r);
     }
     return 0;
 damaged:
@@ -1408,7 +1464,8 @@ static int read_back(struct relay *r, const uint8_t id[16], uint8_t *out, uint64
     uint64_t at = 0;
     int s = SQLITE_ERROR;
     pthread_mutex_lock(lock);
-    if (sqlite3_prepare_v2(db, "SELECT off, data FROM part WHERE upload = ? AND off < ? ORDER BY off",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT off, data FROM part WHERE upload = ? AND off < ? ORDER BY off",
                            -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
@@ -1705,6 +1762,11 @@ static void *writer_main(void *arg)
             ok = 0;
         }
         pthread_mutex_unlock(&r->db_lock);
+        if (ok) {
+            r->commits++;
+            for (struct job *j = batch; j; j = j->next)
+                r->writes += !j->call || j->n > 0;
+        }
 
         pthread_mutex_lock(&r->commit_lock);
         for (struct job *j = batch, *next; j; j = next) {
@@ -1994,29 +2056,36 @@ void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
 }
 
 /*
- * All of the envelope came: once what went before is on disk, check it
- * here, outside every lock, and let its last piece go with the verdict.
- * commit_lock held (let go meanwhile).
+ * All of the envelope came: check it here, outside every lock, and let its
+ * last piece go with the verdict. What went before is on disk up to
+ * `expect` (readable through the reader), the rest in the call's buffer,
+ * which the writer may be writing from meanwhile: checked from a copy, so
+ * no flush is waited for. commit_lock held (let go meanwhile).
  */
 static void call_check(struct relay_call *c)
 {
     struct relay *r = c->r;
     if (c->fail || c->checked || c->expect + c->nbuf != c->length)
         return;
-    call_kick(c);
-    call_settle_down(c); /* everything but the last piece is on disk */
-    if (c->fail || c->expect + c->nbuf != c->length)
-        return;
+    size_t n = c->nbuf;
+    uint8_t *tail = malloc(n ? n : 1);
+    if (tail)
+        memcpy(tail, c->buf, n);
     pthread_mutex_unlock(&r->commit_lock);
-    int state = ST_REJECTED;
-    char why[300];
-    int rc = check_envelope(r, c, c->buf, c->nbuf, &state, why, sizeof why);
+    int state = ST_REJECTED, rc = -1;
+    char why[300] = "";
+    if (tail)
+        rc = check_envelope(r, c, tail, n, &state, why, sizeof why);
+    else
+        say(r, "tip %s: out of memory to check %" PRIu64 " bytes", c->hex, c->length);
+    if (tail)
+        sodium_memzero(tail, n);
+    free(tail);
     pthread_mutex_lock(&r->commit_lock);
     if (rc) {
         c->fail = 500;
         snprintf(c->failmsg, sizeof c->failmsg,
                  "the relay could not check the envelope: try again later");
-        c->nbuf = 0;
         return;
     }
     c->verdict = state;
@@ -2623,7 +2692,7 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
         return RELAY_E_CONFIG;
     }
     if (c->device_requests_per_minute < 1 || c->clock_skew_seconds < 1 ||
-        c->partial_ttl_seconds < 1 || c->threads < 1 || c->max_connections < 1 ||
+        c->partial_ttl_seconds < 1 || c->threads < 0 || c->max_connections < 1 ||
         c->connection_timeout_seconds < 1 || c->max_tip_bytes < envelope_min_bytes()) {
         set_err(err, errlen, "relay: a limit in the configuration is zero or too small");
         return RELAY_E_CONFIG;
@@ -2640,6 +2709,8 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     pthread_cond_init(&r->sweep_cond, NULL);
     pthread_mutex_init(&r->commit_lock, NULL);
     pthread_mutex_init(&r->rd_lock, NULL);
+    pthread_mutex_init(&r->ck_lock, NULL);
+    pthread_cond_init(&r->ck_cond, NULL);
     pthread_cond_init(&r->commit_work, NULL);
     pthread_cond_init(&r->commit_done, NULL);
     crypto_generichash(r->token_hash, sizeof r->token_hash, (const uint8_t *)c->post_token, tl,
@@ -2659,6 +2730,14 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
         goto fail;
     }
     r->writer_on = 1;
+    if (r->ckdb) {
+        if (pthread_create(&r->checkpointer, NULL, checkpointer_main, r) != 0) {
+            set_err(err, errlen, "relay: cannot start the checkpoint thread");
+            rc = RELAY_E_NOMEM;
+            goto fail;
+        }
+        r->ck_on = 1;
+    }
     *out = r;
     return 0;
 fail:
@@ -2908,11 +2987,21 @@ int relay_start(struct relay *r, uint16_t *port_out, char *err, size_t errlen)
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, r}, /* first: MHD logs from here on */
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, r},
-        {MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, r->cfg.max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, r->cfg.connection_timeout_seconds, NULL},
     };
-    size_t nopt = 6;
+    size_t nopt = 5;
+    /*
+     * A request waits for the disk while a commit it needs is flushed. In a
+     * pool, the worker's other connections wait with it, and a flush gathers
+     * only as many uploads as there are workers free to ask (docs/relay.md):
+     * by default each connection has its own thread (max_connections bounds
+     * them), and every upload in flight shares the next flush.
+     */
+    if (r->cfg.threads > 0)
+        opts[nopt++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, r->cfg.threads, NULL};
+    else
+        flags |= MHD_USE_THREAD_PER_CONNECTION;
     if (tls) {
         opts[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, r->tls_cert_pem};
         opts[nopt++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, r->tls_key_pem};
@@ -2976,7 +3065,19 @@ void relay_close(struct relay *r)
         pthread_mutex_unlock(&r->commit_lock);
         pthread_join(r->writer, NULL);
         r->writer_on = 0;
+        /* What group commit did: each commit is one flush of the store's log. */
+        say(r, "store: %" PRIu64 " writes in %" PRIu64 " commits", r->writes, r->commits);
     }
+    if (r->ck_on) {
+        pthread_mutex_lock(&r->ck_lock);
+        r->ck_stop = 1;
+        pthread_cond_signal(&r->ck_cond);
+        pthread_mutex_unlock(&r->ck_lock);
+        pthread_join(r->checkpointer, NULL);
+        r->ck_on = 0;
+    }
+    if (r->ckdb)
+        sqlite3_close(r->ckdb);
     if (r->rdb)
         sqlite3_close(r->rdb);
     if (r->db)
@@ -2990,6 +3091,8 @@ void relay_close(struct relay *r)
     pthread_cond_destroy(&r->sweep_cond);
     pthread_mutex_destroy(&r->commit_lock);
     pthread_mutex_destroy(&r->rd_lock);
+    pthread_mutex_destroy(&r->ck_lock);
+    pthread_cond_destroy(&r->ck_cond);
     pthread_cond_destroy(&r->commit_work);
     pthread_cond_destroy(&r->commit_done);
     free(r);

@@ -335,9 +335,26 @@ static long read_count(const char *path)
 struct run {
     double rate;
     int ok;
-    long fsyncs; /* -1: not known */
+    long fsyncs;  /* -1: not known */
+    long commits; /* the relay's own count of its transactions (its log); -1: none */
     long hwm_kb;
 };
+
+/* "store: W writes in C commits", the relay's last words: C, or -1. */
+static long read_commits(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    char line[512];
+    long c = -1, w;
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "store: ");
+        if (p && sscanf(p, "store: %ld writes in %ld commits", &w, &c) != 2)
+            c = -1;
+    }
+    if (f)
+        fclose(f);
+    return c;
+}
 
 /* `rel` made absolute: the children start in their own folders. */
 static void absolute(char *out, size_t cap, const char *rel)
@@ -389,6 +406,7 @@ static int run_relay(struct kiosk *ks, const char *relay_bin, int delay, int n, 
     out->hwm_kb = vm_hwm_kb(pid);
     int clean = child_stop(pid);
     out->fsyncs = clean == 0 ? read_count(count) : -1;
+    out->commits = clean == 0 ? read_commits(log) : -1;
     return 0;
 }
 
@@ -416,6 +434,7 @@ static int run_tus(struct kiosk *ks, const char *script, int delay, int n, struc
     out->hwm_kb = vm_hwm_kb(pid);
     int clean = child_stop(pid);
     out->fsyncs = clean == 0 ? read_count(count) : -1;
+    out->commits = -1;
     return 0;
 }
 
@@ -425,8 +444,8 @@ static int tus_setup(char *script, size_t cap)
     const char *root = getenv("HOMTHU_ROOT");
     root = root && *root ? root : ".";
     char cmd[1200];
-    snprintf(cmd, sizeof cmd, "'%s/tools/interop-deps.sh' '%s/build/interop' >/dev/null 2>&1",
-             root, root);
+    snprintf(cmd, sizeof cmd, "'%s/tools/interop-deps.sh' '%s/build/interop' >/dev/null 2>&1", root,
+             root);
     if (system(cmd) != 0) {
         printf("  @tus/server: cannot be installed (tools/interop-deps.sh failed): no baseline\n");
         return -1;
@@ -476,6 +495,20 @@ static void print_row(const char *name, struct run *runs, int n, int total)
         printf("   fsyncs not counted           ");
     }
     printf("   %d/%d answered, peak RSS %s KiB\n", ok, total * n, bench_num((uint64_t)hwm));
+    /* Group commit: uploads per commit, and what a commit costs in flushes (the shim's count). */
+    double up[ROUNDS], fc[ROUNDS];
+    int nc = 0;
+    for (int i = 0; i < n; i++)
+        if (runs[i].commits > 0 && runs[i].fsyncs >= 0) {
+            up[nc] = (double)runs[i].ok / runs[i].commits;
+            fc[nc++] = (double)runs[i].fsyncs / runs[i].commits;
+        }
+    if (nc) {
+        bench_min_median(up, nc, &mn, &md);
+        printf("    %-13s %7.2f / %7.2f uploads per commit", "", mn, md);
+        bench_min_median(fc, nc, &mn, &md);
+        printf("   %5.2f / %5.2f fsyncs per commit (the relay counts its commits)\n", mn, md);
+    }
 }
 
 int main(void)
