@@ -64,7 +64,7 @@ struct relay_config {
     int64_t partial_ttl_seconds;    /* an untouched partial upload expires after this */
     int64_t keep_fetched_seconds;   /* a fetched tip's bytes are deleted after this */
     int64_t keep_rejected_seconds;  /* a refused (422) upload is kept this long for a technician */
-    int threads;                    /* libmicrohttpd worker threads */
+    int threads;                    /* 0: a thread per connection; else a pool of this many */
     int max_connections;
     int connection_timeout_seconds; /* idle connection; generous for 2G links */
 
