@@ -138,6 +138,49 @@ static const struct {
     {"ddi", "đi"},
     {"nguowif", "người"},
     {"tuwowi", "tươi"},
+    /* Common words of a tip, the tone typed in different places. */
+    {"tieengs", "tiếng"},
+    {"tieesng", "tiếng"},
+    {"vieejt", "việt"},
+    {"nuwowsc", "nước"},
+    {"dduowcj", "được"},
+    {"muoons", "muốn"},
+    {"cungx", "cũng"},
+    {"ddaau", "đâu"},
+    {"ddeem", "đêm"},
+    {"hoom", "hôm"},
+    {"quas", "quá"},
+    {"hoas", "hoá"},
+    {"tuaanf", "tuần"},
+    {"truwowcs", "trước"},
+    {"DDieenj", "Điện"},
+    {"chuyeenj", "chuyện"},
+    {"gieengs", "giếng"},
+    {"nhieeuf", "nhiều"},
+    {"laauj", "lậu"},
+    {"sungs", "súng"},
+    {"tets", "tét"},
+    {"cacs", "các"},
+    {"khoong bieets", "không biết"},
+    {"buoon lauaj", "buôn lậu"},
+    {"ma tuys", "ma tuý"},
+    {"Giangf A Pao", "Giàng A Pao"},
+    {"Laauf", "Lầu"},
+    {"Toois qua cos 2 nguwowif laj mang hangf qua bieen giowis",
+     "Tối qua có 2 người lạ mang hàng qua biên giới"},
+    {"Nhaf tooi owr thoon Lao Chair", "Nhà tôi ở thôn Lao Chải"},
+    /* ươ with nothing after it is written uơ. */
+    {"thuowr", "thuở"},
+    {"thuwowr", "thuở"},
+    {"huow", "huơ"},
+    /* w with no vowel before it is ư. */
+    {"w", "ư"},
+    {"W", "Ư"},
+    {"wf", "ừ"},
+    {"wa", "ưa"},
+    {"wngs", "ứng"},
+    {"nhw", "như"},
+    {"tw", "tư"},
 };
 
 TEST(test_telex_types_every_tone_on_every_vowel)
@@ -148,6 +191,101 @@ TEST(test_telex_types_every_tone_on_every_vowel)
             check_fail(__FILE__, __LINE__, "\"%s\" gave \"%s\", not \"%s\"", words[i].keys, got,
                        words[i].text);
     }
+}
+
+TEST(test_telex_words_that_cannot_be_vietnamese_keep_every_key)
+{
+    /* Each of these makes letters with marks on the way, then turns out not
+       to be Vietnamese: the word comes back exactly as typed. */
+    static const char *const foreign[] = {
+        "taxi", "test",     "email",  "samsung", "Samsung", "google", "water",   "web",
+        "wifi", "wow",      "visa",   "user",    "post",    "cost",   "text",    "next",
+        "mask", "heroin",   "casino", "iphone",  "honda",   "Wave",   "Exciter", "Viettel",
+        "Grab", "facebook", "zalo",   "youtube", "xiaomi",  "tiktok", "toyota",  "Sirius",
+    };
+    for (size_t i = 0; i < sizeof foreign / sizeof foreign[0]; i++) {
+        const char *got = typed(TELEX_VI, foreign[i]);
+        if (strcmp(got, foreign[i]) != 0)
+            check_fail(__FILE__, __LINE__, "\"%s\" gave \"%s\"", foreign[i], got);
+    }
+    /* The marks show while the word may still be Vietnamese, and go when
+       the next key says it is not. */
+    ASSERT_STR_EQ(typed(TELEX_VI, "tax"), "tã");
+    ASSERT_STR_EQ(typed(TELEX_VI, "tes"), "té");
+    ASSERT_STR_EQ(typed(TELEX_VI, "sams"), "sám");
+    ASSERT_STR_EQ(typed(TELEX_VI, "goo"), "gô");
+    /* In a sentence, only the foreign word is given back. */
+    ASSERT_STR_EQ(typed(TELEX_VI, "Ddi taxi veef nhaf, email cho tooi"),
+                  "Đi taxi về nhà, email cho tôi");
+    /* The same letters typed the Vietnamese way stay Vietnamese: the tone
+       after the vowels, hats and horns typed on purpose. */
+    ASSERT_STR_EQ(typed(TELEX_VI, "tais"), "tái");
+    ASSERT_STR_EQ(typed(TELEX_VI, "tets"), "tét");
+    ASSERT_STR_EQ(typed(TELEX_VI, "nuwowsc"), "nước");
+    ASSERT_STR_EQ(typed(TELEX_VI, "nguwowfi"), "người");
+    /* Words that make a possible syllable cannot be told apart: they stay
+       Vietnamese (documented in docs/languages.md). */
+    ASSERT_STR_EQ(typed(TELEX_VI, "mix"), "mĩ");
+}
+
+TEST(test_telex_digits_and_signs_of_plates_and_phone_numbers)
+{
+    ASSERT_STR_EQ(typed(TELEX_VI, "29A-123.45"), "29A-123.45");
+    ASSERT_STR_EQ(typed(TELEX_VI, "0912 345 678"), "0912 345 678");
+    ASSERT_STR_EQ(typed(TELEX_VI, "24/12"), "24/12");
+    /* Letters glued to digits are a plate or a code, never a word: "29as"
+       is not "29á", "30ex" not "30ẽ". */
+    ASSERT_STR_EQ(typed(TELEX_VI, "29as-12345"), "29as-12345");
+    ASSERT_STR_EQ(typed(TELEX_VI, "30ex"), "30ex");
+    ASSERT_STR_EQ(typed(TELEX_VI, "ten@gmail.com"), "ten@gmail.com");
+    ASSERT_STR_EQ(typed(TELEX_VI, "Xe bieern 29A-123.45, goij 0912 345 678"),
+                  "Xe biển 29A-123.45, gọi 0912 345 678");
+}
+
+TEST(test_telex_backspace_in_a_word_given_back_as_typed)
+{
+    struct telex *t;
+    ASSERT_EQ(telex_new(&t, TELEX_VI, 64), TELEX_OK);
+    for (const char *k = "taxi"; *k; k++)
+        ASSERT_EQ(telex_key(t, *k), TELEX_OK);
+    ASSERT_EQ(telex_backspace(t), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "tax"); /* the letters, not "tã" */
+    ASSERT_EQ(telex_key(t, 'i'), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "taxi");
+    telex_clear(t);
+    for (const char *k = "samsung"; *k; k++)
+        ASSERT_EQ(telex_key(t, *k), TELEX_OK);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(telex_backspace(t), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "sams");
+    for (const char *k = "ung"; *k; k++)
+        ASSERT_EQ(telex_key(t, *k), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "samsung");
+    /* Back into "thuở": the uơ survives, the tone can change. */
+    telex_clear(t);
+    for (const char *k = "thuowr"; *k; k++)
+        ASSERT_EQ(telex_key(t, *k), TELEX_OK);
+    ASSERT_EQ(telex_backspace(t), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "thu");
+    for (const char *k = "owx"; *k; k++)
+        ASSERT_EQ(telex_key(t, *k), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "thuỡ");
+    /* A cleared text keeps nothing of the last word's keys. */
+    telex_clear(t);
+    for (const char *k = "ta"; *k; k++)
+        ASSERT_EQ(telex_key(t, *k), TELEX_OK);
+    telex_clear(t);
+    ASSERT_EQ(telex_key(t, 's'), TELEX_OK);
+    ASSERT_STR_EQ(telex_text(t), "s");
+    telex_free(t);
+}
+
+TEST(test_telex_w_again_gives_the_w_back)
+{
+    ASSERT_STR_EQ(typed(TELEX_VI, "ww"), "w");
+    ASSERT_STR_EQ(typed(TELEX_VI, "www"), "ww");
+    ASSERT_STR_EQ(typed(TELEX_VI, "nhww"), "nhw");
+    ASSERT_STR_EQ(typed(TELEX_VI, "vieetjj"), "viêtj"); /* a tone twice: the letter */
 }
 
 TEST(test_telex_z_removes_the_tone)
@@ -316,6 +454,12 @@ TEST(test_telex_rpa_passes_hmong_through)
     ASSERT_STR_EQ(typed(TELEX_RPA, "Kuv pom neeg txawv tuaj hauv zos."),
                   "Kuv pom neeg txawv tuaj hauv zos.");
     ASSERT_STR_EQ(typed(TELEX_RPA, "aas ddoow"), "aas ddoow");
+    /* The tone letters b j v s g m d end words; none is ever a mark. */
+    ASSERT_STR_EQ(typed(TELEX_RPA, "Kuv tus tij laug pom ob tug neeg nqa tshuaj yeeb hla ciam teb"),
+                  "Kuv tus tij laug pom ob tug neeg nqa tshuaj yeeb hla ciam teb");
+    ASSERT_STR_EQ(typed(TELEX_RPA, "Hmoob ntawv dej lub zaj mus los ntsib nyiaj txiv"),
+                  "Hmoob ntawv dej lub zaj mus los ntsib nyiaj txiv");
+    ASSERT_STR_EQ(typed(TELEX_RPA, "taxi 29A-123.45 thuowr w"), "taxi 29A-123.45 thuowr w");
     ASSERT_STR_EQ(typed(TELEX_PLAIN, "vieetj"), "vieetj");
 }
 

@@ -9,17 +9,25 @@
 #include <string.h>
 
 #define TELEX_MAX_CAP (1024 * 1024)
-/* Longer letter runs are not Vietnamese syllables (the longest, "nghiêng",
-   has 7 letters): they take keys as typed and cost no more than that. */
+/* Longer letter runs read back from the text are not Vietnamese syllables
+   (the longest, "nghiêng", has 7 letters): they take keys as typed. */
 #define WORD_MAX 16
+/* Keys of one word kept for recomposing it ("nghieengf" is 9); a word
+   typed with more is a plain letter run from there on. */
+#define RAW_MAX 40
 
 struct telex {
     enum telex_mode mode;
     size_t cap; /* bytes of text, without the NUL */
     size_t len;
-    /* Bit k: letter 'a' + k undid its own mark or tone in the current word,
-       so it is a plain letter until the word ends ("ass" → "as", "asss" → "ass"). */
-    uint32_t plain;
+    /* The keys pressed for the word at the end of the text, [raw_start,
+       raw_end) in buf: the word is recomposed from them at each key, so a
+       word that turns out not to be Vietnamese can be given back exactly as
+       typed. Part of the tip: wiped with the text. raw_own: keys before it
+       were rebuilt from the text (after Delete), not pressed in this run. */
+    size_t raw_start, raw_end;
+    int nraw, raw_own;
+    char raw[RAW_MAX];
     char buf[]; /* cap + 1 */
 };
 
@@ -77,13 +85,15 @@ struct letter {
     char base; /* 'a'..'z' */
     uint8_t mark;
     uint8_t upper;
+    uint8_t from_w; /* an ư typed as w alone: w again gives the w back */
 };
 
 struct word {
-    struct letter l[WORD_MAX + 1]; /* + 1: room for the key being added */
+    struct letter l[RAW_MAX + 1]; /* + 1: room for the key being added */
     int n;
     int tone;
     int tones;    /* letters that carried a tone: more than one is not a syllable */
+    int tone_at;  /* where the tone was drawn when letters made the word foreign, or -1 */
     size_t start; /* byte offset of the word in the text */
 };
 
@@ -136,6 +146,7 @@ static int letter_from_cp(uint32_t cp, struct letter *l, int *tone)
 {
     *tone = T_NONE;
     l->mark = MK_NONE;
+    l->from_w = 0;
     if (cp >= 'a' && cp <= 'z') {
         l->base = (char)cp;
         l->upper = 0;
@@ -190,6 +201,7 @@ static int is_vowel(char c)
 static int word_read(const struct telex *t, struct word *w)
 {
     memset(w, 0, sizeof *w);
+    w->tone_at = -1;
     size_t end = t->len;
     struct letter rev[WORD_MAX];
     int n = 0;
@@ -200,8 +212,10 @@ static int word_read(const struct telex *t, struct word *w)
         int tone;
         if (!letter_from_cp(cp, &l, &tone))
             break;
-        if (n == WORD_MAX)
+        if (n == WORD_MAX) {
+            explicit_bzero(rev, sizeof rev);
             return 0;
+        }
         rev[n++] = l;
         if (tone != T_NONE) {
             w->tone = tone;
@@ -211,6 +225,7 @@ static int word_read(const struct telex *t, struct word *w)
     }
     for (int i = 0; i < n; i++)
         w->l[i] = rev[n - 1 - i];
+    explicit_bzero(rev, sizeof rev);
     w->n = n;
     w->start = end;
     return 1;
@@ -243,26 +258,116 @@ static int in_list(const struct word *w, int from, int to, const char *const *li
 static const char *const initials[] = {"",   "b", "c", "ch", "d",  "g",   "gh", "gi", "h",  "k",
                                        "kh", "l", "m", "n",  "ng", "ngh", "nh", "p",  "ph", "qu",
                                        "r",  "s", "t", "th", "tr", "v",   "x",  NULL};
-static const char *const finals[] = {"", "c", "ch", "m", "n", "ng", "nh", "p", "t", NULL};
-/* Vowel groups as base letters: every group of the language, plus what a
-   person types on the way to one ("ie" before "iê", "uo" before "ươ"). */
-static const char *const vowel_groups[] = {
-    "a",   "e",   "i",   "o",   "u",   "y",   "ai",  "ao",  "au",  "ay",  "eo",  "eu", "ia",
-    "ie",  "iu",  "oa",  "oe",  "oi",  "oo",  "ua",  "ue",  "ui",  "uo",  "uu",  "uy", "ye",
-    "ieu", "yeu", "oai", "oay", "oeo", "uay", "uoi", "uou", "uya", "uye", "uyu", NULL};
 
-static int vowel_group_ok(const struct word *w, int v0, int v1)
+/*
+ * The rhymes of the language: each vowel group (a letter, then ^ for a hat,
+ * ( for a breve, + for a horn) with the final consonants it takes. A group
+ * with no finals is open only ("ai", "ưa"); every group listed with finals
+ * but "ă", "â", "iê", "uô", "ươ" may also stand open. Tables of Vietnamese
+ * rhymes (vần) in school spelling books; "ê" takes ng and c for "giêng",
+ * "giếc" (gi + iê written with one i).
+ */
+static const struct {
+    const char *group, *finals;
+} rhymes[] = {
+    {"a", "c ch m n ng nh p t"},
+    {"a(", "c m n ng p t"},
+    {"a^", "c m n ng p t"},
+    {"e", "c m n ng p t"},
+    {"e^", "c ch m n ng nh p t"},
+    {"i", "ch m n nh p t"},
+    {"o", "c m n ng p t"},
+    {"o^", "c m n ng p t"},
+    {"o+", "m n p t"},
+    {"u", "c m n ng p t"},
+    {"u+", "c m n ng t"},
+    {"y", ""},
+    {"ai", ""},
+    {"ao", ""},
+    {"au", ""},
+    {"ay", ""},
+    {"a^u", ""},
+    {"a^y", ""},
+    {"eo", ""},
+    {"e^u", ""},
+    {"ia", ""},
+    {"iu", ""},
+    {"oi", ""},
+    {"o^i", ""},
+    {"o+i", ""},
+    {"ui", ""},
+    {"u+i", ""},
+    {"u+u", ""},
+    {"ua", ""},
+    {"u+a", ""},
+    {"ie^", "c m n ng p t"},
+    {"ye^", "m n ng t"},
+    {"uo^", "c m n ng t"},
+    {"u+o+", "c m n ng p t"},
+    {"uo+", ""}, /* "thuở", "huơ": ươ with nothing after is written uơ */
+    {"oa", "c ch m n ng nh p t"},
+    {"oa(", "c m n ng t"},
+    {"oe", "m n t"},
+    {"oo", "c ng"},
+    {"ua^", "n ng t"},
+    {"ue^", "ch n nh"},
+    {"uy", "ch n nh p t"},
+    {"ie^u", ""},
+    {"ye^u", ""},
+    {"oai", ""},
+    {"oay", ""},
+    {"oeo", ""},
+    {"ua^y", ""},
+    {"uo^i", ""},
+    {"u+o+i", ""},
+    {"u+o+u", ""},
+    {"uya", ""},
+    {"uye^", "n t"},
+    {"uyu", ""},
+};
+
+/* Does the typed group [v0, v1) fit `group` (its first `len` letters, or
+   all of it when whole)? A letter without a mark fits one with a mark: the
+   mark key may still come ("vie" on the way to "viê"). */
+static int group_fits(const struct word *w, int v0, int v1, const char *group, int whole)
 {
-    char s[8];
-    if (v1 - v0 >= (int)sizeof s)
-        return 0;
-    for (int i = v0; i < v1; i++)
-        s[i - v0] = w->l[i].base;
-    s[v1 - v0] = 0;
-    for (const char *const *g = vowel_groups; *g; g++)
-        if (strcmp(*g, s) == 0)
+    int i = v0;
+    for (const char *g = group; *g; i++) {
+        if (i == v1)
+            return !whole;
+        char base = *g++;
+        uint8_t mark = MK_NONE;
+        if (*g == '^' || *g == '(' || *g == '+')
+            mark = *g == '^' ? MK_HAT : *g == '(' ? MK_BREVE : MK_HORN, g++;
+        if (w->l[i].base != base || (w->l[i].mark != MK_NONE && w->l[i].mark != mark))
+            return 0;
+    }
+    return i == v1;
+}
+
+/* Is the final [v1, n) one of `finals`, or the start of one ("n" of "ng")? */
+static int final_fits(const struct word *w, int v1, const char *finals)
+{
+    for (const char *f = finals; *f;) {
+        int len = 0;
+        while (f[len] && f[len] != ' ')
+            len++;
+        int i = v1;
+        while (i < w->n && i - v1 < len && w->l[i].base == f[i - v1] && w->l[i].mark == MK_NONE)
+            i++;
+        if (i == w->n)
             return 1;
+        f += len;
+        while (*f == ' ')
+            f++;
+    }
     return 0;
+}
+
+static int is_stop_final(const struct word *w, int v1)
+{
+    return letters_are(w, v1, w->n, "c") || letters_are(w, v1, w->n, "ch") ||
+           letters_are(w, v1, w->n, "p") || letters_are(w, v1, w->n, "t");
 }
 
 static struct syllable syllable_parse(const struct word *w)
@@ -281,20 +386,31 @@ static struct syllable syllable_parse(const struct word *w)
     while (i < w->n && is_vowel(w->l[i].base))
         i++;
     s.v1 = i;
-    if (!in_list(w, 0, s.v0, initials) || !in_list(w, s.v1, w->n, finals))
-        return s; /* also catches a vowel after the final: "bana" is two syllables */
-    if (s.v1 > s.v0 && !vowel_group_ok(w, s.v0, s.v1))
+    if (s.v1 == s.v0) {
+        /* Consonants alone: the start of an initial ("q" of "qu"), no tone. */
+        s.ok = s.v0 == w->n && w->tone == T_NONE &&
+               (in_list(w, 0, s.v0, initials) || letters_are(w, 0, s.v0, "q"));
         return s;
-    if (s.v1 == s.v0 && s.v1 != w->n)
-        return s; /* a final needs a vowel before it */
-    if (w->tones > 1 || (w->tone != T_NONE && s.v1 == s.v0))
+    }
+    /* "qu" alone is q + u on the way to "qua", "quê", "quy". */
+    int q_u = letters_are(w, 0, s.v0, "q") && s.v1 == s.v0 + 1 && s.v1 == w->n &&
+              w->l[s.v0].base == 'u' && w->l[s.v0].mark == MK_NONE;
+    if (!in_list(w, 0, s.v0, initials) && !q_u)
+        return s;
+    if (w->tones > 1)
         return s;
     /* After c, ch, p, t only sắc and nặng exist. */
-    int stop = letters_are(w, s.v1, w->n, "c") || letters_are(w, s.v1, w->n, "ch") ||
-               letters_are(w, s.v1, w->n, "p") || letters_are(w, s.v1, w->n, "t");
-    if (stop && w->tone != T_NONE && w->tone != T_SAC && w->tone != T_NANG)
+    if (is_stop_final(w, s.v1) && w->tone != T_NONE && w->tone != T_SAC && w->tone != T_NANG)
         return s;
-    s.ok = 1;
+    int open = s.v1 == w->n;
+    for (size_t r = 0; r < sizeof rhymes / sizeof rhymes[0]; r++) {
+        if (open ? group_fits(w, s.v0, s.v1, rhymes[r].group, 0)
+                 : group_fits(w, s.v0, s.v1, rhymes[r].group, 1) &&
+                       final_fits(w, s.v1, rhymes[r].finals)) {
+            s.ok = 1; /* a vowel after the final is caught here too: "bana" */
+            break;
+        }
+    }
     return s;
 }
 
@@ -324,12 +440,27 @@ static int tone_position(const struct word *w, const struct syllable *s)
 }
 
 /* The word as UTF-8 into out (room for 3 bytes a letter); its length. */
-static size_t word_render(const struct word *w, const struct syllable *s, char *out)
+static size_t word_render(const struct word *w, char *out)
 {
-    int at = w->tone != T_NONE ? tone_position(w, s) : -1;
+    struct syllable s = syllable_parse(w);
+    int at = -1;
+    if (w->tone != T_NONE) {
+        if (s.ok || w->tone_at < 0)
+            at = s.v1 > s.v0 ? tone_position(w, &s) : -1;
+        else
+            at = w->tone_at;
+    }
+    /* ươ with nothing after it is written uơ: "thuở", "huơ" ("thuowr"). */
+    int uo = s.ok && s.v1 - s.v0 == 2 && s.v1 == w->n && w->l[s.v0].base == 'u' &&
+             w->l[s.v0].mark == MK_HORN && w->l[s.v0 + 1].base == 'o' &&
+             w->l[s.v0 + 1].mark == MK_HORN;
     size_t n = 0;
-    for (int i = 0; i < w->n; i++)
-        n += utf8_put(out + n, letter_to_cp(&w->l[i], i == at ? w->tone : T_NONE));
+    for (int i = 0; i < w->n; i++) {
+        struct letter l = w->l[i];
+        if (uo && i == s.v0)
+            l.mark = MK_NONE;
+        n += utf8_put(out + n, letter_to_cp(&l, i == at ? w->tone : T_NONE));
+    }
     return n;
 }
 
@@ -355,6 +486,14 @@ static int append_byte(struct telex *t, char c)
     return text_replace(t, t->len, &c, 1);
 }
 
+/* The word's keys are no longer known (the text changed some other way). */
+static void raw_forget(struct telex *t)
+{
+    sodium_memzero(t->raw, sizeof t->raw);
+    t->nraw = 0;
+    t->raw_own = 0;
+}
+
 /* Which tone a key sets, or T_NONE. */
 static int tone_key(char k)
 {
@@ -374,43 +513,51 @@ static int tone_key(char k)
     }
 }
 
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+enum { APPLY_NONE, APPLY_CHANGED, APPLY_UNDONE_IN_PLACE };
+
 /*
- * Apply a Telex key to the word. Returns 1 when it changed the word (and
- * sets *add when the key's own letter is to follow, after an undo), 0 when
- * the key is just a letter.
+ * Apply a Telex key to the word. APPLY_CHANGED when it changed the word
+ * (and sets *add when the key's own letter is to follow, after an undo);
+ * APPLY_UNDONE_IN_PLACE when an ư typed as w went back to w; APPLY_NONE
+ * when the key is just a letter.
  */
-static int apply_key(struct word *w, const struct syllable *s, char k, int *add)
+static int apply_key(struct word *w, const struct syllable *s, char k, int upper, int *add)
 {
     *add = 0;
     int tone = tone_key(k);
     if (tone != T_NONE) {
         if (s->v1 == s->v0)
-            return 0;
+            return APPLY_NONE;
         if (w->tone == tone) {
             w->tone = T_NONE;
             *add = 1;
         } else {
             w->tone = tone;
         }
-        return 1;
+        return APPLY_CHANGED;
     }
     if (k == 'z') {
         if (w->tone == T_NONE)
-            return 0;
+            return APPLY_NONE;
         w->tone = T_NONE;
-        return 1;
+        return APPLY_CHANGED;
     }
     if (k == 'd') {
         /* "dd" → đ; the d may come later in the word ("did" → "đi"). */
         if (s->v0 != 1 || w->l[0].base != 'd')
-            return 0; /* the initial is not d alone */
+            return APPLY_NONE; /* the initial is not d alone */
         if (w->l[0].mark == MK_BAR) {
             w->l[0].mark = MK_NONE;
             *add = 1;
         } else {
             w->l[0].mark = MK_BAR;
         }
-        return 1;
+        return APPLY_CHANGED;
     }
     if (k == 'a' || k == 'e' || k == 'o') {
         for (int i = s->v0; i < s->v1; i++) {
@@ -425,11 +572,17 @@ static int apply_key(struct word *w, const struct syllable *s, char k, int *add)
                 if (k == 'o' && i > s->v0 && w->l[i - 1].base == 'u')
                     w->l[i - 1].mark = MK_NONE;
             }
-            return 1;
+            return APPLY_CHANGED;
         }
-        return 0; /* a new vowel */
+        return APPLY_NONE; /* a new vowel */
     }
     if (k == 'w') {
+        if (s->v1 == s->v0) {
+            /* No vowel yet: w is ư, as on phones ("w" → "ư", "nhw" → "như"). */
+            struct letter u = {'u', MK_HORN, (uint8_t)upper, 1};
+            w->l[w->n++] = u;
+            return APPLY_CHANGED;
+        }
         for (int i = s->v0; i + 1 < s->v1; i++) {
             if (w->l[i].base != 'u' || w->l[i + 1].base != 'o')
                 continue;
@@ -440,7 +593,7 @@ static int apply_key(struct word *w, const struct syllable *s, char k, int *add)
             } else {
                 w->l[i].mark = w->l[i + 1].mark = MK_HORN;
             }
-            return 1;
+            return APPLY_CHANGED;
         }
         /* One vowel takes it: a in "oa" ("xoăn"), else o, else the first u
            ("mưa", "cứu"), else a. */
@@ -453,76 +606,229 @@ static int apply_key(struct word *w, const struct syllable *s, char k, int *add)
                 if (w->l[i].base == *c)
                     at = i;
         if (at < 0)
-            return 0;
+            return APPLY_NONE;
         uint8_t want = w->l[at].base == 'a' ? MK_BREVE : MK_HORN;
+        if (w->l[at].mark == want && w->l[at].from_w) {
+            /* "ww": the ư was the w itself. */
+            struct letter plain_w = {'w', MK_NONE, w->l[at].upper, 0};
+            w->l[at] = plain_w;
+            return APPLY_UNDONE_IN_PLACE;
+        }
         if (w->l[at].mark == want) {
             w->l[at].mark = MK_NONE;
             *add = 1;
         } else {
             w->l[at].mark = want;
         }
-        return 1;
+        return APPLY_CHANGED;
     }
-    return 0;
+    return APPLY_NONE;
+}
+
+enum step { STEP_LETTER, STEP_CHANGED, STEP_UNDONE };
+
+static void word_add(struct word *w, struct letter l)
+{
+    if (w->n <= RAW_MAX)
+        w->l[w->n++] = l;
+}
+
+/* One key on the word being composed. `plain`: bit k, letter 'a' + k undid
+   its own mark or tone, so it is a plain letter until the word ends
+   ("ass" → "as", "asss" → "ass"). */
+static enum step step(struct word *w, uint32_t *plain, char key)
+{
+    char k = lower(key);
+    struct letter add = {k, MK_NONE, (uint8_t)(key != k), 0};
+    struct syllable s = syllable_parse(w);
+    if ((*plain & (1u << (k - 'a'))) || !s.ok) {
+        word_add(w, add); /* not Vietnamese (yet): leave what is there alone */
+        return STEP_LETTER;
+    }
+    struct word w2 = *w;
+    int with_letter = 0;
+    int r = apply_key(&w2, &s, k, key != k, &with_letter);
+    enum step out = STEP_LETTER;
+    if (r == APPLY_UNDONE_IN_PLACE) {
+        *w = w2;
+        *plain |= 1u << (k - 'a');
+        out = STEP_UNDONE;
+    } else if (r == APPLY_CHANGED && syllable_parse(&w2).ok) {
+        out = with_letter ? STEP_UNDONE : STEP_CHANGED;
+        if (with_letter)
+            *plain |= 1u << (k - 'a');
+    } else {
+        /* The change makes no syllable (a tone that a stop final cannot
+           take: "cacf"): the key is a letter after all. */
+        w2 = *w;
+        with_letter = 1;
+    }
+    if (r != APPLY_UNDONE_IN_PLACE) {
+        if (with_letter) {
+            struct syllable s2 = syllable_parse(&w2);
+            /* Where the word stops being a syllable, its tone stays where
+               it was drawn. */
+            if (w2.tone != T_NONE && w2.tone_at < 0 && s2.ok && s2.v1 > s2.v0)
+                w2.tone_at = tone_position(&w2, &s2);
+            word_add(&w2, add);
+        }
+        *w = w2;
+    }
+    explicit_bzero(&w2, sizeof w2);
+    return out;
+}
+
+/*
+ * The word typed with keys raw[0..n), as UTF-8 into out (3 bytes a key);
+ * its length. Keys before `own` were rebuilt from the text, not typed now:
+ * they do not count as signs of a foreign word.
+ *
+ * A word whose keys changed letters but which in the end cannot be
+ * Vietnamese is given back as typed, keys and all ("samsung", "google",
+ * "water"). Some foreign words make a possible syllable; the way they were
+ * typed gives them away, when no letter of the word has a hat, breve or
+ * horn (those are typed on purpose):
+ *   - a tone key followed by a new vowel ("taxi", "visa", "user"): Telex
+ *     typists put the tone after the vowels ("ngoaif", "hoas");
+ *   - s followed by c, p, t ("test", "post", "cost"): st, sp, sc end
+ *     English words, and the sắc on "tét" is typed last ("tets");
+ *   - a word begun with w (ư) that uses w again ("wow").
+ * An undo ("ass" → "as") says the person wants letters: the result stays.
+ */
+static size_t compose(const char *raw, int n, int own, char *out)
+{
+    struct word w;
+    memset(&w, 0, sizeof w);
+    w.tone_at = -1;
+    uint32_t plain = 0;
+    int undone = 0, w_first = 0, foreign = 0;
+    int tone_then = -1; /* letters in the word when a tone key just acted */
+    int sac_then = 0;
+    int tone_vowel_at = -1, sac_stop = 0;
+    for (int i = 0; i < n; i++) {
+        char k = lower(raw[i]);
+        int before = w.n;
+        enum step st = step(&w, &plain, raw[i]);
+        int mine = i >= own;
+        undone |= st == STEP_UNDONE;
+        if (mine && st == STEP_LETTER && w.n > before) {
+            if (tone_then >= 0 && is_vowel(k) && tone_vowel_at < 0)
+                tone_vowel_at = tone_then;
+            if (sac_then && (k == 'c' || k == 'p' || k == 't'))
+                sac_stop = 1;
+        }
+        tone_then = -1;
+        sac_then = 0;
+        if (mine && st == STEP_CHANGED && tone_key(k) != T_NONE) {
+            tone_then = w.n;
+            sac_then = k == 's';
+        }
+        if (k == 'w' && st == STEP_CHANGED) {
+            if (i == 0)
+                w_first = 1;
+            else if (w_first && mine)
+                foreign = 1;
+        }
+    }
+    size_t len = word_render(&w, out);
+    int changed = len != (size_t)n || memcmp(out, raw, len) != 0;
+    if (changed && !undone) {
+        struct syllable s = syllable_parse(&w);
+        int marked = 0;
+        for (int i = 0; i < w.n; i++)
+            marked |= w.l[i].mark != MK_NONE;
+        if (!marked && w.tone != T_NONE && s.ok) {
+            /* "gifa" is gi + à: the tone came before the vowel group began. */
+            if (tone_vowel_at > s.v0)
+                foreign = 1;
+            if (sac_stop && w.tone == T_SAC)
+                foreign = 1;
+        }
+        if (!s.ok || foreign) {
+            memcpy(out, raw, (size_t)n);
+            len = (size_t)n;
+        }
+    }
+    explicit_bzero(&w, sizeof w);
+    return len;
+}
+
+/* The keys that type the word `w` read from the text: each letter, its
+   mark key, then the tone key ("người" → "nguwowfi" less the order). */
+static int keys_for(const struct word *w, char *raw)
+{
+    static const char tone_keys[T_COUNT] = {0, 's', 'f', 'r', 'x', 'j'};
+    int n = 0;
+    for (int i = 0; i < w->n; i++) {
+        const struct letter *l = &w->l[i];
+        char c = l->upper ? (char)(l->base - 'a' + 'A') : l->base;
+        if (n + 2 > RAW_MAX)
+            return -1;
+        raw[n++] = c;
+        if (l->mark == MK_HAT || l->mark == MK_BAR)
+            raw[n++] = c;
+        else if (l->mark == MK_BREVE || l->mark == MK_HORN)
+            raw[n++] = l->upper ? 'W' : 'w';
+    }
+    if (w->tone != T_NONE) {
+        if (n + 1 > RAW_MAX)
+            return -1;
+        raw[n++] = tone_keys[w->tone];
+    }
+    return n;
 }
 
 static int key_vi(struct telex *t, char key)
 {
-    char k = key >= 'A' && key <= 'Z' ? (char)(key - 'A' + 'a') : key;
-    struct word w, w2;
-    char out[3 * (WORD_MAX + 1)];
-    int rc;
-    if (!word_read(t, &w) || (t->plain & (1u << (k - 'a')))) {
-        rc = append_byte(t, key);
-        goto out;
+    struct word w;
+    char raw[RAW_MAX];
+    char out[3 * (RAW_MAX + 1)];
+    int n = 0, own = 0, rc;
+    if (!word_read(t, &w))
+        goto plain;
+    /* Letters glued to a digit, @ or _ are a plate, a code or an address
+       ("29a", "0912abc", "ten@gmail"), not a word. */
+    if (w.start > 0) {
+        char before = t->buf[w.start - 1];
+        if ((before >= '0' && before <= '9') || before == '@' || before == '_')
+            goto plain;
     }
-    struct syllable s = syllable_parse(&w);
-    if (!s.ok) {
-        rc = append_byte(t, key); /* not Vietnamese: leave what is there alone */
-        goto out;
+    if (t->nraw > 0 && t->raw_start == w.start && t->raw_end == t->len) {
+        n = t->nraw;
+        own = t->raw_own;
+        memcpy(raw, t->raw, (size_t)n);
+    } else if (w.n > 0) {
+        /* Back into a word (after Delete, or typed in another mode): its
+           keys are rebuilt, and only if they give the same text. */
+        n = keys_for(&w, raw);
+        if (n < 0)
+            goto plain;
+        size_t len = compose(raw, n, n, out);
+        if (len != t->len - w.start || memcmp(out, t->buf + w.start, len) != 0)
+            goto plain;
+        own = n;
     }
-    struct letter add = {k, MK_NONE, (uint8_t)(key != k)};
-    w2 = w;
-    int with_letter = 0, undid = 0;
-    if (apply_key(&w2, &s, k, &with_letter)) {
-        struct syllable s2 = syllable_parse(&w2);
-        if (!s2.ok) {
-            /* The change makes no syllable (a tone that a stop final cannot
-               take: "cacf"): the key is a letter after all. */
-            w2 = w;
-            with_letter = 1;
-        } else {
-            undid = with_letter;
-        }
-    } else {
-        with_letter = 1;
+    if (n == RAW_MAX)
+        goto plain;
+    raw[n++] = key;
+    rc = text_replace(t, w.start, out, compose(raw, n, own, out));
+    if (rc == TELEX_OK) {
+        /* Only now: a key refused (full) changes nothing. */
+        memcpy(t->raw, raw, (size_t)n);
+        t->nraw = n;
+        t->raw_own = own;
+        t->raw_start = w.start;
+        t->raw_end = t->len;
     }
-    if (with_letter) {
-        /* With the letter, the tone may move ("hoà" + n → "hoàn", or "hòa"
-           under the old rule); where the result is no syllable the letter
-           just follows the word as it stands. */
-        struct word w3 = w2;
-        w3.l[w3.n++] = add;
-        struct syllable s3 = syllable_parse(&w3);
-        if (s3.ok) {
-            rc = text_replace(t, w.start, out, word_render(&w3, &s3, out));
-        } else {
-            struct syllable s2 = syllable_parse(&w2);
-            size_t n = word_render(&w2, &s2, out);
-            out[n++] = key;
-            rc = text_replace(t, w.start, out, n);
-        }
-        explicit_bzero(&w3, sizeof w3);
-    } else {
-        struct syllable s2 = syllable_parse(&w2);
-        rc = text_replace(t, w.start, out, word_render(&w2, &s2, out));
-    }
-    if (rc == TELEX_OK && undid)
-        t->plain |= 1u << (k - 'a'); /* only now: a key refused (full) changes nothing */
+    goto out;
+plain:
+    rc = append_byte(t, key);
+    if (rc == TELEX_OK)
+        raw_forget(t);
 out:
     /* Letters of a tip sat on the stack. */
     explicit_bzero(&w, sizeof w);
-    explicit_bzero(&w2, sizeof w2);
+    explicit_bzero(raw, sizeof raw);
     explicit_bzero(out, sizeof out);
     return rc;
 }
@@ -550,6 +856,7 @@ void telex_free(struct telex *t)
     if (!t)
         return;
     explicit_bzero(t->buf, t->cap + 1);
+    explicit_bzero(t->raw, sizeof t->raw);
     free(t);
 }
 
@@ -558,7 +865,7 @@ int telex_set_mode(struct telex *t, enum telex_mode mode)
     if (!telex_mode_name(mode))
         return TELEX_E_ARG;
     t->mode = mode;
-    t->plain = 0;
+    raw_forget(t);
     return TELEX_OK;
 }
 
@@ -597,11 +904,16 @@ int telex_key(struct telex *t, char key)
     if (!letter) {
         int rc = append_byte(t, key);
         if (rc == TELEX_OK)
-            t->plain = 0; /* the word ended */
+            raw_forget(t); /* the word ended */
         return rc;
     }
-    if (t->mode != TELEX_VI)
-        return append_byte(t, key); /* RPA writes tones as letters: nothing to compose */
+    if (t->mode != TELEX_VI) {
+        /* RPA writes tones as letters (b j v s g m d): nothing to compose. */
+        int rc = append_byte(t, key);
+        if (rc == TELEX_OK)
+            raw_forget(t);
+        return rc;
+    }
     return key_vi(t, key);
 }
 
@@ -614,8 +926,9 @@ int telex_backspace(struct telex *t)
     size_t old = t->len;
     t->len = start;
     explicit_bzero(t->buf + start, old - start);
-    /* Undone keys act again: after "ass" → "as", backspace, "s" gives "á". */
-    t->plain = 0;
+    /* The word's keys are rebuilt from what is left, so undone keys act
+       again: after "ass" → "as", backspace, "s" gives "á". */
+    raw_forget(t);
     return TELEX_OK;
 }
 
@@ -623,7 +936,7 @@ void telex_clear(struct telex *t)
 {
     explicit_bzero(t->buf, t->len + 1);
     t->len = 0;
-    t->plain = 0;
+    raw_forget(t);
 }
 
 const char *telex_text(const struct telex *t)

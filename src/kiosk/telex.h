@@ -9,8 +9,8 @@
  *               the tone; a mark or tone key pressed again undoes it and types
  *               the letter ("ass" → "as", "aaa" → "aa"), and that letter then
  *               stays plain until the word ends.
- *   TELEX_RPA   Hmong RPA: tones are written as final letters, so every key
- *               goes in as typed.
+ *   TELEX_RPA   Hmong RPA: tones are written as final letters (b j v s g m d),
+ *               so every key goes in as typed.
  *   TELEX_PLAIN every key as typed.
  *
  * Telex works on the word being typed: the run of letters at the end of the
@@ -19,8 +19,16 @@
  * again with its tone mark on the right vowel. That is why marks and tones
  * may be typed in any order ("vieetj", "vietje" and "vietej" all give
  * "việt") and why the mark moves when letters follow ("hoaf" "n" → "hoàn").
- * A word that is not a possible Vietnamese syllable ("class", "ok") takes
- * every key as a plain letter, so foreign words and names come out as typed.
+ * The keys of that word are kept (wiped with the text) and the word is
+ * recomposed from them at each key: a word whose keys made marks but which
+ * cannot be Vietnamese (initial, vowel group and final checked against the
+ * rhymes of the language) is given back key for key ("taxi", "samsung",
+ * "google"), and so is one typed the way foreign words are ("test": s
+ * before c p t; "taxi": a tone key before another vowel; "wow"), unless a
+ * hat, breve or horn shows it was typed as Vietnamese. w with no vowel
+ * before it is ư ("w" → "ư", "nhw" → "như"); ươ with nothing after is
+ * written uơ ("thuowr" → "thuở"). Letters glued to a digit, @ or _ are a
+ * plate or a code ("29A"), never composed.
  *
  * Tone placement follows the rule of the Ministry of Education (Quyết định
  * 1989/QĐ-BGDĐT, 2018) that textbooks use: the mark sits on the main vowel,
