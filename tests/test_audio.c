@@ -15,9 +15,12 @@
 #include "speech.h"
 
 #include <SDL.h>
+#include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static void tone(int16_t *b, size_t n, int rate, double hz, double amp)
 {
@@ -343,6 +346,164 @@ TEST(test_audio_sdl_play_next_follows_and_play_cuts)
     free(out);
     free(a1);
     free(a2);
+}
+
+/* Is `path` open in this process? The disk driver's microphone is a file,
+   open exactly while SDL has the capture device open. */
+static int open_here(const char *path)
+{
+    char real[PATH_MAX], fd[64], target[PATH_MAX];
+    ASSERT(realpath(path, real) != NULL);
+    DIR *d = opendir("/proc/self/fd");
+    ASSERT(d != NULL);
+    int found = 0;
+    for (struct dirent *e; !found && (e = readdir(d)) != NULL;) {
+        snprintf(fd, sizeof fd, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(fd, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = 0;
+            found = strcmp(target, real) == 0;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+TEST(test_audio_sdl_microphone_is_closed_while_idle)
+{
+    size_t n = 16000;
+    int16_t *in = calloc(n, sizeof *in), *got = calloc(n, sizeof *got);
+    ASSERT(in && got);
+    tone(in, n, 16000, 1000, 0.25);
+    check_write_file(check_path("mic.raw"), in, n * sizeof *in);
+    disk_env(check_path("mic.raw"), check_path("speaker.raw"), "8");
+    struct audio_port a = open_sdl(NULL);
+    /* Found at start, and closed at once. */
+    ASSERT_EQ(a.has_microphone(a.ctx), 1);
+    ASSERT(!open_here(check_path("mic.raw")));
+    for (int i = 0; i < 20; i++) /* every frame asks: the answer is remembered */
+        ASSERT_EQ(a.has_microphone(a.ctx), 1);
+    ASSERT(!open_here(check_path("mic.raw")));
+    char err[256] = "";
+    for (int round = 0; round < 2; round++) {
+        uint64_t t0 = SDL_GetPerformanceCounter();
+        ASSERT_EQ(a.capture_start(a.ctx, err, sizeof err), 0);
+        printf("    capture_start, opening the device: %.2f ms\n",
+               (double)(SDL_GetPerformanceCounter() - t0) * 1000.0 /
+                   (double)SDL_GetPerformanceFrequency());
+        ASSERT(open_here(check_path("mic.raw")));
+        ASSERT_EQ(a.has_microphone(a.ctx), 1);
+        /* The recording begins with what the microphone heard first: nothing
+           was listened to before the person chose to speak. */
+        ASSERT_EQ(read_all(&a, got, 1600), 1600);
+        ASSERT_MEM_EQ(got, in, 1600 * sizeof *in);
+        t0 = SDL_GetPerformanceCounter();
+        a.capture_stop(a.ctx);
+        printf("    capture_stop, closing it: %.2f ms\n",
+               (double)(SDL_GetPerformanceCounter() - t0) * 1000.0 /
+                   (double)SDL_GetPerformanceFrequency());
+        ASSERT(!open_here(check_path("mic.raw")));
+        ASSERT_EQ(a.has_microphone(a.ctx), 1);
+        ASSERT(!open_here(check_path("mic.raw")));
+    }
+    a.close(a.ctx);
+    SDL_Quit();
+    free(in);
+    free(got);
+}
+
+TEST(test_audio_sdl_routes_to_the_handset_named_by_a_part_of_its_name)
+{
+    size_t n = 4800;
+    int16_t *beep = calloc(n, sizeof *beep), *got = calloc(n, sizeof *got);
+    ASSERT(beep && got);
+    tone(beep, n, 48000, 440, 0.5);
+    check_write_file(check_path("mic.raw"), beep, n * sizeof *beep);
+    disk_env(check_path("mic.raw"), check_path("speaker.raw"), "1");
+    char err[256] = "";
+
+    /* No handset configured: nothing to route. */
+    struct audio_port a = open_sdl(NULL);
+    ASSERT(a.set_route == NULL);
+    a.close(a.ctx);
+    SDL_Quit();
+
+    /* A handset that is not plugged in: said, and the room's devices stay. */
+    struct audio_sdl_opts o = {.handset_device = "Jabra Handset"};
+    a = open_sdl(&o);
+    ASSERT(a.set_route != NULL);
+    ASSERT_EQ(a.set_route(a.ctx, AUDIO_ROUTE_HANDSET, AUDIO_ROUTE_HANDSET, err, sizeof err), -1);
+    ASSERT_STR_EQ(err, "no handset microphone named like \"Jabra Handset\" (handset_device); no "
+                       "handset earpiece named like \"Jabra Handset\" (handset_device)");
+    ASSERT_EQ(a.play(a.ctx, beep, n, 48000), 0);
+    wait_played(&a);
+    a.close(a.ctx);
+    SDL_Quit();
+
+    /* The disk driver's devices are "System audio output device" and
+       "System audio capture device": both named like "system AUDIO". */
+    o.handset_device = "system AUDIO";
+    a = open_sdl(&o);
+    ASSERT_EQ(a.set_route(a.ctx, AUDIO_ROUTE_HANDSET, AUDIO_ROUTE_ROOM, err, sizeof err), 0);
+    ASSERT_EQ(a.play(a.ctx, beep, n, 48000), 0);
+    wait_played(&a);
+    /* Lifted mid-recording: capture goes on from the handset's microphone. */
+    ASSERT_EQ(a.capture_start(a.ctx, err, sizeof err), 0);
+    ASSERT_EQ(a.set_route(a.ctx, AUDIO_ROUTE_HANDSET, AUDIO_ROUTE_HANDSET, err, sizeof err), 0);
+    ASSERT(open_here(check_path("mic.raw")));
+    ASSERT_EQ(read_all(&a, got, 1600), 1600);
+    a.capture_stop(a.ctx);
+    ASSERT(!open_here(check_path("mic.raw")));
+    a.close(a.ctx);
+    SDL_Quit();
+    /* The handset's device was opened afresh (the disk driver starts its
+       file again) and played the beep. */
+    size_t len = 0;
+    int16_t *out = (int16_t *)check_slurp(check_path("speaker.raw"), &len);
+    ASSERT(out);
+    size_t m = len / 2;
+    const int16_t *p = skip_silence(out, &m);
+    ASSERT(m >= n);
+    ASSERT_MEM_EQ(p, beep, n * sizeof *beep);
+    free(out);
+    free(beep);
+    free(got);
+}
+
+TEST(test_audio_fake_routes_and_counts_the_microphone)
+{
+    struct audio_port a;
+    struct audio_fake *f = audio_fake_open(&a);
+    ASSERT(f);
+    char err[128] = "";
+    int closes, route, cap;
+    int16_t s[100] = {1};
+    /* Unplugged handset: refused, the room plays. */
+    ASSERT_EQ(a.set_route(a.ctx, AUDIO_ROUTE_HANDSET, AUDIO_ROUTE_HANDSET, err, sizeof err), -1);
+    ASSERT_STR_EQ(err, "the handset's sound card is not plugged in");
+    ASSERT_EQ(a.play(a.ctx, s, 100, 16000), 0);
+    ASSERT_EQ(audio_fake_play_count_on(f, AUDIO_ROUTE_ROOM), 1);
+    audio_fake_set_handset(f, 1);
+    ASSERT_EQ(a.set_route(a.ctx, AUDIO_ROUTE_HANDSET, AUDIO_ROUTE_ROOM, err, sizeof err), 0);
+    ASSERT_EQ(a.playing(a.ctx), 0); /* what played in the room was cut */
+    ASSERT_EQ(a.play(a.ctx, s, 100, 16000), 0);
+    ASSERT_EQ(audio_fake_play_count_on(f, AUDIO_ROUTE_HANDSET), 1);
+    ASSERT_EQ(audio_fake_play_count_on(f, AUDIO_ROUTE_ROOM), 1);
+    ASSERT_EQ(audio_fake_capture_opens(f, &closes, &route), 0);
+    ASSERT_EQ(a.capture_start(a.ctx, err, sizeof err), 0);
+    ASSERT_EQ(audio_fake_capture_opens(f, &closes, &route), 1);
+    ASSERT_EQ(route, AUDIO_ROUTE_ROOM);
+    ASSERT_EQ(a.set_route(a.ctx, AUDIO_ROUTE_HANDSET, AUDIO_ROUTE_HANDSET, err, sizeof err), 0);
+    ASSERT_EQ(audio_fake_capture_opens(f, &closes, &route), 2);
+    ASSERT_EQ(closes, 1);
+    ASSERT_EQ(route, AUDIO_ROUTE_HANDSET);
+    ASSERT_EQ(audio_fake_route(f, &cap), AUDIO_ROUTE_HANDSET);
+    ASSERT_EQ(cap, AUDIO_ROUTE_HANDSET);
+    a.capture_stop(a.ctx);
+    a.capture_stop(a.ctx); /* a second stop closes nothing more */
+    ASSERT_EQ(audio_fake_capture_opens(f, &closes, NULL), 2);
+    ASSERT_EQ(closes, 2);
+    a.close(a.ctx);
 }
 
 /* ---- the fake port ---- */

@@ -675,6 +675,8 @@ const char *const config_kiosk_keys[] = {
     /* status LEDs and the push button (docs/leds.md) */
     "led_chip", "led_green", "led_amber", "led_red", "button_chip", "button_line",
     "undelivered_days",
+    /* the telephone handset (docs/audio.md) */
+    "handset_hook_chip", "handset_hook_line", "handset_hook_active_low", "handset_device",
     /* homthu-uplink */
     "relay_pin", "relay_ca_file", "uplink_backoff_base_ms", "uplink_backoff_cap_ms",
     "uplink_connect_timeout_s", "uplink_low_speed_bytes", "uplink_low_speed_seconds",
@@ -837,6 +839,96 @@ static int read_gpio(const struct config *c, struct kiosk_conf *out, char *err, 
                 leds[i], out->button_line);
             return CONFIG_E_VALUE;
         }
+    return 0;
+}
+
+/*
+ * The telephone handset (docs/audio.md): a hook switch on a GPIO line and a
+ * USB sound card. Either half alone is refused: a hook without its card
+ * would wake the kiosk into a silent earpiece, a card without its hook
+ * could never tell the kiosk that someone is listening.
+ */
+static int read_handset(const struct config *c, struct kiosk_conf *out, char *err, size_t errlen)
+{
+    const char *v;
+    long long n;
+    char b[80];
+    int rc;
+    if ((rc = config_get_str(c, "handset_hook_chip", "", &v, err, errlen)))
+        return rc;
+    if (!gpio_chip_ok(v)) {
+        say(err, errlen,
+            "%s: handset_hook_chip = %s is not a GPIO chip (like gpiochip0; `gpiodetect` lists "
+            "them; empty: the same as led_chip)",
+            c->name, shown(v, b));
+        return CONFIG_E_VALUE;
+    }
+    memcpy(out->handset_hook_chip, v, strlen(v) + 1);
+    if ((rc = config_get_int(c, "handset_hook_line", -1, -1, 1023, &n, err, errlen)))
+        return rc;
+    out->handset_hook_line = (int)n;
+    if ((rc = config_get_bool(c, "handset_hook_active_low", 1, &out->handset_hook_active_low, err,
+                              errlen)))
+        return rc;
+    if ((rc = config_get_str(c, "handset_device", "", &v, err, errlen)))
+        return rc;
+    if (strlen(v) >= sizeof out->handset_device) {
+        say(err, errlen, "%s: handset_device is longer than %zu bytes (a part of the name is enough)",
+            c->name, sizeof out->handset_device - 1);
+        return CONFIG_E_VALUE;
+    }
+    memcpy(out->handset_device, v, strlen(v) + 1);
+
+    if (out->handset_hook_line < 0) {
+        if (out->handset_device[0]) {
+            say(err, errlen,
+                "%s: handset_device is set but handset_hook_line is missing: the kiosk must know "
+                "when the handset is lifted (the GPIO line of its hook switch, docs/leds.md)",
+                c->name);
+            return CONFIG_E_MISSING;
+        }
+        return 0;
+    }
+    if (!out->handset_device[0]) {
+        say(err, errlen,
+            "%s: handset_hook_line is set but handset_device is missing: add a line "
+            "\"handset_device = ...\" with a part of the handset's sound card name as the "
+            "kiosk's log lists it (\"audio: 2 playback device(s): ...\")",
+            c->name);
+        return CONFIG_E_MISSING;
+    }
+    if (!out->handset_hook_chip[0] && !out->led_chip[0]) {
+        say(err, errlen,
+            "%s: handset_hook_line is set but no GPIO chip is named: set handset_hook_chip (or "
+            "led_chip)",
+            c->name);
+        return CONFIG_E_MISSING;
+    }
+    /* "0", "gpiochip0" and "/dev/gpiochip0" are one chip. */
+    char hook_path[GPIO_CHIP_MAX + 16], led_path[GPIO_CHIP_MAX + 16],
+        button_path[GPIO_CHIP_MAX + 16];
+    gpio_chip_path(out->handset_hook_chip[0] ? out->handset_hook_chip : out->led_chip, hook_path,
+                   sizeof hook_path);
+    gpio_chip_path(out->led_chip, led_path, sizeof led_path);
+    gpio_chip_path(out->button_chip[0] ? out->button_chip : out->led_chip, button_path,
+                   sizeof button_path);
+    static const char *const leds[] = {"led_green", "led_amber", "led_red"};
+    const int led_line[] = {out->led_green, out->led_amber, out->led_red};
+    for (int i = 0; out->led_chip[0] && strcmp(hook_path, led_path) == 0 && i < 3; i++)
+        if (out->handset_hook_line == led_line[i]) {
+            say(err, errlen,
+                "%s: handset_hook_line and %s are both line %d: give the hook switch its own line",
+                c->name, leds[i], led_line[i]);
+            return CONFIG_E_VALUE;
+        }
+    if (button_path[0] && out->button_line == out->handset_hook_line &&
+        strcmp(hook_path, button_path) == 0) {
+        say(err, errlen,
+            "%s: handset_hook_line and button_line are both line %d: give the hook switch its "
+            "own line (or set button_line = -1 when there is no button)",
+            c->name, out->button_line);
+        return CONFIG_E_VALUE;
+    }
     return 0;
 }
 
@@ -1064,6 +1156,8 @@ int config_read_kiosk(const struct config *c, struct kiosk_conf *out, char *err,
     }
     memcpy(out->volunteer_pin, v, pl + 1);
     if ((rc = read_gpio(c, out, err, errlen)))
+        return rc;
+    if ((rc = read_handset(c, out, err, errlen)))
         return rc;
     if ((rc = read_uplink(c, out, err, errlen)))
         return rc;

@@ -148,6 +148,12 @@ struct kiosk_conf {
     int led_green, led_amber, led_red; /* line offsets on led_chip */
     char button_chip[65]; /* "" = led_chip */
     int button_line;      /* -1 = no button */
+    /* The telephone handset (docs/audio.md): its hook switch on a GPIO line,
+       its earpiece and microphone a USB sound card. */
+    char handset_hook_chip[65]; /* "" = led_chip */
+    int handset_hook_line;      /* -1 = no handset */
+    int handset_hook_active_low; /* 1: the line reads low while the handset is lifted */
+    char handset_device[128];   /* part of the SDL device name of its card; "" when no handset */
     int undelivered_days; /* red LED code 5 after this long with nothing delivered */
     /* The delivery daemon (homthu-uplink, docs/uploader.md). */
     char relay_pin[1024];      /* "sha256//<base64>[;sha256//...]"; "" = not pinned */

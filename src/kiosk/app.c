@@ -49,6 +49,12 @@ struct app {
     struct gpio_port gpio; /* zeroed: no GPIO */
     struct leds *leds;     /* NULL: no LEDs */
     struct button *button; /* NULL: no button */
+    /* The telephone handset: its hook (NULL: none) and the audio port's
+       routing between the room's devices and the handset's. */
+    struct button *hook;
+    struct audio_port audio; /* the kiosk's copy owns it; this one routes */
+    int handset_lifted;
+    int audio_given; /* the kiosk has taken the audio port (and closes it) */
     struct leds_queue_watch qwatch;
     struct leds_status ledst;
     int looked;            /* the queue and the disk were looked at, at looked_at */
@@ -91,7 +97,7 @@ static void open_gpio(struct app *a)
     if (a->o.gpio) {
         a->gpio = *a->o.gpio;
     } else {
-        if (!c->led_chip[0] && !c->button_chip[0])
+        if (!c->led_chip[0] && !c->button_chip[0] && !c->handset_hook_chip[0])
             return; /* no LEDs, no button: a desk, or a kiosk without them */
         char why[512];
         struct gpio_config gc = {.button_line = c->button_line, .consumer = "homthu-kiosk"};
@@ -100,6 +106,10 @@ static void open_gpio(struct app *a)
         gc.led_line[GPIO_LED_GREEN] = (unsigned)c->led_green;
         gc.led_line[GPIO_LED_AMBER] = (unsigned)c->led_amber;
         gc.led_line[GPIO_LED_RED] = (unsigned)c->led_red;
+        gc.hook = c->handset_hook_line >= 0;
+        gc.hook_line = gc.hook ? (unsigned)c->handset_hook_line : 0;
+        gc.hook_active_high = !c->handset_hook_active_low;
+        snprintf(gc.hook_chip, sizeof gc.hook_chip, "%s", c->handset_hook_chip);
         if (gpio_gpiod_open(&a->gpio, &gc, why, sizeof why) != 0) {
             logline(a, why);
             return;
@@ -110,6 +120,51 @@ static void open_gpio(struct app *a)
         logline(a, "out of memory for the LEDs: the kiosk serves on without them");
     if ((a->o.gpio || c->button_line >= 0) && !(a->button = button_new(&a->gpio, 0)))
         logline(a, "out of memory for the button: the kiosk serves on without it");
+    if (c->handset_hook_line >= 0 &&
+        !(a->hook = button_new_input(&a->gpio, GPIO_INPUT_HOOK, BUTTON_HOOK_DEBOUNCE_MS)))
+        logline(a, "out of memory for the handset's hook: the kiosk serves on without it");
+}
+
+/*
+ * Where sound goes: with a handset, prompts and playback go to its earpiece
+ * whether it is lifted or not, so that the waiting room never hears them;
+ * its microphone records while it is lifted, the room's otherwise (a
+ * person at the screen who leaves it on the hook). Without its sound card
+ * the room's devices serve, and the log says why.
+ */
+static void route_audio(struct app *a, int lifted)
+{
+    if (!a->hook || !a->audio.set_route)
+        return;
+    char why[256] = "";
+    int cap = lifted ? AUDIO_ROUTE_HANDSET : AUDIO_ROUTE_ROOM;
+    if (a->audio.set_route(a->audio.ctx, AUDIO_ROUTE_HANDSET, cap, why, sizeof why) != 0) {
+        char line[400];
+        snprintf(line, sizeof line,
+                 "handset: %s: the kiosk's speaker and microphone serve (plug in the handset, "
+                 "see docs/audio.md)",
+                 why);
+        logline(a, line);
+        if (a->audio.set_route(a->audio.ctx, AUDIO_ROUTE_ROOM, AUDIO_ROUTE_ROOM, why,
+                               sizeof why) != 0)
+            logline(a, why);
+    }
+}
+
+/* Lifting routes the sound first, so that what the UI says on waking is
+   heard in the earpiece; hanging up lets the UI end the tip from the
+   microphone it was recording before the room's takes over. */
+static void handset_changed(struct app *a, int lifted, uint32_t now)
+{
+    if (lifted == a->handset_lifted)
+        return;
+    a->handset_lifted = lifted;
+    logline(a, lifted ? "handset lifted" : "handset hung up");
+    if (lifted)
+        route_audio(a, 1);
+    ui_handset(a->ui, lifted, now);
+    if (!lifted)
+        route_audio(a, 0);
 }
 
 /* The technician's "LED test": every LED in turn, then back to what they say. */
@@ -127,18 +182,37 @@ static void gpio_trouble(struct app *a, int rc)
     a->gpio_err = rc;
     if (rc) {
         char line[160];
-        snprintf(line, sizeof line, "status LEDs or button: %s (see docs/leds.md)",
+        snprintf(line, sizeof line, "status LEDs, button or handset hook: %s (see docs/leds.md)",
                  strerror(-rc));
         logline(a, line);
     }
 }
 
-/* The push button: a tap on the record button, or on stop while recording. */
+/* The push button: a tap on the record button, or on stop while recording;
+   on a dark or start screen it starts a tip as the first touch does. */
 static void button_pressed(struct app *a, uint32_t now)
 {
     int x, y;
-    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "stop", &x, &y) == 0)
+    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "stop", &x, &y) == 0) {
         ui_tap(a->ui, x, y, now);
+        return;
+    }
+    if (ui_screen(a->ui) == UI_BLANK && ui_find(a->ui, "wake", &x, &y) == 0)
+        ui_tap(a->ui, x, y, now);
+    if (ui_screen(a->ui) != UI_START)
+        return;
+    if (ui_find(a->ui, "start", &x, &y) == 0) {
+        ui_tap(a->ui, x, y, now);
+        return;
+    }
+    /* A start screen that offers the languages: only one is a start. */
+    int n, found = -1;
+    const struct ui_target *t = ui_targets(a->ui, &n);
+    for (int i = 0; i < n; i++)
+        if (strncmp(t[i].label, "lang:", 5) == 0)
+            found = found == -1 ? i : -2;
+    if (found >= 0)
+        ui_tap(a->ui, t[found].r.x + t[found].r.w / 2, t[found].r.y + t[found].r.h / 2, now);
 }
 
 /* "3 tips waiting, sending; no microphone (red 4)" for systemctl status. */
@@ -189,6 +263,14 @@ static void tend_hardware(struct app *a, uint32_t now)
             button_pressed(a, now);
         if (presses < 0 && !rc)
             rc = presses;
+    }
+    if (a->hook) {
+        int ev[8];
+        int n = button_changes(a->hook, now, ev, 8);
+        for (int i = 0; i < n; i++)
+            handset_changed(a, ev[i], now);
+        if (n < 0 && !rc)
+            rc = n;
     }
     gpio_trouble(a, rc);
     watchdog_pet(a->wd, a->queue && !(kf & KIOSK_FAULT_QUEUE), now);
@@ -252,6 +334,8 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         return -1;
     }
     a->o = *o;
+    if (o->audio)
+        a->audio = *o->audio; /* ours to close until the kiosk takes it */
     resolve_paths(a);
 
     if (config_load_file(&cfg, o->config_path, err, errlen) != 0 ||
@@ -298,14 +382,18 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
             a->i18n = NULL;
     }
 
-    struct audio_port audio;
-    memset(&audio, 0, sizeof audio);
-    struct audio_sdl_opts ao = {0};
-    if (audio_sdl_open(&audio, &ao, why, sizeof why) != 0) {
+    struct audio_sdl_opts ao = {.handset_device = a->conf.handset_device};
+    if (!o->audio && audio_sdl_open(&a->audio, &ao, why, sizeof why) != 0) {
         logline(a, why);
-        memset(&audio, 0, sizeof audio); /* no sound at all: text still works */
+        memset(&a->audio, 0, sizeof a->audio); /* no sound at all: text still works */
     }
+    struct audio_port audio = a->audio;
     open_gpio(a);
+    /* A handset left off the hook at start routes its microphone but
+       starts nothing: like the button, it must go down before it counts. */
+    if (a->hook && button_poll(a->hook, now_ms(a)) >= 0)
+        a->handset_lifted = button_down(a->hook);
+    route_audio(a, a->handset_lifted);
     struct kiosk_opts ko = {
         .queue = a->queue,
         .keys = &a->tipkeys,
@@ -322,6 +410,7 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         .led_test = a->leds ? app_led_test : NULL,
         .led_ctx = a,
     };
+    a->audio_given = 1; /* from here kiosk_free() closes it */
     if (kiosk_new(&a->kiosk, &ko, err, errlen) != 0)
         goto fail;
     kiosk_host(a->kiosk, &a->host);
@@ -372,6 +461,8 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
     return 0;
 fail:
     config_free(cfg);
+    if (!a->audio_given && a->audio.close)
+        a->audio.close(a->audio.ctx);
     app_close(a);
     return -1;
 }
@@ -382,6 +473,7 @@ void app_close(struct app *a)
         return;
     leds_free(a->leds); /* dark: a stopped kiosk must not look alive */
     button_free(a->button);
+    button_free(a->hook);
     gpio_close(&a->gpio);
     watchdog_free(a->wd);
     ui_free(a->ui);
@@ -411,7 +503,7 @@ int app_step(struct app *a, int max_wait_ms)
        the button answers at once (its edges are timed by the kernel). */
     if (a->leds && (int)leds_next_ms(a->leds, now_ms(a)) < wait)
         wait = (int)leds_next_ms(a->leds, now_ms(a));
-    if (a->button && wait > 50)
+    if ((a->button || a->hook) && wait > 50)
         wait = 50;
     struct render_event ev;
     render_wait(a->render, wait, &ev);

@@ -18,6 +18,7 @@
 struct ui;
 struct kiosk;
 struct gpio_port;
+struct audio_port;
 struct queue;
 
 struct app_opts {
@@ -32,10 +33,15 @@ struct app_opts {
     uint32_t (*clock_ms)(void *ctx);
     void *clock_ctx;
     void (*log)(const char *line); /* NULL: stderr */
-    /* The status LEDs and the button; NULL: opened from kiosk.conf
-       (led_chip, button_line), none when it names no chip. Tests pass the
+    /* The status LEDs, the button and the handset's hook; NULL: opened
+       from kiosk.conf (led_chip, button_line, handset_hook_line), none when
+       it names no chip. Tests pass the
        fake (gpio.h). Copied; app_close() closes it. */
     const struct gpio_port *gpio;
+    /* The microphone and speaker (and the handset's); NULL: SDL's, from
+       kiosk.conf. Tests pass the fake (audio.h). Copied; app_close()
+       closes it. */
+    const struct audio_port *audio;
 };
 
 struct app;

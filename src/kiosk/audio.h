@@ -11,6 +11,15 @@
  * capture.h encodes). Playback takes mono s16 at 48, 24, 16, 12 or 8 kHz
  * (the prompts decode at 48 kHz, the person's recording is 16 kHz).
  *
+ * The microphone is open only while capturing (between capture_start()
+ * and capture_stop()): an idle kiosk cannot hear the room, and a USB
+ * microphone's light, where it has one, says so (docs/audio.md).
+ *
+ * Routing: a kiosk with a telephone handset (a USB sound card of its own)
+ * sends prompts and playback to its earpiece only, and records from its
+ * microphone while it is lifted: set_route() moves playback and capture
+ * between the room's devices and the handset's.
+ *
  * A missing microphone is not an error of the port: has_microphone() says
  * 0 and capture_start() fails with AUDIO_NO_MICROPHONE as its message; the
  * kiosk goes on offering text tips. Likewise a missing speaker: play()
@@ -33,16 +42,23 @@
 #define AUDIO_NO_MICROPHONE "no microphone found: plug in the USB microphone (see README)"
 #define AUDIO_NO_SPEAKER "no speaker found: plug in the speaker or headset (see README)"
 
+enum audio_route {
+    AUDIO_ROUTE_ROOM = 0,    /* the kiosk's speaker and its microphone */
+    AUDIO_ROUTE_HANDSET = 1, /* the telephone handset's earpiece and microphone */
+};
+
 /*
  * All calls come from one thread (the kiosk's loop); an implementation
  * protects what it shares with its own device threads. None blocks for
  * longer than a device open.
  */
 struct audio_port {
-    /* Start capturing, dropping anything captured before. 0, or -1 with
-       AUDIO_NO_MICROPHONE (or another reason) in err. */
+    /* Open the microphone of the capture route and start capturing,
+       dropping anything captured before. 0, or -1 with AUDIO_NO_MICROPHONE
+       (or another reason) in err. */
     int (*capture_start)(void *ctx, char *err, size_t errlen);
-    /* Stop capturing and zero what was captured but not read. */
+    /* Stop capturing, close the microphone and zero what was captured but
+       not read. */
     void (*capture_stop)(void *ctx);
     /* Move up to `max` samples captured since the last call into `pcm`,
        oldest first; returns how many. 0 when nothing is new or not capturing. */
@@ -61,9 +77,19 @@ struct audio_port {
     int (*playing)(void *ctx);
     /* 0..100, applied at once, also to what is playing. */
     void (*set_volume)(void *ctx, int percent);
-    /* 1 when a microphone is usable now. May look for a newly plugged one
-       (at most every couple of seconds), so cheap to call every frame. */
+    /* 1 when a microphone is usable now. Cheap to call every frame: the
+       answer is remembered, and looked for again (opening the device for a
+       moment and closing it) only when none was found, at most every couple
+       of seconds, or when the system's list of devices changed. */
     int (*has_microphone)(void *ctx);
+    /*
+     * Where playback goes and capture comes from, each an enum audio_route.
+     * Moving playback cuts what is playing (no prompt goes on in the room);
+     * moving capture while capturing goes on from the other microphone.
+     * 0, or -1 when the handset's device is not there (err says which):
+     * that part stays where it was. NULL when the port has no handset.
+     */
+    int (*set_route)(void *ctx, int playback, int capture, char *err, size_t errlen);
     /* Stop everything, zero and free. The port is unusable after. */
     void (*close)(void *ctx);
     void *ctx;
@@ -77,6 +103,9 @@ struct audio_sdl_opts {
        device is tried: a USB microphone plugged anywhere is found. */
     const char *capture_device;
     const char *playback_device;
+    /* A part of the handset's device name (any case), for both its
+       earpiece and its microphone; NULL or "": no handset (set_route NULL). */
+    const char *handset_device;
     int ring_seconds; /* capture kept unread before the oldest is dropped; 0 = 4 */
 };
 
@@ -110,6 +139,15 @@ int audio_fake_capturing(const struct audio_fake *f);
    or close), its rate, and how many sounds were played since open. */
 const int16_t *audio_fake_played(const struct audio_fake *f, size_t *samples, int *rate);
 int audio_fake_play_count(const struct audio_fake *f);
+/* Plug or unplug the handset's sound card (unplugged at open): without it
+   set_route() to the handset fails. */
+void audio_fake_set_handset(struct audio_fake *f, int present);
+/* Sounds played on one route since open, and the routes now. */
+int audio_fake_play_count_on(const struct audio_fake *f, int route);
+int audio_fake_route(const struct audio_fake *f, int *capture_route);
+/* How many times the microphone was opened and closed since open, and on
+   which route it was last opened. */
+int audio_fake_capture_opens(const struct audio_fake *f, int *closes, int *route);
 /* Sound "plays" until this is called (or stop_playback()). */
 void audio_fake_end_playback(struct audio_fake *f);
 int audio_fake_volume(const struct audio_fake *f);

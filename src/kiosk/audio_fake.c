@@ -13,6 +13,8 @@
 
 struct audio_fake {
     int mic, speaker, capturing;
+    int handset, play_route, cap_route, cap_opened_on;
+    int opens, closes, on_route[2];
     int16_t *heard; /* fed, not yet delivered */
     size_t heard_len, heard_pos, per_read;
     int16_t *played;
@@ -44,14 +46,39 @@ static int fake_capture_start(void *ctx, char *err, size_t errlen)
         snprintf(err, errlen, "%s", AUDIO_NO_MICROPHONE);
         return -1;
     }
+    if (!f->capturing)
+        f->opens++;
     f->capturing = 1;
+    f->cap_opened_on = f->cap_route;
     return 0;
 }
 
 static void fake_capture_stop(void *ctx)
 {
     struct audio_fake *f = ctx;
+    if (f->capturing)
+        f->closes++;
     f->capturing = 0;
+}
+
+static int fake_set_route(void *ctx, int playback, int capture, char *err, size_t errlen)
+{
+    struct audio_fake *f = ctx;
+    if ((playback == AUDIO_ROUTE_HANDSET || capture == AUDIO_ROUTE_HANDSET) && !f->handset) {
+        snprintf(err, errlen, "the handset's sound card is not plugged in");
+        return -1;
+    }
+    if (playback != f->play_route)
+        f->playing = 0; /* cut: nothing goes on where it was */
+    f->play_route = playback == AUDIO_ROUTE_HANDSET;
+    if (capture != f->cap_route && f->capturing) {
+        /* As the real port: the old microphone closes, the new one opens. */
+        f->closes++;
+        f->opens++;
+        f->cap_opened_on = capture == AUDIO_ROUTE_HANDSET;
+    }
+    f->cap_route = capture == AUDIO_ROUTE_HANDSET;
+    return 0;
 }
 
 static size_t fake_capture_read(void *ctx, int16_t *pcm, size_t max)
@@ -93,6 +120,7 @@ static int fake_play(void *ctx, const int16_t *pcm, size_t samples, int rate)
     f->played_len = samples;
     f->played_rate = rate;
     f->play_count++;
+    f->on_route[f->play_route]++;
     f->playing = 1;
     return 0;
 }
@@ -150,6 +178,7 @@ struct audio_fake *audio_fake_open(struct audio_port *port)
         .playing = fake_playing,
         .set_volume = fake_set_volume,
         .has_microphone = fake_has_microphone,
+        .set_route = fake_set_route,
         .close = fake_close,
         .ctx = f,
     };
@@ -159,8 +188,36 @@ struct audio_fake *audio_fake_open(struct audio_port *port)
 void audio_fake_set_microphone(struct audio_fake *f, int present)
 {
     f->mic = present != 0;
-    if (!f->mic)
+    if (!f->mic && f->capturing) {
         f->capturing = 0;
+        f->closes++;
+    }
+}
+
+void audio_fake_set_handset(struct audio_fake *f, int present)
+{
+    f->handset = present != 0;
+}
+
+int audio_fake_play_count_on(const struct audio_fake *f, int route)
+{
+    return route == AUDIO_ROUTE_HANDSET ? f->on_route[1] : f->on_route[0];
+}
+
+int audio_fake_route(const struct audio_fake *f, int *capture_route)
+{
+    if (capture_route)
+        *capture_route = f->cap_route;
+    return f->play_route;
+}
+
+int audio_fake_capture_opens(const struct audio_fake *f, int *closes, int *route)
+{
+    if (closes)
+        *closes = f->closes;
+    if (route)
+        *route = f->cap_opened_on;
+    return f->opens;
 }
 
 void audio_fake_set_speaker(struct audio_fake *f, int present)

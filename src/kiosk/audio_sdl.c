@@ -4,14 +4,22 @@
  * Capture: a device opened at 16 kHz mono s16 with allowed_changes = 0, so
  * SDL converts from whatever the hardware gives. SDL's capture thread calls
  * capture_cb(), which appends to a ring buffer under `lock`; the kiosk's
- * loop drains it with capture_read(). The device stays open but paused
- * between recordings (nothing is delivered while paused), so that
- * has_microphone() can answer before the person chooses to speak.
+ * loop drains it with capture_read(). The device is open only while
+ * capturing: SDL keeps a paused capture device running (its thread reads
+ * and throws away; PulseAudio shows the microphone in use), so a kiosk
+ * that kept it open would be listening to the waiting room.
+ * has_microphone() answers from a probe (open, close) made at start and
+ * again only when the answer may have changed.
  *
  * Playback: a device at 48 kHz mono s16, fed by play_cb() from our own
  * buffer rather than SDL_QueueAudio(): volume then applies at once, and we
  * can zero every sample as soon as it has been played (SDL's queue frees
  * its packets without zeroing them and keeps a few for reuse).
+ *
+ * The handset: a USB sound card found by a part of its name. set_route()
+ * closes the room's device and opens the handset's (or back); a missing
+ * handset never falls back to the room's speaker for playback, as the
+ * room must not hear what the earpiece would have said.
  *
  * What SDL holds itself (a device period of conversion buffers, a few tens
  * of milliseconds) we cannot zero; it is freed with the device and glibc's
@@ -33,11 +41,19 @@
 struct sdl_audio {
     SDL_mutex *lock; /* guards the ring and the playback buffer */
 
+    char *handset; /* a part of the handset's device name; NULL = no handset */
+
     /* capture */
     char *cap_name; /* from the config; NULL = default */
-    SDL_AudioDeviceID cap;
-    uint32_t last_probe;
-    int probed;
+    int cap_route;  /* enum audio_route */
+    SDL_AudioDeviceID cap; /* open only while capturing */
+    /* has_microphone()'s answer per route, when it was found, and SDL's
+       count of capture devices then (a change means plugged or pulled). */
+    struct mic_seen {
+        int probed, present, devices;
+        uint32_t at;
+    } mic[2];
+    char mic_used[128]; /* the last microphone logged */
     int capturing;
     int16_t *ring;
     size_t ring_cap, ring_head, ring_count; /* head: oldest sample */
@@ -45,6 +61,7 @@ struct sdl_audio {
 
     /* playback */
     char *play_name;
+    int play_route;
     SDL_AudioDeviceID out;
     uint32_t last_out_probe;
     int16_t *buf; /* 48 kHz, consumed samples already zeroed */
@@ -118,40 +135,109 @@ static SDL_AudioDeviceID try_capture(struct sdl_audio *a, const char *name)
     return SDL_OpenAudioDevice(name, 1, &want, &have, 0);
 }
 
+/* ASCII case-insensitive strstr: device names are what ALSA or PulseAudio
+   made of the card's USB descriptor, and a technician types what they see. */
+static int name_has(const char *name, const char *part)
+{
+    size_t n = strlen(part);
+    for (; *name; name++)
+        if (SDL_strncasecmp(name, part, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The handset's device name as SDL lists it, or NULL. PulseAudio lists each
+   output again as a capture device, "Monitor of ...": not a microphone. */
+static const char *find_handset(struct sdl_audio *a, int iscapture)
+{
+    if (!a->handset)
+        return NULL;
+    for (int i = 0, n = SDL_GetNumAudioDevices(iscapture); i < n; i++) {
+        const char *name = SDL_GetAudioDeviceName(i, iscapture);
+        if (name && name_has(name, a->handset) && strncmp(name, "Monitor of ", 11) != 0)
+            return name;
+    }
+    return NULL;
+}
+
+static void log_microphone(struct sdl_audio *a, const char *used, const char *why)
+{
+    char now[sizeof a->mic_used];
+    snprintf(now, sizeof now, "%s", used ? used : "");
+    if (a->mic[0].probed + a->mic[1].probed && strcmp(now, a->mic_used) == 0)
+        return;
+    snprintf(a->mic_used, sizeof a->mic_used, "%s", now);
+    if (used)
+        fprintf(stderr, "audio: microphone: %s\n", used);
+    else
+        fprintf(stderr, "audio: %s (%s)\n", AUDIO_NO_MICROPHONE, why);
+}
+
 /*
- * The configured device, else the default, else any capture device: on the
- * Pi the ALSA default is often the board's output-only card while the USB
- * microphone is another card. Logs only when the outcome changes.
+ * Open the capture route's microphone. The handset's, when routed there;
+ * else (or when it fails) the configured device, else the default, else
+ * any capture device: on the Pi the ALSA default is often the board's
+ * output-only card while the USB microphone is another card. Logs only
+ * when the outcome changes.
  */
-static void open_capture(struct sdl_audio *a)
+static SDL_AudioDeviceID open_capture(struct sdl_audio *a)
 {
     char why[256] = "";
     const char *used = NULL;
-    a->last_probe = SDL_GetTicks();
-    if (a->cap_name && (a->cap = try_capture(a, a->cap_name)) != 0)
+    SDL_AudioDeviceID id = 0;
+    const char *hs = a->cap_route == AUDIO_ROUTE_HANDSET ? find_handset(a, 1) : NULL;
+    if (hs && (id = try_capture(a, hs)) != 0)
+        used = hs;
+    if (!id && a->cap_name && (id = try_capture(a, a->cap_name)) != 0)
         used = a->cap_name;
-    if (!a->cap) {
+    if (!id) {
         if (a->cap_name)
             snprintf(why, sizeof why, "%s: %s; ", a->cap_name, SDL_GetError());
-        if ((a->cap = try_capture(a, NULL)) != 0) {
+        if ((id = try_capture(a, NULL)) != 0) {
             used = "default";
         } else {
             size_t l = strlen(why);
             snprintf(why + l, sizeof why - l, "default: %s", SDL_GetError());
         }
     }
-    for (int i = 0, n = SDL_GetNumAudioDevices(1); !a->cap && i < n; i++) {
+    for (int i = 0, n = SDL_GetNumAudioDevices(1); !id && i < n; i++) {
         const char *name = SDL_GetAudioDeviceName(i, 1);
         if (!name || (a->cap_name && strcmp(name, a->cap_name) == 0))
             continue;
-        if ((a->cap = try_capture(a, name)) != 0)
+        if ((id = try_capture(a, name)) != 0)
             used = name;
     }
-    if (a->cap)
-        fprintf(stderr, "audio: microphone: %s\n", used);
-    else if (!a->probed)
-        fprintf(stderr, "audio: %s (%s)\n", AUDIO_NO_MICROPHONE, why);
-    a->probed = 1;
+    log_microphone(a, used, why);
+    return id;
+}
+
+/* Remember whether the route has a microphone, as found just now. */
+static void note_microphone(struct sdl_audio *a, int present)
+{
+    struct mic_seen *m = &a->mic[a->cap_route];
+    m->probed = 1;
+    m->present = present;
+    m->devices = SDL_GetNumAudioDevices(1);
+    m->at = SDL_GetTicks();
+}
+
+/* Is there a microphone? Opened and closed at once: the device is not
+   left listening. */
+static void probe_microphone(struct sdl_audio *a)
+{
+    SDL_AudioDeviceID id = open_capture(a);
+    if (id)
+        SDL_CloseAudioDevice(id);
+    note_microphone(a, id != 0);
+}
+
+static void zero_ring(struct sdl_audio *a)
+{
+    SDL_LockMutex(a->lock);
+    a->capturing = 0;
+    zero(a->ring, a->ring_cap * sizeof *a->ring);
+    a->ring_head = a->ring_count = 0;
+    SDL_UnlockMutex(a->lock);
 }
 
 /* SDL marks an unplugged device disabled: its status becomes STOPPED (an
@@ -163,21 +249,19 @@ static void forget_lost_microphone(struct sdl_audio *a)
         return;
     SDL_CloseAudioDevice(a->cap);
     a->cap = 0;
-    a->probed = 0; /* log the outcome of the next probe */
-    fprintf(stderr, "audio: the microphone was unplugged\n");
-    SDL_LockMutex(a->lock);
-    a->capturing = 0;
-    zero(a->ring, a->ring_cap * sizeof *a->ring);
-    a->ring_head = a->ring_count = 0;
-    SDL_UnlockMutex(a->lock);
+    note_microphone(a, 0);
+    log_microphone(a, NULL, "it was unplugged");
+    zero_ring(a);
 }
 
 static int sdl_capture_start(void *ctx, char *err, size_t errlen)
 {
     struct sdl_audio *a = ctx;
     forget_lost_microphone(a);
-    if (!a->cap)
-        open_capture(a);
+    if (!a->cap) {
+        a->cap = open_capture(a);
+        note_microphone(a, a->cap != 0);
+    }
     if (!a->cap) {
         snprintf(err, errlen, "%s", AUDIO_NO_MICROPHONE);
         return -1;
@@ -195,15 +279,11 @@ static int sdl_capture_start(void *ctx, char *err, size_t errlen)
 static void sdl_capture_stop(void *ctx)
 {
     struct sdl_audio *a = ctx;
-    /* Once SDL_PauseAudioDevice() returns, no callback is running or will
-       run (SDL checks the pause under the device lock). */
+    /* Closing waits for SDL's capture thread: no callback runs after. */
     if (a->cap)
-        SDL_PauseAudioDevice(a->cap, 1);
-    SDL_LockMutex(a->lock);
-    a->capturing = 0;
-    zero(a->ring, a->ring_cap * sizeof *a->ring);
-    a->ring_head = a->ring_count = 0;
-    SDL_UnlockMutex(a->lock);
+        SDL_CloseAudioDevice(a->cap);
+    a->cap = 0;
+    zero_ring(a);
 }
 
 static size_t sdl_capture_read(void *ctx, int16_t *pcm, size_t max)
@@ -240,9 +320,13 @@ static int sdl_has_microphone(void *ctx)
 {
     struct sdl_audio *a = ctx;
     forget_lost_microphone(a);
-    if (!a->cap && SDL_GetTicks() - a->last_probe >= PROBE_INTERVAL_MS)
-        open_capture(a);
-    return a->cap != 0;
+    if (a->cap)
+        return 1; /* capturing: no second open of the same device */
+    const struct mic_seen *m = &a->mic[a->cap_route];
+    if (!m->probed || (m->present ? SDL_GetNumAudioDevices(1) != m->devices
+                                  : SDL_GetTicks() - m->at >= PROBE_INTERVAL_MS))
+        probe_microphone(a);
+    return m->present;
 }
 
 /* ---- playback ---- */
@@ -289,6 +373,16 @@ static SDL_AudioDeviceID try_playback(struct sdl_audio *a, const char *name)
 static void open_playback(struct sdl_audio *a)
 {
     a->last_out_probe = SDL_GetTicks();
+    if (a->play_route == AUDIO_ROUTE_HANDSET) {
+        /* Never the room's speaker instead: the room must not hear it. */
+        const char *hs = find_handset(a, 0);
+        if (hs && (a->out = try_playback(a, hs)) != 0)
+            fprintf(stderr, "audio: playing to the handset: %s\n", hs);
+        else
+            fprintf(stderr, "audio: the handset's earpiece (\"%s\"): %s\n", a->handset,
+                    hs ? SDL_GetError() : "not found");
+        return;
+    }
     if (a->play_name && (a->out = try_playback(a, a->play_name)) != 0)
         return;
     if (a->play_name)
@@ -459,6 +553,50 @@ static int sdl_playing(void *ctx)
     return left;
 }
 
+static int sdl_set_route(void *ctx, int playback, int capture, char *err, size_t errlen)
+{
+    struct sdl_audio *a = ctx;
+    int rc = 0;
+    playback = playback == AUDIO_ROUTE_HANDSET ? AUDIO_ROUTE_HANDSET : AUDIO_ROUTE_ROOM;
+    capture = capture == AUDIO_ROUTE_HANDSET ? AUDIO_ROUTE_HANDSET : AUDIO_ROUTE_ROOM;
+    if (errlen)
+        err[0] = 0;
+    if (capture != a->cap_route) {
+        if (capture == AUDIO_ROUTE_HANDSET && !find_handset(a, 1)) {
+            snprintf(err, errlen, "no handset microphone named like \"%s\" (handset_device)",
+                     a->handset ? a->handset : "");
+            rc = -1;
+        } else {
+            a->cap_route = capture;
+            if (a->cap) { /* recording: go on from the other microphone */
+                SDL_CloseAudioDevice(a->cap);
+                a->cap = open_capture(a);
+                note_microphone(a, a->cap != 0);
+                if (a->cap)
+                    SDL_PauseAudioDevice(a->cap, 0);
+                else
+                    zero_ring(a);
+            }
+        }
+    }
+    if (playback != a->play_route) {
+        if (playback == AUDIO_ROUTE_HANDSET && !find_handset(a, 0)) {
+            size_t l = errlen ? strlen(err) : 0;
+            snprintf(err + l, errlen - l, "%sno handset earpiece named like \"%s\" (handset_device)",
+                     l ? "; " : "", a->handset ? a->handset : "");
+            rc = -1;
+        } else {
+            sdl_stop_playback(a);
+            if (a->out)
+                SDL_CloseAudioDevice(a->out);
+            a->out = 0;
+            a->play_route = playback;
+            open_playback(a);
+        }
+    }
+    return rc;
+}
+
 static void sdl_set_volume(void *ctx, int percent)
 {
     struct sdl_audio *a = ctx;
@@ -482,6 +620,7 @@ static void sdl_close(void *ctx)
         SDL_DestroyMutex(a->lock);
     free(a->cap_name);
     free(a->play_name);
+    free(a->handset);
     zero_free(a, sizeof *a);
     SDL_QuitSubSystem(SDL_INIT_AUDIO);
 }
@@ -528,10 +667,12 @@ int audio_sdl_open(struct audio_port *port, const struct audio_sdl_opts *o, char
     if (o && o->playback_device && *o->playback_device &&
         !(a->play_name = strdup(o->playback_device)))
         goto nomem;
+    if (o && o->handset_device && *o->handset_device && !(a->handset = strdup(o->handset_device)))
+        goto nomem;
     if (!a->lock || !a->ring)
         goto nomem;
     list_devices();
-    open_capture(a);
+    probe_microphone(a);
     open_playback(a);
     *port = (struct audio_port){
         .capture_start = sdl_capture_start,
@@ -544,6 +685,7 @@ int audio_sdl_open(struct audio_port *port, const struct audio_sdl_opts *o, char
         .playing = sdl_playing,
         .set_volume = sdl_set_volume,
         .has_microphone = sdl_has_microphone,
+        .set_route = a->handset ? sdl_set_route : NULL,
         .close = sdl_close,
         .ctx = a,
     };

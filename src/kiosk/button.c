@@ -3,9 +3,15 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define MAX_CHANGES 16
 
 struct button {
     struct gpio_port gpio;
+    int input; /* enum gpio_input */
+    int changes[MAX_CHANGES]; /* debounced changes not yet handed out */
+    int nchanges;
     uint32_t debounce;
     int started;
     int stable;         /* debounced level */
@@ -14,14 +20,20 @@ struct button {
     uint32_t last_t;    /* latest time fed, so time never runs backwards */
 };
 
-struct button *button_new(const struct gpio_port *gpio, uint32_t debounce_ms)
+struct button *button_new_input(const struct gpio_port *gpio, int input, uint32_t debounce_ms)
 {
     struct button *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
     b->gpio = *gpio;
+    b->input = input;
     b->debounce = debounce_ms ? debounce_ms : BUTTON_DEBOUNCE_MS;
     return b;
+}
+
+struct button *button_new(const struct gpio_port *gpio, uint32_t debounce_ms)
+{
+    return button_new_input(gpio, GPIO_INPUT_BUTTON, debounce_ms);
 }
 
 void button_free(struct button *b)
@@ -41,6 +53,13 @@ static void settle(struct button *b, uint32_t t, int *presses)
         b->stable = b->raw;
         if (b->stable)
             (*presses)++;
+        if (b->nchanges == MAX_CHANGES) {
+            /* Drop the oldest pair (a down and an up): the state that
+               counts, the last one, stays. */
+            memmove(b->changes, b->changes + 2, (MAX_CHANGES - 2) * sizeof *b->changes);
+            b->nchanges -= 2;
+        }
+        b->changes[b->nchanges++] = b->stable;
     }
 }
 
@@ -56,14 +75,31 @@ static void feed(struct button *b, int level, uint32_t t, int *presses)
     b->last_t = t;
 }
 
+static int read_input(struct button *b, struct gpio_edge *ev, size_t cap, int *level)
+{
+    int (*read)(void *, struct gpio_edge *, size_t, int *) =
+        b->input == GPIO_INPUT_HOOK ? b->gpio.read_hook : b->gpio.read_button;
+    return read ? read(b->gpio.ctx, ev, cap, level) : -ENODEV;
+}
+
+int button_changes(struct button *b, uint32_t now, int *out, int cap)
+{
+    int rc = button_poll(b, now);
+    if (rc < 0)
+        return rc;
+    int n = b->nchanges < cap ? b->nchanges : cap;
+    memcpy(out, b->changes + (b->nchanges - n), (size_t)n * sizeof *out);
+    b->nchanges = 0;
+    return n;
+}
+
 int button_poll(struct button *b, uint32_t now)
 {
-    if (!b->gpio.read_button)
-        return -ENODEV;
     struct gpio_edge ev[GPIO_MAX_EDGES];
     int presses = 0, level = 0, n;
+    b->nchanges = 0;
     do {
-        n = b->gpio.read_button(b->gpio.ctx, ev, GPIO_MAX_EDGES, &level);
+        n = read_input(b, ev, GPIO_MAX_EDGES, &level);
         if (n < 0)
             return n;
         if (!b->started)

@@ -1,6 +1,7 @@
 /*
  * gpio — the port to the kiosk's GPIO lines: three status LEDs (green,
- * amber, red) and one push button. A struct of function pointers plus a
+ * amber, red), one push button and the telephone handset's hook switch
+ * (inputs read the same way). A struct of function pointers plus a
  * ctx, like the audio port, so the LED and button logic (leds.h,
  * button.h) runs the same against the real chip (gpio_gpiod.c, libgpiod v1
  * or v2 chosen at build time) and against the fake (gpio_fake.c), which
@@ -30,8 +31,16 @@ enum gpio_led {
 };
 #define GPIO_NLEDS 3
 
-/* A change of the button's level: pressed (1) or released (0), at t_ms
- * (CLOCK_MONOTONIC milliseconds, truncated to 32 bits like the app's clock). */
+/* The inputs, read alike: the button, and the handset's hook switch. */
+enum gpio_input {
+    GPIO_INPUT_BUTTON = 0,
+    GPIO_INPUT_HOOK = 1,
+};
+#define GPIO_NINPUTS 2
+
+/* A change of an input's level: pressed (1) or released (0), for the hook
+ * lifted (1) or hung up (0), at t_ms (CLOCK_MONOTONIC milliseconds,
+ * truncated to 32 bits like the app's clock). */
 struct gpio_edge {
     uint32_t t_ms;
     int pressed;
@@ -49,6 +58,9 @@ struct gpio_port {
      * has no button, or another negative errno.
      */
     int (*read_button)(void *ctx, struct gpio_edge *ev, size_t cap, int *pressed);
+    /* The same for the handset's hook switch: 1 = lifted. -ENODEV when this
+       port has no hook line. NULL is the same as -ENODEV. */
+    int (*read_hook)(void *ctx, struct gpio_edge *ev, size_t cap, int *lifted);
     /* Darken the LEDs, release the lines, free ctx. */
     void (*close)(void *ctx);
     void *ctx;
@@ -68,13 +80,20 @@ struct gpio_config {
     /* The button's chip; "" = led_chip. Both "" or button_line < 0: no button. */
     char button_chip[GPIO_CHIP_MAX + 1];
     int button_line;
+    /* The handset's hook switch when `hook` is 1 (0, as in a zeroed
+       config: none): its chip ("" = led_chip) and line. Active low (lifted
+       while the line is pulled to ground) unless hook_active_high. */
+    int hook;
+    char hook_chip[GPIO_CHIP_MAX + 1];
+    unsigned hook_line;
+    int hook_active_high;
     const char *consumer; /* shown by gpioinfo; NULL: "homthu" */
 };
 
 /*
  * Request the lines: the LEDs as outputs (dark), the button as an input
  * with the pull-up on, active low (wired between the line and ground), with
- * edge events on both edges. The caller closes with gpio_close().
+ * edge events on both edges; the hook likewise, active as configured. The caller closes with gpio_close().
  * Errors name the chip and line and what to check:
  * "cannot use line 17 of /dev/gpiochip0 for the green LED: Device or
  * resource busy (is another program using it? see docs/leds.md)".
@@ -125,6 +144,10 @@ size_t gpio_fake_set_calls(const struct gpio_fake *f);
 
 /* Play this script on the button (copied; steps sorted by at_ms). */
 int gpio_fake_script(struct gpio_fake *f, const struct gpio_fake_step *steps, size_t n)
+    __attribute__((warn_unused_result));
+/* The same for the hook switch (`pressed` = lifted). Until a hook script is
+   given, the fake has no hook line: read_hook says -ENODEV. */
+int gpio_fake_script_hook(struct gpio_fake *f, const struct gpio_fake_step *steps, size_t n)
     __attribute__((warn_unused_result));
 /* 1: report no edges, only the level (a kernel that lost its edge buffer). */
 void gpio_fake_lose_edges(struct gpio_fake *f, int lose);

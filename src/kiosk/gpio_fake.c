@@ -1,7 +1,7 @@
 /*
  * gpio_fake — the GPIO port for tests: three LED lines that remember every
- * transition with the fake's clock, and a button that plays a script of
- * levels over time (bounces included). See gpio.h.
+ * transition with the fake's clock, and a button and a hook switch that
+ * play scripts of levels over time (bounces included). See gpio.h.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,10 +15,12 @@ struct gpio_fake {
     struct gpio_fake_change *changes;
     size_t nchanges, capchanges;
     size_t set_calls;
-    struct gpio_fake_step *script;
-    size_t nscript;
-    size_t next_step; /* first step not yet reported as an edge */
-    int with_button;
+    struct script {
+        struct gpio_fake_step *steps;
+        size_t n;
+        size_t next; /* first step not yet reported as an edge */
+        int present;
+    } in[GPIO_NINPUTS];
     int lose_edges;
     int fail;
 };
@@ -53,25 +55,37 @@ static int reached(uint32_t at, uint32_t now)
     return (int32_t)(now - at) >= 0;
 }
 
-static int fake_read_button(void *ctx, struct gpio_edge *ev, size_t cap, int *pressed)
+static int read_input(struct gpio_fake *f, struct script *sc, struct gpio_edge *ev, size_t cap,
+                      int *active)
 {
-    struct gpio_fake *f = ctx;
-    if (!f->with_button)
+    if (!sc->present)
         return -ENODEV;
     if (f->fail)
         return -f->fail;
     int level = 0;
-    for (size_t i = 0; i < f->nscript && reached(f->script[i].at_ms, f->now); i++)
-        level = f->script[i].pressed;
-    *pressed = level;
+    for (size_t i = 0; i < sc->n && reached(sc->steps[i].at_ms, f->now); i++)
+        level = sc->steps[i].pressed;
+    *active = level;
     size_t n = 0;
-    while (f->next_step < f->nscript && reached(f->script[f->next_step].at_ms, f->now) &&
+    while (sc->next < sc->n && reached(sc->steps[sc->next].at_ms, f->now) &&
            (f->lose_edges || n < cap)) {
-        const struct gpio_fake_step *s = &f->script[f->next_step++];
+        const struct gpio_fake_step *s = &sc->steps[sc->next++];
         if (!f->lose_edges)
             ev[n++] = (struct gpio_edge){.t_ms = s->at_ms, .pressed = s->pressed};
     }
     return (int)n;
+}
+
+static int fake_read_button(void *ctx, struct gpio_edge *ev, size_t cap, int *pressed)
+{
+    struct gpio_fake *f = ctx;
+    return read_input(f, &f->in[GPIO_INPUT_BUTTON], ev, cap, pressed);
+}
+
+static int fake_read_hook(void *ctx, struct gpio_edge *ev, size_t cap, int *lifted)
+{
+    struct gpio_fake *f = ctx;
+    return read_input(f, &f->in[GPIO_INPUT_HOOK], ev, cap, lifted);
 }
 
 static void fake_close(void *ctx)
@@ -80,7 +94,8 @@ static void fake_close(void *ctx)
     if (!f)
         return;
     free(f->changes);
-    free(f->script);
+    for (int i = 0; i < GPIO_NINPUTS; i++)
+        free(f->in[i].steps);
     free(f);
 }
 
@@ -90,9 +105,10 @@ int gpio_fake_open(struct gpio_port *out, struct gpio_fake **fake, int with_butt
     struct gpio_fake *f = calloc(1, sizeof *f);
     if (!f)
         return -ENOMEM;
-    f->with_button = with_button;
+    f->in[GPIO_INPUT_BUTTON].present = with_button;
     out->set_led = fake_set_led;
     out->read_button = fake_read_button;
+    out->read_hook = fake_read_hook;
     out->close = fake_close;
     out->ctx = f;
     if (fake)
@@ -127,7 +143,7 @@ size_t gpio_fake_set_calls(const struct gpio_fake *f)
     return f->set_calls;
 }
 
-int gpio_fake_script(struct gpio_fake *f, const struct gpio_fake_step *steps, size_t n)
+static int set_script(struct script *sc, const struct gpio_fake_step *steps, size_t n)
 {
     struct gpio_fake_step *s = NULL;
     if (n) {
@@ -136,11 +152,22 @@ int gpio_fake_script(struct gpio_fake *f, const struct gpio_fake_step *steps, si
             return -ENOMEM;
         memcpy(s, steps, n * sizeof *s);
     }
-    free(f->script);
-    f->script = s;
-    f->nscript = n;
-    f->next_step = 0;
+    free(sc->steps);
+    sc->steps = s;
+    sc->n = n;
+    sc->next = 0;
     return 0;
+}
+
+int gpio_fake_script(struct gpio_fake *f, const struct gpio_fake_step *steps, size_t n)
+{
+    return set_script(&f->in[GPIO_INPUT_BUTTON], steps, n);
+}
+
+int gpio_fake_script_hook(struct gpio_fake *f, const struct gpio_fake_step *steps, size_t n)
+{
+    f->in[GPIO_INPUT_HOOK].present = 1;
+    return set_script(&f->in[GPIO_INPUT_HOOK], steps, n);
 }
 
 void gpio_fake_lose_edges(struct gpio_fake *f, int lose)

@@ -46,12 +46,18 @@ void gpio_chip_path(const char *chip, char *out, size_t outlen)
 static const char *const led_names[GPIO_NLEDS] = {"green LED", "amber LED", "red LED"};
 /* Each line's user as `gpioinfo` shows it ("homthu-kiosk-green"), so that a
    technician (and the image's boot test) can tell the lines apart. */
-static const char *const line_labels[GPIO_NLEDS + 1] = {"green", "amber", "red", "button"};
+static const char *const line_labels[GPIO_NLEDS + 2] = {"green", "amber", "red", "button",
+                                                        "hook"};
+static const char *const input_names[GPIO_NINPUTS] = {"button", "handset's hook switch"};
 
 static uint32_t ms_of(uint64_t sec, uint64_t nsec)
 {
     return (uint32_t)(sec * 1000u + nsec / 1000000u);
 }
+
+/* Each chip once: the LEDs, the button and the hook may share one. */
+struct gg;
+static void close_chips(struct gg *g);
 
 /* ---- the two APIs behind the same primitives ---- */
 
@@ -63,13 +69,13 @@ const char *gpio_gpiod_api(void)
 }
 
 struct gg {
-    struct gpiod_chip *chip[2];
+    struct gpiod_chip *chip[1 + GPIO_NINPUTS];
     struct gpiod_line_request *led[GPIO_NLEDS];
     unsigned led_off[GPIO_NLEDS];
-    struct gpiod_line_request *btn;
-    unsigned btn_off;
+    struct gpiod_line_request *btn[GPIO_NINPUTS];
+    unsigned btn_off[GPIO_NINPUTS];
     struct gpiod_edge_event_buffer *evbuf;
-    int btn_events;
+    int btn_events[GPIO_NINPUTS];
     int nleds;
 };
 
@@ -96,7 +102,8 @@ static long chip_lines(struct gpiod_chip *c)
 
 /* One request for one line; NULL with errno set. */
 static struct gpiod_line_request *request_one(struct gpiod_chip *chip, unsigned off,
-                                              const char *consumer, int input, int events, int bias)
+                                              const char *consumer, int input, int events, int bias,
+                                              int active_low)
 {
     struct gpiod_line_request *req = NULL;
     struct gpiod_line_settings *s = gpiod_line_settings_new();
@@ -107,7 +114,7 @@ static struct gpiod_line_request *request_one(struct gpiod_chip *chip, unsigned 
         goto out;
     if (input) {
         gpiod_line_settings_set_direction(s, GPIOD_LINE_DIRECTION_INPUT);
-        gpiod_line_settings_set_active_low(s, 1);
+        gpiod_line_settings_set_active_low(s, active_low);
         if (bias)
             gpiod_line_settings_set_bias(s, GPIOD_LINE_BIAS_PULL_UP);
         if (events) {
@@ -138,7 +145,7 @@ out:
 static int led_request(struct gg *g, int i, struct gpiod_chip *chip, unsigned off,
                        const char *consumer)
 {
-    g->led[i] = request_one(chip, off, consumer, 0, 0, 0);
+    g->led[i] = request_one(chip, off, consumer, 0, 0, 0, 0);
     g->led_off[i] = off;
     return g->led[i] ? 0 : -errno;
 }
@@ -151,41 +158,41 @@ static int led_set(struct gg *g, int i, int on)
     return 0;
 }
 
-static int btn_request(struct gg *g, struct gpiod_chip *chip, unsigned off, const char *consumer,
-                       int events, int bias)
+static int btn_request(struct gg *g, int w, struct gpiod_chip *chip, unsigned off,
+                       const char *consumer, int events, int bias, int active_low)
 {
-    g->btn = request_one(chip, off, consumer, 1, events, bias);
-    g->btn_off = off;
-    if (!g->btn)
+    g->btn[w] = request_one(chip, off, consumer, 1, events, bias, active_low);
+    g->btn_off[w] = off;
+    if (!g->btn[w])
         return -errno;
     if (events && !g->evbuf && !(g->evbuf = gpiod_edge_event_buffer_new(GPIO_MAX_EDGES))) {
-        gpiod_line_request_release(g->btn);
-        g->btn = NULL;
+        gpiod_line_request_release(g->btn[w]);
+        g->btn[w] = NULL;
         return -ENOMEM;
     }
-    g->btn_events = events;
+    g->btn_events[w] = events;
     return 0;
 }
 
-static int btn_level(struct gg *g)
+static int btn_level(struct gg *g, int w)
 {
-    enum gpiod_line_value v = gpiod_line_request_get_value(g->btn, g->btn_off);
+    enum gpiod_line_value v = gpiod_line_request_get_value(g->btn[w], g->btn_off[w]);
     if (v == GPIOD_LINE_VALUE_ERROR)
         return errno ? -errno : -EIO;
     return v == GPIOD_LINE_VALUE_ACTIVE;
 }
 
-static int btn_edges(struct gg *g, struct gpio_edge *ev, size_t cap)
+static int btn_edges(struct gg *g, int w, struct gpio_edge *ev, size_t cap)
 {
     size_t n = 0;
     while (n < cap) {
-        int r = gpiod_line_request_wait_edge_events(g->btn, 0);
+        int r = gpiod_line_request_wait_edge_events(g->btn[w], 0);
         if (r < 0)
             return errno ? -errno : -EIO;
         if (r == 0)
             break;
         size_t want = cap - n < GPIO_MAX_EDGES ? cap - n : GPIO_MAX_EDGES;
-        int got = gpiod_line_request_read_edge_events(g->btn, g->evbuf, want);
+        int got = gpiod_line_request_read_edge_events(g->btn[w], g->evbuf, want);
         if (got < 0)
             return errno ? -errno : -EIO;
         for (int i = 0; i < got; i++) {
@@ -211,16 +218,15 @@ static void release_all(struct gg *g)
             g->led[i] = NULL;
         }
     }
-    if (g->btn)
-        gpiod_line_request_release(g->btn);
-    g->btn = NULL;
+    for (int w = 0; w < GPIO_NINPUTS; w++) {
+        if (g->btn[w])
+            gpiod_line_request_release(g->btn[w]);
+        g->btn[w] = NULL;
+    }
     if (g->evbuf)
         gpiod_edge_event_buffer_free(g->evbuf);
     g->evbuf = NULL;
-    chip_close(g->chip[0]);
-    if (g->chip[1] != g->chip[0])
-        chip_close(g->chip[1]);
-    g->chip[0] = g->chip[1] = NULL;
+    close_chips(g);
 }
 
 #else /* libgpiod v1 (Debian 12) */
@@ -231,10 +237,10 @@ const char *gpio_gpiod_api(void)
 }
 
 struct gg {
-    struct gpiod_chip *chip[2];
+    struct gpiod_chip *chip[1 + GPIO_NINPUTS];
     struct gpiod_line *led[GPIO_NLEDS];
-    struct gpiod_line *btn;
-    int btn_events;
+    struct gpiod_line *btn[GPIO_NINPUTS];
+    int btn_events[GPIO_NINPUTS];
     int nleds;
 };
 
@@ -273,8 +279,8 @@ static int led_set(struct gg *g, int i, int on)
     return 0;
 }
 
-static int btn_request(struct gg *g, struct gpiod_chip *chip, unsigned off, const char *consumer,
-                       int events, int bias)
+static int btn_request(struct gg *g, int w, struct gpiod_chip *chip, unsigned off,
+                       const char *consumer, int events, int bias, int active_low)
 {
     struct gpiod_line *line = gpiod_chip_get_line(chip, off);
     if (!line)
@@ -283,37 +289,37 @@ static int btn_request(struct gg *g, struct gpiod_chip *chip, unsigned off, cons
         .consumer = consumer,
         .request_type =
             events ? GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES : GPIOD_LINE_REQUEST_DIRECTION_INPUT,
-        .flags =
-            GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW | (bias ? GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP : 0),
+        .flags = (active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0) |
+                 (bias ? GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP : 0),
     };
     if (gpiod_line_request(line, &rc, 0) != 0)
         return -errno;
-    g->btn = line;
-    g->btn_events = events;
+    g->btn[w] = line;
+    g->btn_events[w] = events;
     return 0;
 }
 
-static int btn_level(struct gg *g)
+static int btn_level(struct gg *g, int w)
 {
-    int v = gpiod_line_get_value(g->btn); /* logical: active low applied */
+    int v = gpiod_line_get_value(g->btn[w]); /* logical: active low applied */
     if (v < 0)
         return errno ? -errno : -EIO;
     return v == 1;
 }
 
-static int btn_edges(struct gg *g, struct gpio_edge *ev, size_t cap)
+static int btn_edges(struct gg *g, int w, struct gpio_edge *ev, size_t cap)
 {
     struct gpiod_line_event buf[16];
     size_t n = 0;
     const struct timespec zero = {0, 0};
     while (n < cap) {
-        int r = gpiod_line_event_wait(g->btn, &zero);
+        int r = gpiod_line_event_wait(g->btn[w], &zero);
         if (r < 0)
             return errno ? -errno : -EIO;
         if (r == 0)
             break;
         unsigned want = (unsigned)(cap - n < 16 ? cap - n : 16);
-        int got = gpiod_line_event_read_multiple(g->btn, buf, want);
+        int got = gpiod_line_event_read_multiple(g->btn[w], buf, want);
         if (got < 0)
             return errno ? -errno : -EIO;
         /* Since Linux 5.7 the timestamps are CLOCK_MONOTONIC, like ours;
@@ -334,15 +340,26 @@ static void release_all(struct gg *g)
     for (int i = 0; i < GPIO_NLEDS; i++)
         if (g->led[i])
             led_set(g, i, 0);
-    chip_close(g->chip[0]);
-    if (g->chip[1] != g->chip[0])
-        chip_close(g->chip[1]);
+    close_chips(g); /* releases the lines requested through them */
     memset(g->led, 0, sizeof g->led);
-    g->btn = NULL;
-    g->chip[0] = g->chip[1] = NULL;
+    memset(g->btn, 0, sizeof g->btn);
 }
 
 #endif
+
+static void close_chips(struct gg *g)
+{
+    size_t n = sizeof g->chip / sizeof g->chip[0];
+    for (size_t i = 0; i < n; i++) {
+        if (!g->chip[i])
+            continue;
+        for (size_t j = i + 1; j < n; j++)
+            if (g->chip[j] == g->chip[i])
+                g->chip[j] = NULL;
+        chip_close(g->chip[i]);
+        g->chip[i] = NULL;
+    }
+}
 
 /* ---- the port, written once ---- */
 
@@ -356,22 +373,31 @@ static int gg_set_led(void *ctx, int led, int on)
     return led_set(g, led, on);
 }
 
-static int gg_read_button(void *ctx, struct gpio_edge *ev, size_t cap, int *pressed)
+static int read_input(struct gg *g, int w, struct gpio_edge *ev, size_t cap, int *active)
 {
-    struct gg *g = ctx;
-    if (!g->btn)
+    if (!g->btn[w])
         return -ENODEV;
     int n = 0;
-    if (g->btn_events) {
-        n = btn_edges(g, ev, cap);
+    if (g->btn_events[w]) {
+        n = btn_edges(g, w, ev, cap);
         if (n < 0)
             return n;
     }
-    int level = btn_level(g);
+    int level = btn_level(g, w);
     if (level < 0)
         return level;
-    *pressed = level;
+    *active = level;
     return n;
+}
+
+static int gg_read_button(void *ctx, struct gpio_edge *ev, size_t cap, int *pressed)
+{
+    return read_input(ctx, GPIO_INPUT_BUTTON, ev, cap, pressed);
+}
+
+static int gg_read_hook(void *ctx, struct gpio_edge *ev, size_t cap, int *lifted)
+{
+    return read_input(ctx, GPIO_INPUT_HOOK, ev, cap, lifted);
 }
 
 static void gg_close(void *ctx)
@@ -418,9 +444,20 @@ static void say_line_error(char *err, size_t errlen, const char *path, unsigned 
                  path, what, strerror(e));
 }
 
+/* A chip of the LEDs, the button or the hook: the one already open when
+   the path is the same. */
+static struct gpiod_chip *chip_for(struct gg *g, int slot, const char *path, const char *const *paths)
+{
+    for (int i = 0; i < slot; i++)
+        if (g->chip[i] && strcmp(paths[i], path) == 0)
+            return g->chip[i];
+    return g->chip[slot] = chip_open(path);
+}
+
 int gpio_gpiod_open(struct gpio_port *out, const struct gpio_config *c, char *err, size_t errlen)
 {
-    char led_path[GPIO_CHIP_MAX + 16], btn_path[GPIO_CHIP_MAX + 16];
+    char path[1 + GPIO_NINPUTS][GPIO_CHIP_MAX + 16];
+    const char *const paths[] = {path[0], path[1], path[2]};
     const char *consumer = c->consumer ? c->consumer : "homthu";
     char label[64];
     int rc = 0;
@@ -430,14 +467,15 @@ int gpio_gpiod_open(struct gpio_port *out, const struct gpio_config *c, char *er
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    gpio_chip_path(c->led_chip, led_path, sizeof led_path);
-    gpio_chip_path(c->button_chip[0] ? c->button_chip : c->led_chip, btn_path, sizeof btn_path);
+    gpio_chip_path(c->led_chip, path[0], sizeof path[0]);
+    gpio_chip_path(c->button_chip[0] ? c->button_chip : c->led_chip, path[1], sizeof path[1]);
+    gpio_chip_path(c->hook_chip[0] ? c->hook_chip : c->led_chip, path[2], sizeof path[2]);
 
-    if (led_path[0]) {
-        g->chip[0] = chip_open(led_path);
+    if (path[0][0]) {
+        g->chip[0] = chip_open(path[0]);
         if (!g->chip[0]) {
             rc = -errno;
-            say_open_error(err, errlen, led_path, errno, "led_chip");
+            say_open_error(err, errlen, path[0], errno, "led_chip");
             goto out;
         }
         long nlines = chip_lines(g->chip[0]);
@@ -445,49 +483,57 @@ int gpio_gpiod_open(struct gpio_port *out, const struct gpio_config *c, char *er
             unsigned off = c->led_line[i];
             if (nlines >= 0 && off >= (unsigned long)nlines) {
                 rc = -EINVAL;
-                say_line_error(err, errlen, led_path, off, led_names[i], EINVAL, nlines);
+                say_line_error(err, errlen, path[0], off, led_names[i], EINVAL, nlines);
                 goto out;
             }
             snprintf(label, sizeof label, "%s-%s", consumer, line_labels[i]);
             if ((rc = led_request(g, i, g->chip[0], off, label)) != 0) {
-                say_line_error(err, errlen, led_path, off, led_names[i], -rc, -1);
+                say_line_error(err, errlen, path[0], off, led_names[i], -rc, -1);
                 goto out;
             }
         }
         g->nleds = GPIO_NLEDS;
     }
-    if (btn_path[0] && c->button_line >= 0) {
-        if (led_path[0] && strcmp(btn_path, led_path) == 0) {
-            g->chip[1] = g->chip[0];
-        } else if (!(g->chip[1] = chip_open(btn_path))) {
+    const int lines[GPIO_NINPUTS] = {c->button_line, c->hook ? (int)c->hook_line : -1};
+    /* The button closes to ground: active low. The hook is wired either way. */
+    const int active_low[GPIO_NINPUTS] = {1, c->hook_active_high ? 0 : 1};
+    static const char *const chip_keys[GPIO_NINPUTS][2] = {{"button_chip", "led_chip"},
+                                                            {"handset_hook_chip", "led_chip"}};
+    const int own_chip[GPIO_NINPUTS] = {c->button_chip[0] != 0, c->hook_chip[0] != 0};
+    for (int w = 0; w < GPIO_NINPUTS; w++) {
+        const char *p = path[1 + w];
+        if (!p[0] || lines[w] < 0)
+            continue;
+        struct gpiod_chip *chip = chip_for(g, 1 + w, p, paths);
+        if (!chip) {
             rc = -errno;
-            say_open_error(err, errlen, btn_path, errno,
-                           c->button_chip[0] ? "button_chip" : "led_chip");
+            say_open_error(err, errlen, p, errno, chip_keys[w][own_chip[w] ? 0 : 1]);
             goto out;
         }
-        unsigned off = (unsigned)c->button_line;
-        long nlines = chip_lines(g->chip[1]);
+        unsigned off = (unsigned)lines[w];
+        long nlines = chip_lines(chip);
         if (nlines >= 0 && off >= (unsigned long)nlines) {
             rc = -EINVAL;
-            say_line_error(err, errlen, btn_path, off, "button", EINVAL, nlines);
+            say_line_error(err, errlen, p, off, input_names[w], EINVAL, nlines);
             goto out;
         }
         /* Best first: edges with the pull-up. A chip that cannot pull up
            needs a resistor on the board; one without interrupts is polled. */
         static const int tries[][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
-        snprintf(label, sizeof label, "%s-%s", consumer, line_labels[GPIO_NLEDS]);
+        snprintf(label, sizeof label, "%s-%s", consumer, line_labels[GPIO_NLEDS + w]);
         for (size_t t = 0; t < sizeof tries / sizeof tries[0]; t++) {
-            rc = btn_request(g, g->chip[1], off, label, tries[t][0], tries[t][1]);
+            rc = btn_request(g, w, chip, off, label, tries[t][0], tries[t][1], active_low[w]);
             if (rc == 0 || rc == -EBUSY || rc == -ENOMEM)
                 break;
         }
         if (rc) {
-            say_line_error(err, errlen, btn_path, off, "button", -rc, -1);
+            say_line_error(err, errlen, p, off, input_names[w], -rc, -1);
             goto out;
         }
     }
     out->set_led = gg_set_led;
     out->read_button = gg_read_button;
+    out->read_hook = gg_read_hook;
     out->close = gg_close;
     out->ctx = g;
     return 0;
