@@ -1,8 +1,11 @@
-/* Tests for src/kiosk/render_sdl.c: a panel mounted sideways, touches mapped back. */
+/* Tests for src/kiosk/render_sdl.c: a panel mounted sideways, touches mapped
+   back; the project's pictograms drawn from their font. */
 #include "check.h"
+#include "kiosk/pictos.h"
 #include "kiosk/render.h"
 
 #include <SDL.h>
+#include <SDL_ttf.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,4 +102,169 @@ TEST(test_render_asks_for_a_redraw_when_the_panel_lost_its_picture)
     render_wait(r, 100, &ev);
     ASSERT_EQ(ev.kind, RENDER_NONE);
     render_close(r);
+}
+
+/* Every PICTO_ name of src/kiosk/pictos.h, read from the header itself so
+   that a picture added there is checked without touching this list. */
+static int read_pictos(uint32_t *cps, char (*names)[40], int max)
+{
+    char path[4300];
+    snprintf(path, sizeof path, "%s/src/kiosk/pictos.h",
+             getenv("HOMTHU_ROOT") ? getenv("HOMTHU_ROOT") : ".");
+    FILE *h = fopen(path, "r");
+    if (!h)
+        check_fail(__FILE__, __LINE__, "cannot read %s", path);
+    char line[512];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, h)) {
+        unsigned cp;
+        if (sscanf(line, "#define PICTO_%39s 0x%xu", names[n], &cp) == 2 &&
+            strcmp(names[n], "FIRST") != 0 && strcmp(names[n], "LAST") != 0)
+            cps[n++] = cp;
+    }
+    fclose(h);
+    return n;
+}
+
+TEST(test_render_pictogram_font_draws_every_picture_of_pictos_h)
+{
+    /* The font is made from the SVGs by tools/make-pictos and committed: a
+       name in pictos.h without its drawing would show an empty tile. */
+    uint32_t cps[128];
+    static char names[128][40];
+    int n = read_pictos(cps, names, 128);
+    ASSERT(n >= 27);
+    setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    ASSERT_EQ(TTF_Init(), 0);
+    char font[4300];
+    snprintf(font, sizeof font, "%s/fonts/HomthuPictos.ttf",
+             getenv("HOMTHU_ROOT") ? getenv("HOMTHU_ROOT") : ".");
+    TTF_Font *f = TTF_OpenFont(font, 80);
+    if (!f)
+        check_fail(__FILE__, __LINE__, "cannot open %s: %s", font, TTF_GetError());
+    SDL_Color white = {255, 255, 255, 255};
+    for (int i = 0; i < n; i++) {
+        ASSERT(PICTO_IS_OURS(cps[i]));
+        if (!TTF_GlyphIsProvided32(f, cps[i]))
+            check_fail(__FILE__, __LINE__, "PICTO_%s (U+%04X) is not in the font", names[i],
+                       cps[i]);
+        SDL_Surface *s = TTF_RenderGlyph32_Blended(f, cps[i], white);
+        ASSERT(s != NULL);
+        SDL_Surface *c = SDL_ConvertSurfaceFormat(s, SDL_PIXELFORMAT_ARGB8888, 0);
+        ASSERT(c != NULL);
+        int ink = 0;
+        for (int y = 0; y < c->h; y++)
+            for (int x = 0; x < c->w; x++)
+                ink += (((uint32_t *)((char *)c->pixels + y * c->pitch))[x] >> 24) > 128;
+        /* A picture, not a speck: at least a tenth of the 80 x 80 em. */
+        if (ink < 640)
+            check_fail(__FILE__, __LINE__, "PICTO_%s draws only %d pixels at 80 px", names[i],
+                       ink);
+        /* The em square is the picture: 80 px asked, about 80 px drawn. */
+        if (c->w > 82 || c->h > 82)
+            check_fail(__FILE__, __LINE__, "PICTO_%s is %dx%d at 80 px", names[i], c->w, c->h);
+        SDL_FreeSurface(c);
+        SDL_FreeSurface(s);
+    }
+    TTF_CloseFont(f);
+    TTF_Quit();
+}
+
+static struct render *open_size(int w, int h)
+{
+    setenv("SDL_VIDEODRIVER", "offscreen", 1);
+    char font[4300];
+    snprintf(font, sizeof font, "%s/fonts/NotoSans-Regular.ttf",
+             getenv("HOMTHU_ROOT") ? getenv("HOMTHU_ROOT") : ".");
+    struct render_opts o = {.width = w, .height = h, .software = 1, .min_text_px = 28,
+                            .font_path = font};
+    struct render *r;
+    char err[256];
+    if (render_open(&r, &o, err, sizeof err) != 0)
+        check_fail(__FILE__, __LINE__, "render_open: %s", err);
+    return r;
+}
+
+/* Pixels inside / outside rect b that are near colour c (anti-aliased edges
+   aside), on a white page. */
+static void count_ink(const uint32_t *px, int w, int h, struct ui_rect b, uint32_t c, int *in,
+                      int *out, int *wrong)
+{
+    *in = *out = *wrong = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint32_t p = px[y * w + x] & 0xFFFFFF;
+            if (p == 0xFFFFFF)
+                continue;
+            int inside = x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h;
+            if (!inside) {
+                (*out)++;
+                continue;
+            }
+            int dr = abs((int)(p >> 16) - (int)(c >> 16)),
+                dg = abs((int)((p >> 8) & 0xFF) - (int)((c >> 8) & 0xFF)),
+                db = abs((int)(p & 0xFF) - (int)(c & 0xFF));
+            if (dr + dg + db < 24)
+                (*in)++;
+            /* an edge pixel lies between the colour and the page; anything
+               else is another colour */
+            else if ((int)(p >> 16) < (int)(c >> 16) - 8 ||
+                     (int)((p >> 8) & 0xFF) < (int)((c >> 8) & 0xFF) - 8 ||
+                     (int)(p & 0xFF) < (int)(c & 0xFF) - 8)
+                (*wrong)++;
+        }
+}
+
+TEST(test_render_draws_our_pictograms_in_their_colour_at_both_panel_sizes)
+{
+    static const struct {
+        int w, h;
+    } panels[] = {{800, 480}, {1024, 600}};
+    static uint32_t px[1024 * 600];
+    static struct ui_draw_list dl;
+    for (size_t k = 0; k < sizeof panels / sizeof *panels; k++) {
+        int W = panels[k].w, H = panels[k].h;
+        struct render *r = open_size(W, H);
+        /* a category tile's picture, a small frame button's, and one with
+           fg 0 (the UI's near-black ink) */
+        struct {
+            uint32_t cp, fg, want;
+            struct ui_rect b;
+        } cases[] = {
+            {PICTO_BORDER, 0xA4001D, 0xA4001D, {W / 10, H / 8, H / 2, H / 2}},
+            {PICTO_BACK, 0x0B5394, 0x0B5394, {W - 100, 10, 80, 80}},
+            {PICTO_LANG_HMN, 0, 0x111111, {W / 2, H - 140, 120, 120}},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            memset(&dl, 0, sizeof dl);
+            dl.clear = 0xFFFFFF;
+            dl.n = 1;
+            dl.cmds[0].kind = UI_DRAW_PICTO;
+            dl.cmds[0].r = cases[i].b;
+            dl.cmds[0].picto = cases[i].cp;
+            dl.cmds[0].fg = cases[i].fg;
+            dl.cmds[0].bg = 0xFFFFFF;
+            render_frame(r, &dl, 0, px);
+            int in, out, wrong;
+            count_ink(px, W, H, cases[i].b, cases[i].want, &in, &out, &wrong);
+            int area = cases[i].b.w * cases[i].b.h;
+            if (in < area / 10 || out != 0 || wrong != 0)
+                check_fail(__FILE__, __LINE__,
+                           "%dx%d U+%04X in %dx%d: %d px of #%06X inside, %d outside, %d in "
+                           "another colour",
+                           W, H, cases[i].cp, cases[i].b.w, cases[i].b.h, in, cases[i].want, out,
+                           wrong);
+            /* drawn at its size, not a bitmap scaled: the ink reaches
+               across most of its rect */
+            int minx = W, maxx = -1;
+            for (int y = cases[i].b.y; y < cases[i].b.y + cases[i].b.h; y++)
+                for (int x = cases[i].b.x; x < cases[i].b.x + cases[i].b.w; x++)
+                    if ((px[y * W + x] & 0xFFFFFF) != 0xFFFFFF) {
+                        minx = x < minx ? x : minx;
+                        maxx = x > maxx ? x : maxx;
+                    }
+            ASSERT(maxx - minx > cases[i].b.w * 7 / 10);
+        }
+        render_close(r);
+    }
 }

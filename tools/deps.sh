@@ -11,7 +11,7 @@ libsdl2-dev libsdl2-ttf-dev libpng-dev libcurl4-openssl-dev libgpiod-dev libmicr
 fonts-noto-color-emoji"
 # What the tests use to make and check speech: espeak-ng speaks, sox
 # converts, opus-tools is the "ordinary player" that must open our audio.
-PKGS="$PKGS espeak-ng sox opus-tools python3"
+PKGS="$PKGS espeak-ng sox opus-tools python3 python3-fonttools python3-pyclipper"
 # Real peers for the delivery tests: an SMTP server (aiosmtpd) and an IMAP
 # server (Dovecot) started by the tests themselves, Node for the tus
 # implementations we did not write, iproute2 for network namespaces and tc.

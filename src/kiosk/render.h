@@ -25,6 +25,9 @@ struct render_opts {
     const char *font_path;   /* OFL font with full Vietnamese coverage */
     const char *emoji_path;  /* Noto Color Emoji; NULL: pictures become text */
     const char *title;
+    /* The project's pictograms (kiosk/pictos.h); NULL: HomthuPictos.ttf in
+       font_path's directory, where the kiosk's fonts are installed together. */
+    const char *picto_path;
 };
 
 struct render;
@@ -34,7 +37,10 @@ int render_open(struct render **out, const struct render_opts *o, char *err, siz
 void render_close(struct render *r); /* NULL is a no-op */
 
 /*
- * Draw a frame. `blank` turns the panel dark. When `argb` is given (w*h
+ * Draw a frame. `blank` turns the panel dark. A picture with one of the
+ * project's own code points (PICTO_IS_OURS, kiosk/pictos.h) is drawn from
+ * the pictogram font at its rect's size, in the command's fg colour (0: near
+ * black); any other from the emoji font. When `argb` is given (w*h
  * logical pixels) it receives the frame as drawn, before it is shown.
  */
 void render_frame(struct render *r, const struct ui_draw_list *dl, int blank, uint32_t *argb);

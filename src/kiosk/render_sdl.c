@@ -1,6 +1,8 @@
 /* render_sdl — the display and touch port on SDL2 + SDL_ttf. See render.h. */
 #include "kiosk/render.h"
 
+#include "kiosk/pictos.h"
+
 #include <SDL.h>
 #include <SDL_ttf.h>
 #include <math.h>
@@ -10,6 +12,10 @@
 #define FONT_SLOTS 12
 #define EMOJI_SLOTS 48
 #define EMOJI_PT 109 /* Noto Color Emoji's only bitmap size */
+/* A screen shows a dozen pictograms at two or three sizes; a few screens'
+   worth stay drawn, so going back and forth costs no rendering. */
+#define PICTO_SLOTS 64
+#define PICTO_INK 0x111111u /* fg 0: the UI's ink */
 
 struct font_slot {
     int px;
@@ -22,6 +28,14 @@ struct emoji_slot {
     int w, h;
 };
 
+struct picto_slot {
+    uint32_t cp;
+    int px;
+    SDL_Texture *t; /* white: tinted to the command's colour when drawn */
+    int w, h;
+    unsigned long used;
+};
+
 struct render {
     struct render_opts o;
     SDL_Window *win;
@@ -32,6 +46,9 @@ struct render {
     TTF_Font *emoji;
     struct emoji_slot emojis[EMOJI_SLOTS];
     int nemojis;
+    TTF_Font *pictos;
+    struct picto_slot pslots[PICTO_SLOTS];
+    unsigned long frame_no;
 };
 
 static void color(SDL_Renderer *ren, uint32_t c)
@@ -104,6 +121,30 @@ static int make_renderer(struct render *r, const struct render_opts *o, char *er
     return -1;
 }
 
+/*
+ * The pictogram font sits beside the text font (fonts/ in the tree,
+ * /usr/share/homthu/fonts installed), so its path follows from that one.
+ * Like the emoji, pictures help but are not a must: without the font the
+ * words still stand.
+ */
+static void open_pictos(struct render *r)
+{
+    char path[4096];
+    if (r->o.picto_path) {
+        snprintf(path, sizeof path, "%s", r->o.picto_path);
+    } else {
+        const char *fp = r->o.font_path ? r->o.font_path : "";
+        const char *slash = strrchr(fp, '/');
+        if (slash)
+            snprintf(path, sizeof path, "%.*s/HomthuPictos.ttf", (int)(slash - fp), fp);
+        else
+            snprintf(path, sizeof path, "HomthuPictos.ttf");
+    }
+    r->pictos = TTF_OpenFont(path, 100);
+    if (r->pictos) /* the outlines as drawn: no hinter bending them to a script's zones */
+        TTF_SetFontHinting(r->pictos, TTF_HINTING_NONE);
+}
+
 int render_open(struct render **out, const struct render_opts *o, char *err, size_t errlen)
 {
     *out = NULL;
@@ -145,6 +186,7 @@ int render_open(struct render **out, const struct render_opts *o, char *err, siz
     }
     if (o->emoji_path) /* pictures are a help, not a must: missing means text only */
         r->emoji = TTF_OpenFont(o->emoji_path, EMOJI_PT);
+    open_pictos(r);
     SDL_ShowCursor(o->fullscreen ? SDL_DISABLE : SDL_ENABLE);
     /* KMSDRM makes its buffers anew at the first present after going full
        screen, and what that present showed is lost: a kiosk that draws once
@@ -172,6 +214,11 @@ void render_close(struct render *r)
         SDL_DestroyTexture(r->emojis[i].t);
     if (r->emoji)
         TTF_CloseFont(r->emoji);
+    for (int i = 0; i < PICTO_SLOTS; i++)
+        if (r->pslots[i].t)
+            SDL_DestroyTexture(r->pslots[i].t);
+    if (r->pictos)
+        TTF_CloseFont(r->pictos);
     if (r->target)
         SDL_DestroyTexture(r->target);
     if (r->ren)
@@ -267,8 +314,61 @@ static struct emoji_slot *emoji(struct render *r, uint32_t cp)
     return e;
 }
 
+/*
+ * A pictogram drawn afresh at each size it is shown (its em square is the
+ * picture), so it is as crisp at 80 px as at 300: no scaled bitmap.
+ */
+static struct picto_slot *picto_at(struct render *r, uint32_t cp, int px)
+{
+    struct picto_slot *victim = &r->pslots[0];
+    for (int i = 0; i < PICTO_SLOTS; i++) {
+        struct picto_slot *p = &r->pslots[i];
+        if (p->t && p->cp == cp && p->px == px) {
+            p->used = r->frame_no;
+            return p;
+        }
+        if (!p->t || (victim->t && p->used < victim->used))
+            victim = p;
+    }
+    if (!r->pictos || px <= 0 || TTF_SetFontSize(r->pictos, px) != 0)
+        return NULL;
+    SDL_Color white = {255, 255, 255, 255};
+    SDL_Surface *s = TTF_RenderGlyph32_Blended(r->pictos, cp, white);
+    if (!s)
+        return NULL;
+    SDL_Texture *t = SDL_CreateTextureFromSurface(r->ren, s);
+    if (t) {
+        if (victim->t)
+            SDL_DestroyTexture(victim->t);
+        SDL_SetTextureBlendMode(t, SDL_BLENDMODE_BLEND);
+        *victim = (struct picto_slot){cp, px, t, s->w, s->h, r->frame_no};
+    }
+    SDL_FreeSurface(s);
+    return t ? victim : NULL;
+}
+
+static void draw_own_picto(struct render *r, const struct ui_draw *d)
+{
+    int px = d->r.w < d->r.h ? d->r.w : d->r.h;
+    struct picto_slot *p = picto_at(r, d->picto, px);
+    if (!p || p->w <= 0 || p->h <= 0)
+        return;
+    uint32_t c = d->fg ? d->fg : PICTO_INK;
+    SDL_SetTextureColorMod(p->t, (Uint8)(c >> 16), (Uint8)(c >> 8), (Uint8)c);
+    /* SDL_ttf's cell may be a pixel over the em from rounding: never
+       spill out of the rect. */
+    int w = p->w < d->r.w ? p->w : d->r.w, h = p->h < d->r.h ? p->h : d->r.h;
+    SDL_Rect src = {(p->w - w) / 2, 0, w, h};
+    SDL_Rect dst = {d->r.x + (d->r.w - w) / 2, d->r.y + (d->r.h - h) / 2, w, h};
+    SDL_RenderCopy(r->ren, p->t, &src, &dst);
+}
+
 static void draw_picto(struct render *r, const struct ui_draw *d)
 {
+    if (PICTO_IS_OURS(d->picto)) {
+        draw_own_picto(r, d);
+        return;
+    }
     struct emoji_slot *e = emoji(r, d->picto);
     if (!e || e->w <= 0 || e->h <= 0)
         return;
@@ -295,6 +395,7 @@ static void draw_meter(struct render *r, const struct ui_draw *d)
 
 void render_frame(struct render *r, const struct ui_draw_list *dl, int blank, uint32_t *argb)
 {
+    r->frame_no++;
     SDL_SetRenderTarget(r->ren, r->target);
     color(r->ren, blank ? 0 : dl->clear);
     SDL_RenderClear(r->ren);
