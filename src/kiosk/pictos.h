@@ -49,4 +49,9 @@
 #define PICTO_LANG_VI 0xE040u  /* the conical hat (nón lá) */
 #define PICTO_LANG_HMN 0xE041u /* a Hmong embroidered collar motif */
 
+/* Added after the first set (kept at the end: code points never move). */
+#define PICTO_STOP 0xE02Eu    /* stop recording: a square */
+#define PICTO_WARNING 0xE02Fu /* something went wrong: a triangle with "!" */
+#define PICTO_WAIT 0xE030u    /* please wait / time running out: an hourglass */
+
 #endif
