@@ -504,45 +504,6 @@ TEST(test_ui_targets_are_15_mm_and_text_28_px_at_7_to_1_on_every_screen)
     each_screen(1024, 600, check_sizes);
 }
 
-TEST(test_ui_volunteer_screens_need_the_pin)
-{
-    struct fake f;
-    struct ui_host h;
-    struct ui *ui = make_ui(&f, &h, 800, 480);
-    tap(ui, "volunteer", 0);
-    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "pin");
-    tap(ui, "pin:1", 1);
-    tap(ui, "pin:2", 2);
-    tap(ui, "pin:3", 3);
-    tap(ui, "pin:4", 4);
-    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "pin");
-    tap(ui, "pin:2", 5);
-    tap(ui, "pin:4", 6);
-    tap(ui, "pin:6", 7);
-    tap(ui, "pin:8", 8);
-    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "volunteer");
-    /* Record the first prompt, go to the next, record it too. */
-    tap(ui, "v:record", 10);
-    tap(ui, "v:record", 11);
-    ASSERT_STR_EQ(f.v_saved, "vi/welcome");
-    tap(ui, "v:next", 12);
-    tap(ui, "v:record", 13);
-    tap(ui, "v:record", 14);
-    ASSERT_STR_EQ(f.v_saved, "vi/choose_language");
-    ASSERT_EQ(f.v_starts, 2);
-    tap(ui, "v:play", 15);
-    ASSERT(said(&f, "vi/choose_language"));
-    tap(ui, "v:volume", 16);
-    ASSERT_EQ(f.volume, 100);
-    tap(ui, "v:volume", 17);
-    ASSERT_EQ(f.volume, 20);
-    tap(ui, "v:practice", 18);
-    ASSERT_EQ(f.training, 1);
-    tap(ui, "v:done", 19);
-    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "start");
-    ui_free(ui);
-}
-
 TEST(test_ui_idle_counts_from_the_first_event_not_from_clock_zero)
 {
     /* A past bug: on a machine up for days the kiosk blanked at once. */
@@ -556,46 +517,5 @@ TEST(test_ui_idle_counts_from_the_first_event_not_from_clock_zero)
     ASSERT(!ui_blanked(ui));
     ui_tick(ui, boot + 300000);
     ASSERT(ui_blanked(ui));
-    ui_free(ui);
-}
-
-TEST(test_ui_technician_screen_shows_status_and_runs_the_checks)
-{
-    struct fake f;
-    struct ui_host h;
-    struct ui *ui = make_ui(&f, &h, 800, 480);
-    tap(ui, "volunteer", 0);
-    const char *pin[] = {"pin:2", "pin:4", "pin:6", "pin:8", "v:tech"};
-    for (int i = 0; i < 5; i++)
-        tap(ui, pin[i], (uint32_t)i + 1);
-    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "tech");
-    static struct ui_draw_list dl;
-    ui_draw(ui, &dl);
-    int shown = 0;
-    for (int i = 0; i < dl.n; i++)
-        shown += !strcmp(dl.cmds[i].text, "Waiting: 3 tips, oldest 2 h");
-    ASSERT_EQ(shown, 1);
-    tap(ui, "t:mic", 10);
-    ASSERT_EQ(mic_on, 1);
-    f.level = 70;
-    ui_tick(ui, 20);
-    ui_draw(ui, &dl);
-    int meter = -1;
-    for (int i = 0; i < dl.n; i++)
-        if (dl.cmds[i].kind == UI_DRAW_METER)
-            meter = dl.cmds[i].value;
-    ASSERT_EQ(meter, 70); /* the microphone level test */
-    tap(ui, "t:led", 30);
-    ASSERT_EQ(led_tests, 1);
-    ui_tap(ui, 123, 234, 40); /* the touch test marks where the panel felt it */
-    ui_draw(ui, &dl);
-    int marked = 0;
-    for (int i = 0; i < dl.n; i++)
-        marked |= dl.cmds[i].kind == UI_DRAW_FILL && dl.cmds[i].r.x + dl.cmds[i].r.w / 2 == 123 &&
-                  dl.cmds[i].r.y + dl.cmds[i].r.h / 2 == 234;
-    ASSERT(marked);
-    tap(ui, "t:done", 50);
-    ASSERT_EQ(mic_on, 0); /* leaving turns the microphone off */
-    ASSERT_STR_EQ(ui_screen_name(ui_screen(ui)), "start");
     ui_free(ui);
 }

@@ -35,6 +35,7 @@
 #include "core/config.h"
 #include "core/keys.h"
 #include "core/queue.h"
+#include "delivery/uplink_status.h"
 #include "delivery/uploader.h"
 #include "kiosk/watchdog.h"
 
@@ -78,12 +79,15 @@ static uint32_t mono_ms(void)
     return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 }
 
+static struct uplink_status *status; /* the news the technician's screen reads */
+
 /* The uploader's loop turned: that is the health systemd watches. */
 static void on_tick(void *ctx, const char *doing)
 {
     struct watchdog *wd = ctx;
     watchdog_status(wd, doing);
     watchdog_pet(wd, 1, mono_ms());
+    (void)uplink_status_note(status, doing, (int64_t)time(NULL));
 }
 
 static int usage(const char *msg)
@@ -205,6 +209,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (watchdog_open(&wd, err, sizeof err) != 0)
         fprintf(stderr, PROG ": %s: systemd's watchdog is not told\n", err);
+    status = uplink_status_new(k->data_dir, k->relay_url);
+    if (!k->relay_url[0])
+        (void)uplink_status_no_relay(status, (int64_t)time(NULL));
     if (!k->relay_url[0]) {
         fprintf(stderr,
                 PROG ": relay_url is empty in %s: tips wait in the queue until it is "
@@ -266,7 +273,7 @@ int main(int argc, char **argv)
         .wake_fd = netfd,
         .exit_when_empty = once,
         .max_failures = max_failures ? (unsigned)max_failures : once ? ONCE_FAILURES : 0,
-        .tick = wd ? on_tick : NULL,
+        .tick = on_tick, /* the watchdog's calls take a NULL one */
         .tick_ctx = wd,
     };
     fprintf(stderr, PROG ": delivering to %s\n", k->relay_url);
@@ -293,6 +300,7 @@ out:
     if (netfd >= 0)
         close(netfd);
     watchdog_free(wd);
+    uplink_status_free(status);
     uploader_free(u);
     queue_close(q);
     keys_device_free(dev);

@@ -1,6 +1,10 @@
 /* kiosk — the UI host: tips, microphone, prompts, catalogs. See kiosk.h. */
 #include "kiosk/kiosk.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <opusfile.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -16,6 +20,8 @@
 #include "kiosk/prompts.h"
 #include "core/queue.h"
 #include "core/version.h"
+#include "delivery/uplink_status.h"
+#include "kiosk/leds.h"
 
 #define PUMP_SAMPLES 4096
 #define VOLUNTEER_MAX_SECONDS 30
@@ -478,18 +484,17 @@ static int h_prompt_record_stop(void *ctx, const char *lang, const char *id, cha
     if (k->audio.capture_stop)
         k->audio.capture_stop(k->audio.ctx);
     k->vrecording = 0;
-    int rc = -1;
-    if (!k->o.prompts)
-        snprintf(err, errlen, "no prompts directory");
-    else if (k->vlen < CAPTURE_RATE / 4)
+    (void)lang;
+    (void)id;
+    /* The take waits in locked memory for "keep" (h_prompt_take_keep):
+       until then the old prompt is the one spoken. */
+    if (k->vlen < CAPTURE_RATE / 4) {
         snprintf(err, errlen, "too short: record again");
-    else
-        rc = prompts_save(k->o.prompts, lang, id, k->vpcm, k->vlen, err, errlen);
-    if (rc == 0)
-        say_log(k, "prompt %s/%s recorded by a volunteer", lang, id);
-    sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
-    k->vlen = 0;
-    return rc;
+        sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
+        k->vlen = 0;
+        return -1;
+    }
+    return 0;
 }
 
 static const char *h_prompt_words(void *ctx, const char *lang, const char *id)
@@ -606,6 +611,8 @@ static void h_led_test(void *ctx)
         k->o.led_test(k->o.led_ctx);
 }
 
+static void staff_host(struct ui_host *h);
+
 void kiosk_host(struct kiosk *k, struct ui_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -627,5 +634,281 @@ void kiosk_host(struct kiosk *k, struct ui_host *h)
     h->tech_info = h_tech_info;
     h->mic_test = h_mic_test;
     h->led_test = h_led_test;
+    staff_host(h);
     h->ctx = k;
+}
+
+/* ---- staff host calls: the volunteer's takes, the USB stick, the technician ---- */
+
+static int h_prompt_state(void *ctx, const char *lang, const char *id)
+{
+    struct kiosk *k = ctx;
+    if (!k->o.prompts)
+        return UI_PROMPT_NONE;
+    const int16_t *pcm;
+    size_t n;
+    char err[256];
+    /* Only a file that plays counts: otherwise Vietnamese is spoken. */
+    if (prompts_get_own(k->o.prompts, lang, id, &pcm, &n, err, sizeof err) != 0)
+        return UI_PROMPT_NONE;
+    switch (prompts_status(k->o.prompts, lang, id)) {
+    case PROMPT_RECORDED: return UI_PROMPT_RECORDED;
+    case PROMPT_ESPEAK: return UI_PROMPT_MACHINE;
+    default: return UI_PROMPT_STANDIN;
+    }
+}
+
+static int h_prompt_play_own(void *ctx, const char *lang, const char *id)
+{
+    struct kiosk *k = ctx;
+    const int16_t *pcm;
+    size_t n;
+    char err[256];
+    drop_pending(k);
+    if (!k->o.prompts || !k->audio.play ||
+        prompts_get_own(k->o.prompts, lang, id, &pcm, &n, err, sizeof err) != 0)
+        return -1;
+    return k->audio.play(k->audio.ctx, pcm, n, PROMPTS_RATE) == 0 ? 0 : -1;
+}
+
+static void h_prompt_take_play(void *ctx)
+{
+    struct kiosk *k = ctx;
+    drop_pending(k);
+    if (k->vlen && !k->vrecording && k->audio.play)
+        k->audio.play(k->audio.ctx, k->vpcm, k->vlen, CAPTURE_RATE);
+}
+
+static int h_prompt_take_keep(void *ctx, const char *lang, const char *id, char *err,
+                              size_t errlen)
+{
+    struct kiosk *k = ctx;
+    if (!k->o.prompts || !k->vlen || k->vrecording) {
+        snprintf(err, errlen, "%s", k->o.prompts ? "no take to keep" : "no prompts directory");
+        return -1;
+    }
+    int rc = prompts_save(k->o.prompts, lang, id, k->vpcm, k->vlen, err, errlen);
+    if (rc != 0) {
+        say_log(k, "prompt %s/%s not saved: %s", lang, id, err);
+        return -1; /* the take stays: "keep" may be touched again */
+    }
+    say_log(k, "prompt %s/%s recorded by a volunteer", lang, id);
+    sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
+    k->vlen = 0;
+    return 0;
+}
+
+static void h_prompt_take_drop(void *ctx)
+{
+    struct kiosk *k = ctx;
+    if (k->vrecording)
+        return; /* the microphone test's, or a recording: not a take */
+    sodium_memzero(k->vpcm, k->vcap * sizeof *k->vpcm);
+    k->vlen = 0;
+}
+
+/* Octal escapes of /proc/self/mounts ("\040" a space) decoded in place. */
+static void unescape_mount(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+            s[3] >= '0' && s[3] <= '7') {
+            *o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+            s += 3;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = 0;
+}
+
+/* The USB stick: HOMTHU_USB_DIR, else the first mount under /media or
+   /run/media (where Debian's automounters put a stick). 0 when found. */
+static int usb_dir(char *out, size_t n)
+{
+    const char *env = getenv("HOMTHU_USB_DIR");
+    if (env && *env) {
+        snprintf(out, n, "%s", env);
+        return 0;
+    }
+    FILE *f = fopen("/proc/self/mounts", "re");
+    if (!f)
+        return -1;
+    char line[4200];
+    int found = -1;
+    while (found && fgets(line, sizeof line, f)) {
+        char dev[1024], mnt[3000];
+        if (sscanf(line, "%1023s %2999s", dev, mnt) != 2)
+            continue;
+        unescape_mount(mnt);
+        if (!strncmp(mnt, "/media/", 7) || !strncmp(mnt, "/run/media/", 11)) {
+            snprintf(out, n, "%s", mnt);
+            found = 0;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void to_ui_usb(const struct prompts_transfer *t, int rc, struct ui_usb *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < t->n && i < UI_USB_MAX; i++) {
+        snprintf(out->ids[i], sizeof out->ids[0], "%s", t->item[i].id);
+        out->change[i] = t->item[i].change == PROMPTS_NEW        ? UI_USB_NEW
+                         : t->item[i].change == PROMPTS_REPLACED ? UI_USB_REPLACED
+                                                                 : UI_USB_SAME;
+        out->n++;
+    }
+    out->n_new = (int)t->n_new;
+    out->n_replaced = (int)t->n_replaced;
+    out->n_same = (int)t->n_same;
+    snprintf(out->file, sizeof out->file, "%s", t->bad_file);
+    out->status = rc == 0                    ? UI_USB_OK
+                  : rc == PROMPTS_E_MISSING ? UI_USB_EMPTY
+                  : rc == PROMPTS_E_STICK   ? (t->bad == PROMPTS_BAD_UNKNOWN ? UI_USB_UNKNOWN
+                                                                            : UI_USB_BAD_FILE)
+                                            : UI_USB_WRITE;
+}
+
+static void h_usb_export(void *ctx, const char *lang, struct ui_usb *out)
+{
+    struct kiosk *k = ctx;
+    static struct prompts_transfer t; /* 5 KB: kept off the UI thread's stack */
+    char dir[4096], err[512];
+    memset(out, 0, sizeof *out);
+    out->status = UI_USB_NO_STICK;
+    if (!k->o.prompts || usb_dir(dir, sizeof dir) != 0)
+        return;
+    int rc = prompts_export(k->o.prompts, lang, dir, &t, err, sizeof err);
+    to_ui_usb(&t, rc, out);
+    if (rc != 0)
+        say_log(k, "prompts to the USB stick: %s", err);
+    else
+        say_log(k, "prompts of %s copied to the USB stick at %s: %zu", lang, dir, t.n);
+}
+
+static void h_usb_import(void *ctx, const char *lang, int apply, struct ui_usb *out)
+{
+    struct kiosk *k = ctx;
+    static struct prompts_transfer t;
+    char dir[4096], err[512];
+    memset(out, 0, sizeof *out);
+    out->status = UI_USB_NO_STICK;
+    if (!k->o.prompts || usb_dir(dir, sizeof dir) != 0)
+        return;
+    int rc = prompts_import(k->o.prompts, lang, dir, apply, &t, err, sizeof err);
+    to_ui_usb(&t, rc, out);
+    if (rc != 0)
+        say_log(k, "prompts from the USB stick: %s", err);
+    else if (apply)
+        say_log(k, "prompts of %s taken from the USB stick at %s: %zu new, %zu replaced", lang,
+                dir, t.n_new, t.n_replaced);
+}
+
+static int uplink_error_kind(const char *name)
+{
+    if (!name[0])
+        return UI_UPLINK_E_NONE;
+    if (!strcmp(name, "offline"))
+        return UI_UPLINK_E_OFFLINE;
+    if (!strcmp(name, "network"))
+        return UI_UPLINK_E_NETWORK;
+    if (!strcmp(name, "pin") || !strcmp(name, "tls"))
+        return UI_UPLINK_E_TLS;
+    if (!strcmp(name, "device"))
+        return UI_UPLINK_E_DEVICE;
+    if (!strcmp(name, "auth") || !strcmp(name, "refused") || !strcmp(name, "not verified"))
+        return UI_UPLINK_E_REFUSED;
+    return UI_UPLINK_E_OTHER;
+}
+
+/* The kiosk's IPv4 and global IPv6 addresses, "wlan0 192.168.1.20". */
+static void net_addrs(struct ui_tech_facts *out)
+{
+    struct ifaddrs *ifa = NULL;
+    if (getifaddrs(&ifa) != 0)
+        return;
+    for (int v6 = 0; v6 < 2; v6++)
+        for (struct ifaddrs *i = ifa; i && out->naddrs < 4; i = i->ifa_next) {
+            if (!i->ifa_addr || (i->ifa_flags & IFF_LOOPBACK) || !(i->ifa_flags & IFF_UP))
+                continue;
+            char a[INET6_ADDRSTRLEN] = "";
+            if (!v6 && i->ifa_addr->sa_family == AF_INET) {
+                inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr, a,
+                          sizeof a);
+            } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
+                const struct in6_addr *x = &((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
+                if (IN6_IS_ADDR_LINKLOCAL(x))
+                    continue; /* fe80:: is no address anyone can reach it at */
+                inet_ntop(AF_INET6, x, a, sizeof a);
+            }
+            if (a[0])
+                snprintf(out->addrs[out->naddrs++], sizeof out->addrs[0], "%.8s %s", i->ifa_name,
+                         a);
+        }
+    freeifaddrs(ifa);
+}
+
+/* Facts only, never tip content: counts, ages, space, devices, the link. */
+static void h_tech_facts(void *ctx, struct ui_tech_facts *out)
+{
+    struct kiosk *k = ctx;
+    int trusted = 0;
+    int64_t now = wall(k, &trusted);
+    memset(out, 0, sizeof *out);
+    snprintf(out->kiosk_id, sizeof out->kiosk_id, "%s", k->o.kiosk_id ? k->o.kiosk_id : "?");
+    snprintf(out->version, sizeof out->version, "%s", HOMTHU_VERSION);
+    out->oldest_waiting_s = out->last_delivery_s = -1;
+    out->disk_free_mb = out->disk_total_mb = -1;
+    struct queue_stats st;
+    if (k->o.queue && queue_stats(k->o.queue, &st) == 0) {
+        out->queue_open = 1;
+        out->waiting = st.count[QUEUE_SEALED] + st.count[QUEUE_UPLOADING];
+        out->cut_short = st.cut_short;
+        if (out->waiting && st.oldest_waiting)
+            out->oldest_waiting_s = now - st.oldest_waiting;
+        struct last_delivery l = {0};
+        if (queue_foreach(k->o.queue, find_last_delivery, &l) == 0 && l.when)
+            out->last_delivery_s = now - l.when;
+    }
+    unsigned lf = leds_faults_from_kiosk(k->faults) | (k->o.queue ? 0u : LEDS_FAULT_QUEUE);
+    struct statvfs vfs;
+    if (k->o.data_dir && statvfs(k->o.data_dir, &vfs) == 0) {
+        uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+        uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+        out->disk_free_mb = (long long)(avail / 1000000);
+        out->disk_total_mb = (long long)(total / 1000000);
+        if (leds_disk_nearly_full(avail, total))
+            lf |= LEDS_FAULT_DISK;
+    }
+    out->led_faults = lf;
+    out->microphone = kiosk_has_microphone(k);
+    out->speaker = !(k->faults & KIOSK_FAULT_NO_SPEAKER);
+    out->clock_set = trusted;
+    struct uplink_status_info u;
+    if (k->o.data_dir && uplink_status_read(k->o.data_dir, &u) == 0) {
+        snprintf(out->relay_url, sizeof out->relay_url, "%s", u.relay_url);
+        out->uplink_state = u.state == UPLINK_ST_NO_RELAY  ? UI_UPLINK_NO_RELAY
+                            : u.state == UPLINK_ST_SENDING ? UI_UPLINK_SENDING
+                            : u.state == UPLINK_ST_FAILING ? UI_UPLINK_FAILING
+                                                           : UI_UPLINK_IDLE;
+        out->uplink_age_s = now - u.updated;
+        out->uplink_error = uplink_error_kind(u.error);
+        out->uplink_error_age_s = u.error_at ? now - u.error_at : 0;
+    }
+    net_addrs(out);
+}
+
+static void staff_host(struct ui_host *h)
+{
+    h->prompt_state = h_prompt_state;
+    h->prompt_play_own = h_prompt_play_own;
+    h->prompt_take_play = h_prompt_take_play;
+    h->prompt_take_keep = h_prompt_take_keep;
+    h->prompt_take_drop = h_prompt_take_drop;
+    h->usb_export = h_usb_export;
+    h->usb_import = h_usb_import;
+    h->tech_facts = h_tech_facts;
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <opus/opusenc.h>
 #include <opus/opusfile.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,9 +619,9 @@ out:
     return 0;
 }
 
-/* Write the manifest with line `changed` replaced by `repl`, atomically. */
-static int write_manifest(struct prompts *p, size_t changed, const char *repl, char *err,
-                          size_t errlen)
+/* Write the manifest with lines changed[i] replaced by repl[i], atomically. */
+static int write_manifest_n(struct prompts *p, const size_t *changed, char *const *repl,
+                            size_t nchanged, char *err, size_t errlen)
 {
     int rc = PROMPTS_E_NOMEM;
     char *tmp = xasprintf("%s.tmp.%ld", p->manifest, (long)getpid());
@@ -633,7 +634,10 @@ static int write_manifest(struct prompts *p, size_t changed, const char *repl, c
     if (fd < 0)
         goto io;
     for (size_t i = 0; i < p->nlines; i++) {
-        const char *s = i == changed ? repl : p->lines[i];
+        const char *s = p->lines[i];
+        for (size_t c = 0; c < nchanged; c++)
+            if (changed[c] == i)
+                s = repl[c];
         size_t len = strlen(s);
         while (len > 0) {
             ssize_t w = write(fd, s, len);
@@ -664,6 +668,13 @@ io:
     unlink(tmp);
     free(tmp);
     return PROMPTS_E_IO;
+}
+
+static int write_manifest(struct prompts *p, size_t changed, const char *repl, char *err,
+                          size_t errlen)
+{
+    char *r = (char *)repl;
+    return write_manifest_n(p, &changed, &r, 1, err, errlen);
 }
 
 int prompts_save(struct prompts *p, const char *lang, const char *id, const int16_t *pcm16k,
@@ -726,5 +737,488 @@ out:
     free(path);
     free(tmp);
     free(line);
+    return rc;
+}
+
+/* ---- the current take, and sharing on a USB stick ---- */
+
+int prompts_get_own(struct prompts *p, const char *lang, const char *id, const int16_t **pcm,
+                    size_t *samples, char *err, size_t errlen)
+{
+    if (!p || !lang || !id || !pcm || !samples) {
+        fail(err, errlen, "prompts: bad arguments");
+        return PROMPTS_E_ARG;
+    }
+    struct entry *e = find(p, lang, id);
+    if (!e) {
+        fail(err, errlen, "prompt %s/%s is not in %s", lang, id, p->manifest);
+        return PROMPTS_E_MISSING;
+    }
+    int rc = load_entry(p, e, err, errlen);
+    if (rc != 0)
+        return rc;
+    *pcm = e->pcm;
+    *samples = e->samples;
+    return 0;
+}
+
+/*
+ * A regular file of at most `max` bytes, read whole. O_NOFOLLOW and
+ * O_NONBLOCK: a link or a FIFO planted on a stick is refused, never
+ * followed or waited on.
+ */
+static int read_small(const char *path, uint8_t **out, size_t *len, size_t max)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? -ENOENT : -EIO;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (uint64_t)st.st_size > max) {
+        close(fd);
+        return -EFBIG;
+    }
+    uint8_t *b = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    if (!b) {
+        close(fd);
+        return -ENOMEM;
+    }
+    for (;;) {
+        ssize_t r = read(fd, b + got, (size_t)st.st_size + 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(b);
+            close(fd);
+            return -EIO;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        if (got > (size_t)st.st_size) { /* it grew while read: not a file at rest */
+            free(b);
+            close(fd);
+            return -EFBIG;
+        }
+    }
+    close(fd);
+    *out = b;
+    *len = got;
+    return 0;
+}
+
+/* Ogg Opus that decodes whole, with sound, at most PROMPTS_MAX_SECONDS. */
+static int opus_ok(const uint8_t *b, size_t n)
+{
+    if (n < 47 || memcmp(b, "OggS", 4) != 0 || memcmp(b + 28, "OpusHead", 8) != 0)
+        return 0;
+    int e = 0;
+    OggOpusFile *of = op_open_memory(b, n, &e);
+    if (!of)
+        return 0;
+    size_t total = 0;
+    int ok = 1;
+    for (;;) {
+        opus_int16 buf[2 * 5760];
+        int r = op_read_stereo(of, buf, (int)(sizeof buf / sizeof *buf));
+        if (r < 0) {
+            ok = 0;
+            break;
+        }
+        if (r == 0)
+            break;
+        total += (size_t)r;
+        if (total > MAX_PCM) {
+            ok = 0;
+            break;
+        }
+    }
+    op_free(of);
+    return ok && total > 0;
+}
+
+static void sha256_hex(const uint8_t *b, size_t n, char hex[65])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, b, n);
+    sodium_bin2hex(hex, 65, h, sizeof h);
+}
+
+/* Write bytes to a new `tmp`, synced and closed: 0 or errno. */
+static int write_synced(const char *tmp, const void *b, size_t n)
+{
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno;
+    struct sink s = {.fd = fd};
+    sink_write(&s, b, (opus_int32)n);
+    int e = s.err;
+    if (!e && fsync(fd) < 0)
+        e = errno;
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (e)
+        unlink(tmp);
+    return e;
+}
+
+/* Make dir and its parents that are missing: 0 or errno. */
+static int mkdirs(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *q = tmp + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+            return errno;
+        *q = '/';
+    }
+    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? errno : 0;
+}
+
+static char *own_path(const struct prompts *p, const char *lang, const char *id)
+{
+    return xasprintf("%s/%s/%s.opus", p->dir, lang, id);
+}
+
+int prompts_export(struct prompts *p, const char *lang, const char *stick,
+                   struct prompts_transfer *out, char *err, size_t errlen)
+{
+    if (!p || !lang || !stick || !out || !name_ok(lang, 15)) {
+        fail(err, errlen, "prompts: bad arguments");
+        return PROMPTS_E_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    char *dir = xasprintf("%s/" PROMPTS_STICK_DIR "/%s", stick, lang);
+    char *man = NULL;
+    size_t mlen = 0, mcap = 0;
+    int rc = PROMPTS_E_NOMEM;
+    if (!dir)
+        goto oom;
+    for (size_t i = 0; i < p->n; i++) {
+        struct entry *e = &p->e[i];
+        if (strcmp(e->lang, lang) != 0 || e->status != PROMPT_RECORDED)
+            continue;
+        if (out->n == PROMPTS_MAX_TRANSFER)
+            break;
+        if (!out->n) {
+            int er = mkdirs(dir);
+            if (er) {
+                fail(err, errlen, "%s: %s: cannot write to the stick", dir, strerror(er));
+                rc = PROMPTS_E_IO;
+                goto out;
+            }
+            man = xasprintf("# homthu-prompts 1\n");
+            if (!man)
+                goto oom;
+            mlen = mcap = strlen(man);
+        }
+        uint8_t *b;
+        size_t n;
+        char *src = own_path(p, lang, e->id);
+        int r = src ? read_small(src, &b, &n, PROMPTS_MAX_FILE) : -ENOMEM;
+        free(src);
+        if (r != 0) {
+            fail(err, errlen, "prompt %s/%s is marked recorded but its file cannot be read (%s)",
+                 lang, e->id, strerror(-r));
+            rc = PROMPTS_E_IO;
+            goto out;
+        }
+        char hex[65];
+        sha256_hex(b, n, hex);
+        char *path = xasprintf("%s/%s.opus", dir, e->id);
+        char *tmp = xasprintf("%s/.%s.opus.tmp", dir, e->id);
+        char *line = xasprintf("%s\t%zu\t%s\t%s\n", e->id, n, hex, e->words);
+        int er = path && tmp ? write_synced(tmp, b, n) : ENOMEM;
+        if (!er && rename(tmp, path) < 0)
+            er = errno;
+        free(b);
+        free(path);
+        free(tmp);
+        if (er || !line) {
+            free(line);
+            fail(err, errlen, "%s: %s: cannot write to the stick (full? read-only?)", dir,
+                 strerror(er ? er : ENOMEM));
+            rc = er ? PROMPTS_E_IO : PROMPTS_E_NOMEM;
+            goto out;
+        }
+        size_t ll = strlen(line);
+        char *nm = realloc(man, mlen + ll + 1);
+        if (!nm) {
+            free(line);
+            goto oom;
+        }
+        man = nm;
+        memcpy(man + mlen, line, ll + 1);
+        mlen += ll;
+        free(line);
+        snprintf(out->item[out->n].id, sizeof out->item[0].id, "%s", e->id);
+        out->item[out->n].change = PROMPTS_NEW;
+        out->n++;
+    }
+    if (!out->n) {
+        fail(err, errlen, "no prompt of %s is recorded: nothing to copy", lang);
+        rc = PROMPTS_E_MISSING;
+        goto out;
+    }
+    {
+        /* The manifest last: a stick pulled out early holds the old one,
+           whose sizes and hashes refuse the half-written files. */
+        char *path = xasprintf("%s/manifest.tsv", dir);
+        char *tmp = xasprintf("%s/.manifest.tsv.tmp", dir);
+        int er = path && tmp ? write_synced(tmp, man, mlen) : ENOMEM;
+        if (!er && rename(tmp, path) < 0)
+            er = errno;
+        if (!er)
+            er = -durable_sync_dir(dir);
+        free(path);
+        free(tmp);
+        if (er) {
+            fail(err, errlen, "%s: %s: cannot write to the stick (full? read-only?)", dir,
+                 strerror(er));
+            rc = PROMPTS_E_IO;
+            goto out;
+        }
+    }
+    rc = 0;
+    goto out;
+oom:
+    fail(err, errlen, "prompts: out of memory");
+    rc = PROMPTS_E_NOMEM;
+out:
+    (void)mcap;
+    free(man);
+    free(dir);
+    return rc;
+}
+
+static int stick_bad(struct prompts_transfer *out, int bad, const char *file, char *err,
+                     size_t errlen, const char *why)
+{
+    out->bad = bad;
+    snprintf(out->bad_file, sizeof out->bad_file, "%s", file);
+    fail(err, errlen, "the stick's %s: %s: nothing was taken", file, why);
+    return PROMPTS_E_STICK;
+}
+
+int prompts_import(struct prompts *p, const char *lang, const char *stick, int apply,
+                   struct prompts_transfer *out, char *err, size_t errlen)
+{
+    if (!p || !lang || !stick || !out || !name_ok(lang, 15)) {
+        fail(err, errlen, "prompts: bad arguments");
+        return PROMPTS_E_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    uint8_t *bytes[PROMPTS_MAX_TRANSFER] = {0};
+    size_t sizes[PROMPTS_MAX_TRANSFER] = {0};
+    char *words[PROMPTS_MAX_TRANSFER] = {0};
+    char *tmps[PROMPTS_MAX_TRANSFER] = {0};
+    size_t lines[PROMPTS_MAX_TRANSFER];
+    char *repl[PROMPTS_MAX_TRANSFER] = {0};
+    uint8_t *man = NULL;
+    size_t mlen = 0, nrepl = 0;
+    int rc = PROMPTS_E_NOMEM;
+    char *dir = xasprintf("%s/" PROMPTS_STICK_DIR "/%s", stick, lang);
+    char *mpath = dir ? xasprintf("%s/manifest.tsv", dir) : NULL;
+    char *langdir = xasprintf("%s/%s", p->dir, lang);
+    if (!mpath || !langdir) {
+        fail(err, errlen, "prompts: out of memory");
+        goto out;
+    }
+    int r = read_small(mpath, &man, &mlen, 64 * 1024);
+    if (r == -ENOENT) {
+        fail(err, errlen, "%s: the stick holds no prompts of %s", mpath, lang);
+        rc = PROMPTS_E_MISSING;
+        goto out;
+    }
+    if (r != 0) {
+        rc = stick_bad(out, PROMPTS_BAD_DAMAGED, "manifest.tsv", err, errlen,
+                       "cannot be read, or is not a small file");
+        goto out;
+    }
+    man[mlen] = 0;
+    static const char head[] = "# homthu-prompts 1\n";
+    if (strlen((char *)man) != mlen || strncmp((char *)man, head, sizeof head - 1) != 0) {
+        rc = stick_bad(out, PROMPTS_BAD_DAMAGED, "manifest.tsv", err, errlen,
+                       "not a homthu-prompts 1 manifest");
+        goto out;
+    }
+    char *save = NULL;
+    for (char *ln = strtok_r((char *)man + sizeof head - 1, "\n", &save); ln;
+         ln = strtok_r(NULL, "\n", &save)) {
+        size_t l = strlen(ln);
+        if (l && ln[l - 1] == '\r')
+            ln[--l] = 0;
+        if (!l || ln[0] == '#')
+            continue;
+        char *f[4] = {ln, NULL, NULL, NULL};
+        for (int i = 1; i < 4 && f[i - 1]; i++) {
+            char *t = strchr(f[i - 1], '\t');
+            if (t) {
+                *t = 0;
+                f[i] = t + 1;
+            }
+        }
+        char file[80];
+        snprintf(file, sizeof file, "%.63s.opus", f[0]);
+        if (!f[3] || strchr(f[3], '\t') || !f[3][0] || !name_ok(f[0], 63) ||
+            strlen(f[2]) != 64) {
+            rc = stick_bad(out, PROMPTS_BAD_DAMAGED, "manifest.tsv", err, errlen,
+                           "a line is not id, bytes, sha256, words");
+            goto out;
+        }
+        struct entry *e = find(p, lang, f[0]);
+        if (!e) {
+            rc = stick_bad(out, PROMPTS_BAD_UNKNOWN, file, err, errlen,
+                           "no such prompt in this kiosk's manifest for that language");
+            goto out;
+        }
+        size_t k = out->n;
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(out->item[j].id, f[0]) == 0) {
+                rc = stick_bad(out, PROMPTS_BAD_DAMAGED, file, err, errlen, "listed twice");
+                goto out;
+            }
+        if (k == PROMPTS_MAX_TRANSFER) {
+            rc = stick_bad(out, PROMPTS_BAD_DAMAGED, "manifest.tsv", err, errlen,
+                           "more prompts than any language has");
+            goto out;
+        }
+        char *end;
+        unsigned long long want = strtoull(f[1], &end, 10);
+        char *src = xasprintf("%s/%s", dir, file);
+        r = src ? read_small(src, &bytes[k], &sizes[k], PROMPTS_MAX_FILE) : -ENOMEM;
+        free(src);
+        snprintf(out->item[k].id, sizeof out->item[0].id, "%s", f[0]);
+        out->n++;
+        char hex[65] = "";
+        if (r == 0)
+            sha256_hex(bytes[k], sizes[k], hex);
+        if (r != 0 || *end || end == f[1] || want != sizes[k] || strcmp(hex, f[2]) != 0 ||
+            !opus_ok(bytes[k], sizes[k])) {
+            rc = stick_bad(out, PROMPTS_BAD_DAMAGED, file, err, errlen,
+                           r != 0 ? "missing, or not a small file"
+                           : want != sizes[k] ? "its size is not the one listed (cut short?)"
+                           : strcmp(hex, f[2]) ? "its content is not the one listed (damaged)"
+                                               : "not a sound the kiosk can play");
+            goto out;
+        }
+        if (!(words[k] = strdup(f[3]))) {
+            fail(err, errlen, "prompts: out of memory");
+            goto out;
+        }
+        /* What it changes: the bytes this kiosk speaks now, if any. */
+        uint8_t *mine;
+        size_t mine_len;
+        char *own = own_path(p, lang, f[0]);
+        r = own ? read_small(own, &mine, &mine_len, PROMPTS_MAX_FILE * 4) : -ENOMEM;
+        free(own);
+        if (r == 0) {
+            int same = mine_len == sizes[k] && memcmp(mine, bytes[k], mine_len) == 0;
+            out->item[k].change = same ? PROMPTS_SAME : PROMPTS_REPLACED;
+            free(mine);
+        } else {
+            out->item[k].change = PROMPTS_NEW;
+        }
+        if (out->item[k].change == PROMPTS_SAME)
+            out->n_same++;
+        else if (out->item[k].change == PROMPTS_NEW)
+            out->n_new++;
+        else
+            out->n_replaced++;
+    }
+    if (!out->n) {
+        fail(err, errlen, "%s lists no prompts", mpath);
+        rc = PROMPTS_E_MISSING;
+        goto out;
+    }
+    rc = 0;
+    if (!apply || out->n_new + out->n_replaced == 0)
+        goto out;
+    /* All new files aside first: a full card leaves everything as it was. */
+    int er = mkdir(langdir, 0755) < 0 && errno != EEXIST ? errno : 0;
+    for (size_t k = 0; !er && k < out->n; k++) {
+        if (out->item[k].change == PROMPTS_SAME)
+            continue;
+        tmps[k] = xasprintf("%s/.%s.opus.import.%ld", langdir, out->item[k].id, (long)getpid());
+        er = tmps[k] ? write_synced(tmps[k], bytes[k], sizes[k]) : ENOMEM;
+        if (er) {
+            free(tmps[k]);
+            tmps[k] = NULL;
+        }
+    }
+    for (size_t k = 0; !er && k < out->n; k++) {
+        struct entry *e = find(p, lang, out->item[k].id);
+        if (out->item[k].change == PROMPTS_SAME)
+            continue;
+        lines[nrepl] = e->line;
+        if (!(repl[nrepl++] = xasprintf("%s\t%s\trecorded\t%s\n", lang, e->id, words[k])))
+            er = ENOMEM;
+    }
+    if (er) {
+        fail(err, errlen, "%s: %s: cannot save the prompts (is the card full?); nothing changed",
+             langdir, strerror(er));
+        rc = PROMPTS_E_IO;
+        goto out;
+    }
+    for (size_t k = 0; k < out->n; k++) {
+        if (!tmps[k])
+            continue;
+        char *path = own_path(p, lang, out->item[k].id);
+        if (!path || rename(tmps[k], path) < 0) {
+            fail(err, errlen, "%s: %s: a prompt could not be put in place", langdir,
+                 strerror(path ? errno : ENOMEM));
+            free(path);
+            rc = PROMPTS_E_IO;
+            goto out;
+        }
+        free(path);
+        free(tmps[k]);
+        tmps[k] = NULL;
+        struct entry *e = find(p, lang, out->item[k].id);
+        free(e->pcm); /* stale now */
+        e->pcm = NULL;
+        e->samples = 0;
+        e->warned = 0;
+    }
+    er = -durable_sync_dir(langdir);
+    if (er) {
+        fail(err, errlen, "%s: %s", langdir, strerror(er));
+        rc = PROMPTS_E_IO;
+        goto out;
+    }
+    if ((rc = write_manifest_n(p, lines, repl, nrepl, err, errlen)) != 0)
+        goto out;
+    for (size_t k = 0, c = 0; k < out->n; k++) {
+        if (out->item[k].change == PROMPTS_SAME)
+            continue;
+        struct entry *e = find(p, lang, out->item[k].id);
+        free(p->lines[e->line]);
+        p->lines[e->line] = repl[c];
+        repl[c++] = NULL;
+        free(e->words);
+        e->words = words[k];
+        words[k] = NULL;
+        e->status = PROMPT_RECORDED;
+    }
+out:
+    for (size_t k = 0; k < PROMPTS_MAX_TRANSFER; k++) {
+        if (tmps[k]) {
+            unlink(tmps[k]);
+            free(tmps[k]);
+        }
+        free(bytes[k]);
+        free(words[k]);
+        free(repl[k]);
+    }
+    free(man);
+    free(dir);
+    free(mpath);
+    free(langdir);
     return rc;
 }

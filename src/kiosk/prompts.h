@@ -47,6 +47,7 @@ enum prompts_error {
     PROMPTS_E_MISSING = -5,  /* no such prompt, or its file is missing */
     PROMPTS_E_DECODE = -6,   /* the file is not valid Ogg Opus, or too long */
     PROMPTS_E_ENCODE = -7,   /* the encoder refused the recording */
+    PROMPTS_E_STICK = -8,    /* a file to import is damaged or unknown: nothing taken */
 };
 
 enum prompt_status {
@@ -102,5 +103,62 @@ int prompts_at(const struct prompts *p, size_t i, const char **lang, const char 
  */
 int prompts_save(struct prompts *p, const char *lang, const char *id, const int16_t *pcm16k,
                  size_t n, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * The prompt `id` of exactly `lang`, no fallback: what a volunteer hears as
+ * "the current take". PROMPTS_E_MISSING when that language has no file.
+ */
+int prompts_get_own(struct prompts *p, const char *lang, const char *id, const int16_t **pcm,
+                    size_t *samples, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Carrying a language's recorded prompts to other kiosks on a USB stick
+ * (docs/prompts.md, "Sharing recordings"). On the stick:
+ *
+ *     <stick>/homthu-prompts/<lang>/manifest.tsv   "# homthu-prompts 1", then
+ *                                                  id<TAB>bytes<TAB>sha256<TAB>words
+ *     <stick>/homthu-prompts/<lang>/<id>.opus
+ *
+ * Only files the manifest lists are read; nothing on the stick is ever run.
+ */
+#define PROMPTS_STICK_DIR "homthu-prompts"
+#define PROMPTS_MAX_TRANSFER 64
+#define PROMPTS_MAX_FILE (1024 * 1024) /* a 60 s prompt at 24 kbps is ~180 KB */
+
+enum prompts_change { PROMPTS_SAME = 0, PROMPTS_NEW, PROMPTS_REPLACED };
+enum prompts_bad { PROMPTS_BAD_NONE = 0, PROMPTS_BAD_DAMAGED, PROMPTS_BAD_UNKNOWN };
+
+struct prompts_transfer {
+    size_t n; /* exported, or listed on the stick */
+    struct {
+        char id[64];
+        int change; /* enum prompts_change (import) */
+    } item[PROMPTS_MAX_TRANSFER];
+    size_t n_new, n_replaced, n_same;
+    int bad;           /* enum prompts_bad, with PROMPTS_E_STICK */
+    char bad_file[64]; /* the file at fault, as named on the stick */
+};
+
+/*
+ * Write every `recorded` prompt of `lang` to the stick (each file, then the
+ * manifest last, replaced atomically). PROMPTS_E_MISSING when `lang` has
+ * none recorded (nothing written).
+ */
+int prompts_export(struct prompts *p, const char *lang, const char *stick, struct prompts_transfer *out,
+                   char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Read `lang`'s prompts from the stick and check every one (listed size and
+ * SHA-256, Ogg Opus, decodes, at most PROMPTS_MAX_SECONDS, an id this
+ * kiosk's manifest has for `lang`). `out` says what is new, what replaces
+ * a file and what is the same. With `apply`, takes the new and replaced
+ * ones: all files written aside first, then renamed, then the manifest
+ * (status `recorded`, the stick's words). Any bad file: PROMPTS_E_STICK,
+ * out->bad and bad_file say which, and nothing is changed. No folder for
+ * `lang` on the stick: PROMPTS_E_MISSING.
+ */
+int prompts_import(struct prompts *p, const char *lang, const char *stick, int apply,
+                   struct prompts_transfer *out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 #endif

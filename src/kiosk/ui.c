@@ -502,6 +502,7 @@ void ui_tick(struct ui *ui, uint32_t now_ms)
         __attribute__((fallthrough));
     case UI_PIN:
     case UI_VOLUNTEER:
+        ui_staff_tick(ui, idle);
         if (idle >= (uint32_t)ui->cfg.idle_seconds * 1000u * 5u && !ui->v_recording) {
             if (ui->mic_testing && ui->host->mic_test)
                 ui->host->mic_test(ui->host->ctx, 0);

@@ -107,6 +107,73 @@ struct ui_lang {
 };
 
 /*
+ * Staff screens (ui_staff.c): what the volunteer's and the technician's
+ * host calls report. Facts only; the screens put them in Vietnamese.
+ */
+enum ui_prompt_state {
+    UI_PROMPT_NONE = 0, /* no sound of its own: the Vietnamese one is spoken */
+    UI_PROMPT_MACHINE,  /* machine speech */
+    UI_PROMPT_STANDIN,  /* a stand-in until a person records it */
+    UI_PROMPT_RECORDED, /* a person's voice */
+};
+
+/* A language's prompts over a USB stick (docs/prompts.md). */
+enum ui_usb_status {
+    UI_USB_OK = 0,
+    UI_USB_NO_STICK, /* no stick mounted */
+    UI_USB_EMPTY,    /* export: nothing recorded; import: none of that language on it */
+    UI_USB_BAD_FILE, /* a file on the stick is damaged or not a prompt: nothing taken */
+    UI_USB_UNKNOWN,  /* a file names a prompt this kiosk does not have: nothing taken */
+    UI_USB_WRITE,    /* cannot write (stick or card full or read-only): nothing changed */
+};
+enum ui_usb_change { UI_USB_SAME = 0, UI_USB_NEW, UI_USB_REPLACED };
+#define UI_USB_MAX 64
+struct ui_usb {
+    int status;               /* enum ui_usb_status */
+    int n;                    /* prompts concerned (written, or found on the stick) */
+    char ids[UI_USB_MAX][48]; /* their ids */
+    int change[UI_USB_MAX];   /* import: enum ui_usb_change of each */
+    int n_new, n_replaced, n_same;
+    char file[64];            /* the file a refusal is about, as named on the stick */
+};
+
+/* Faults as the red LED's blink codes (docs/leds.md): bit code-1. */
+#define UI_LED_CODES 6
+enum ui_uplink_state {
+    UI_UPLINK_UNKNOWN = 0, /* homthu-uplink left no status: not running, or never ran */
+    UI_UPLINK_NO_RELAY,    /* no relay_url in kiosk.conf */
+    UI_UPLINK_IDLE,        /* nothing waiting */
+    UI_UPLINK_SENDING,
+    UI_UPLINK_FAILING,     /* the last attempt failed (uplink_error says how) */
+};
+enum ui_uplink_error {
+    UI_UPLINK_E_NONE = 0,
+    UI_UPLINK_E_OFFLINE,   /* the relay cannot be reached at all */
+    UI_UPLINK_E_NETWORK,   /* cut or overloaded: retried */
+    UI_UPLINK_E_TLS,       /* the relay's certificate or pin does not match */
+    UI_UPLINK_E_DEVICE,    /* this kiosk is not enrolled, or revoked */
+    UI_UPLINK_E_REFUSED,   /* the relay refused a tip or our credentials */
+    UI_UPLINK_E_OTHER,     /* protocol, queue, anything else: see the log */
+};
+struct ui_tech_facts {
+    char kiosk_id[48], version[24];
+    int queue_open;
+    unsigned waiting, cut_short;
+    long long oldest_waiting_s; /* -1: nothing waits */
+    long long last_delivery_s;  /* seconds ago; -1: none in the queue's memory */
+    long long disk_free_mb, disk_total_mb; /* -1: unknown */
+    int microphone, speaker, clock_set;
+    unsigned led_faults;        /* bit i: the fault of red code i+1 is present */
+    char relay_url[160];        /* as in kiosk.conf, or "" unknown */
+    int uplink_state;           /* enum ui_uplink_state */
+    long long uplink_age_s;     /* since homthu-uplink last wrote its status */
+    int uplink_error;           /* enum ui_uplink_error of the last failure */
+    long long uplink_error_age_s;
+    char addrs[4][48];          /* the kiosk's network addresses, "eth0 192.168.1.20" */
+    int naddrs;
+};
+
+/*
  * What the UI asks of the world. All calls are made from ui_event()/ui_tick()
  * on the caller's thread and must not block for long.
  */
@@ -140,6 +207,20 @@ struct ui_host {
     void (*mic_test)(void *ctx, int on);
     void (*led_test)(void *ctx);
     void *ctx;
+    /* Staff screens (ui_staff.c); any may be NULL. prompt_record_stop
+       above only stops and holds the new take: nothing is saved until
+       prompt_take_keep, so the old take serves until then. */
+    int (*prompt_state)(void *ctx, const char *lang, const char *id); /* ui_prompt_state */
+    int (*prompt_play_own)(void *ctx, const char *lang, const char *id); /* no fallback; -1 none */
+    void (*prompt_take_play)(void *ctx);
+    int (*prompt_take_keep)(void *ctx, const char *lang, const char *id, char *err,
+                            size_t errlen);
+    void (*prompt_take_drop)(void *ctx);
+    /* Export `lang`'s recorded prompts to the stick; import from it (apply 0:
+       only say what would change, 1: do it, all or nothing). */
+    void (*usb_export)(void *ctx, const char *lang, struct ui_usb *out);
+    void (*usb_import)(void *ctx, const char *lang, int apply, struct ui_usb *out);
+    void (*tech_facts)(void *ctx, struct ui_tech_facts *out);
 };
 
 struct ui_config {
@@ -172,6 +253,9 @@ void ui_tick(struct ui *ui, uint32_t now_ms);
    wakes the kiosk and starts a tip; hanging up ends it as walking away
    does (a tip with speech is kept, see ui.c). */
 void ui_handset(struct ui *ui, int lifted, uint32_t now_ms);
+/* The PIN screen, then the volunteer's (technician 0) or the technician's
+   (1) screens: what the long press opens, and the out-of-service screen's. */
+void ui_staff_open(struct ui *ui, int technician, uint32_t now_ms);
 /* Faults the kiosk found (no microphone etc.) change what is offered. */
 void ui_set_microphone(struct ui *ui, int present);
 

@@ -17,6 +17,7 @@
 #include "core/envelope.h"
 #include "kiosk/telex.h"
 #include "kiosk/ui.h"
+#include "kiosk/ui_staff.h"
 
 /*
  * Colours. Every text colour pair is ≥ 7:1 (WCAG AAA); tests compute it
@@ -145,6 +146,7 @@ struct ui {
     /* Layout */
     double s;       /* scale from the 800×480 design */
     int min_target; /* px */
+    struct ui_staff staff; /* behind the PIN (ui_staff.c) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -362,5 +364,7 @@ void ui_draw_volunteer(struct frame *f);
 void ui_draw_tech(struct frame *f);
 /* The actions of those screens (A_VOLUNTEER and after). */
 void ui_staff_act(struct ui *ui, const struct ui_target *t);
+/* Timers of those screens: the lockout's countdown, the level meter, idle. */
+void ui_staff_tick(struct ui *ui, uint32_t idle_ms);
 
 #endif

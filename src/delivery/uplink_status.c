@@ -1,0 +1,147 @@
+/* uplink_status — see uplink_status.h. */
+#include "delivery/uplink_status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct uplink_status {
+    char path[4200], tmp[4300];
+    struct uplink_status_info cur;
+    int written; /* cur is on disk */
+};
+
+struct uplink_status *uplink_status_new(const char *data_dir, const char *relay_url)
+{
+    struct uplink_status *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    snprintf(s->path, sizeof s->path, "%s/" UPLINK_STATUS_FILE, data_dir);
+    snprintf(s->tmp, sizeof s->tmp, "%s.tmp", s->path);
+    snprintf(s->cur.relay_url, sizeof s->cur.relay_url, "%s", relay_url ? relay_url : "");
+    return s;
+}
+
+void uplink_status_free(struct uplink_status *s)
+{
+    free(s);
+}
+
+static const char *const state_names[] = {"unknown", "idle", "sending", "failing", "no_relay"};
+
+static int put(struct uplink_status *s)
+{
+    char buf[1400];
+    /* A URL with a line end would forge keys: kiosk.conf forbids them, and
+       they are cut here too. */
+    char url[1024];
+    snprintf(url, sizeof url, "%s", s->cur.relay_url);
+    url[strcspn(url, "\r\n")] = 0;
+    int n = snprintf(buf, sizeof buf, "relay_url=%s\nupdated=%lld\nstate=%s\nerror=%s\nerror_at=%lld\n",
+                     url, (long long)s->cur.updated, state_names[s->cur.state], s->cur.error,
+                     (long long)s->cur.error_at);
+    if (n < 0 || (size_t)n >= sizeof buf)
+        return -EINVAL;
+    int fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    ssize_t w = write(fd, buf, (size_t)n);
+    int e = w == n ? 0 : (w < 0 ? errno : EIO);
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(s->tmp, s->path) < 0)
+        e = errno;
+    if (e) {
+        unlink(s->tmp);
+        return -e;
+    }
+    s->written = 1;
+    return 0;
+}
+
+int uplink_status_note(struct uplink_status *s, const char *doing, int64_t now)
+{
+    if (!s || !doing)
+        return 0;
+    int state = s->cur.state;
+    char error[32];
+    snprintf(error, sizeof error, "%s", s->cur.error);
+    /* The uploader's own words (uploader.c set_doing): the failure's kind
+       is the uploader_strerror() name in the brackets. */
+    static const char nd[] = "not delivered (";
+    if (!strncmp(doing, nd, sizeof nd - 1)) {
+        const char *a = doing + sizeof nd - 1, *b = strchr(a, ')');
+        state = UPLINK_ST_FAILING;
+        if (b && (size_t)(b - a) < sizeof error)
+            snprintf(error, sizeof error, "%.*s", (int)(b - a), a);
+        else
+            snprintf(error, sizeof error, "unknown");
+    } else if (!strncmp(doing, "cannot read the queue", 21)) {
+        state = UPLINK_ST_FAILING;
+        snprintf(error, sizeof error, "queue");
+    } else if (!strncmp(doing, "sending", 7)) {
+        state = UPLINK_ST_SENDING;
+    } else if (doing[0]) {
+        state = UPLINK_ST_IDLE;
+    }
+    int changed = state != s->cur.state || strcmp(error, s->cur.error) != 0;
+    if (!changed && s->written && now - s->cur.updated < UPLINK_STATUS_REFRESH_S)
+        return 0;
+    /* The failure stays on record after the link comes back, with when it
+       was last seen: what the technician asks. */
+    if (state == UPLINK_ST_FAILING)
+        s->cur.error_at = now;
+    s->cur.state = state;
+    snprintf(s->cur.error, sizeof s->cur.error, "%s", error);
+    s->cur.updated = now;
+    return put(s);
+}
+
+int uplink_status_no_relay(struct uplink_status *s, int64_t now)
+{
+    if (!s)
+        return 0;
+    s->cur.state = UPLINK_ST_NO_RELAY;
+    s->cur.updated = now;
+    return put(s);
+}
+
+int uplink_status_read(const char *data_dir, struct uplink_status_info *out)
+{
+    char path[4200], buf[1400];
+    memset(out, 0, sizeof *out);
+    snprintf(path, sizeof path, "%s/" UPLINK_STATUS_FILE, data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? -ENOENT : -EINVAL;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -EINVAL;
+    buf[n] = 0;
+    int seen = 0;
+    char *save = NULL;
+    for (char *ln = strtok_r(buf, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(ln, '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        const char *v = eq + 1;
+        if (!strcmp(ln, "relay_url"))
+            snprintf(out->relay_url, sizeof out->relay_url, "%s", v);
+        else if (!strcmp(ln, "updated"))
+            out->updated = strtoll(v, NULL, 10), seen |= 1;
+        else if (!strcmp(ln, "error"))
+            snprintf(out->error, sizeof out->error, "%s", v);
+        else if (!strcmp(ln, "error_at"))
+            out->error_at = strtoll(v, NULL, 10);
+        else if (!strcmp(ln, "state"))
+            for (int i = 0; i < (int)(sizeof state_names / sizeof *state_names); i++)
+                if (!strcmp(v, state_names[i]))
+                    out->state = i, seen |= 2;
+    }
+    return seen == 3 ? 0 : -EINVAL;
+}

@@ -1,0 +1,61 @@
+/*
+ * uplink_status — what homthu-uplink leaves for the kiosk's technician
+ * screen: the relay it sends to, whether it is sending, idle or failing,
+ * and the kind of its last failure with when. The two are separate
+ * processes; this small file in the data directory is all they share.
+ *
+ *     <data_dir>/uplink.status      key=value lines:
+ *     relay_url=https://relay.example/     (as in kiosk.conf)
+ *     updated=1717000000                   unix seconds of this write
+ *     state=idle|sending|failing|no_relay
+ *     error=offline                        uploader_strerror() name; "" none
+ *     error_at=1716999000                  unix seconds; 0 none
+ *
+ * No tip ids, sizes or content: only what a passer-by may read off the
+ * technician's screen anyway. Written atomically (a rename), not synced:
+ * it is news, and a power cut only makes it older.
+ */
+#ifndef HOMTHU_UPLINK_STATUS_H
+#define HOMTHU_UPLINK_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UPLINK_STATUS_FILE "uplink.status"
+#define UPLINK_STATUS_REFRESH_S 60 /* `updated` is at most this old while it runs */
+
+enum uplink_state {
+    UPLINK_ST_UNKNOWN = 0,
+    UPLINK_ST_IDLE,
+    UPLINK_ST_SENDING,
+    UPLINK_ST_FAILING,
+    UPLINK_ST_NO_RELAY,
+};
+
+struct uplink_status_info {
+    char relay_url[1024];
+    int64_t updated;
+    int state; /* enum uplink_state */
+    char error[32];
+    int64_t error_at;
+};
+
+struct uplink_status;
+
+/* NULL when out of memory (the uplink then runs without leaving news). */
+struct uplink_status *uplink_status_new(const char *data_dir, const char *relay_url);
+void uplink_status_free(struct uplink_status *s); /* NULL is a no-op */
+
+/*
+ * The uploader's "doing" line (uploader.h's tick), at unix time `now`.
+ * Writes when the state or the failure changes, else once a minute.
+ * 0, or -errno of a failed write (the caller may log it once).
+ */
+int uplink_status_note(struct uplink_status *s, const char *doing, int64_t now);
+/* No relay configured: say so (written at once). */
+int uplink_status_no_relay(struct uplink_status *s, int64_t now);
+
+/* Read what the uplink left: 0, -ENOENT none, -EINVAL not understood. */
+int uplink_status_read(const char *data_dir, struct uplink_status_info *out);
+
+#endif
