@@ -393,6 +393,9 @@ static int cmd_show(int argc, char **argv)
         console_capture_day(v->meta.capture_day, day);
         printf("When      %s (as the person said; recorded on %s)\n", console_when_name(v->when),
                day);
+        if (v->unconfirmed)
+            printf("Left      without confirming: the person spoke, then walked away or hung "
+                   "up before touching \"done\"\n");
         console_duration(v->seconds, len);
         if (v->audio_len)
             printf("Audio     %s (" PROG " audio %.8s --play, or --out FILE)\n", len, id);

@@ -328,6 +328,13 @@ int envelope_write_when(struct envelope_writer *w, uint8_t when)
     return writer_record(w, RECORD_WHEN, &when, 1);
 }
 
+int envelope_write_unconfirmed(struct envelope_writer *w)
+{
+    if (!w)
+        return ENVELOPE_E_ARG;
+    return writer_record(w, RECORD_UNCONFIRMED, NULL, 0);
+}
+
 int envelope_writer_finish(struct envelope_writer *w, char *err, size_t errlen)
 {
     if (!w)
@@ -509,7 +516,7 @@ struct record_parser {
     size_t hdr_fill;
     uint8_t type;
     uint32_t len, got;
-    int seen_meta, seen_pad, seen_when;
+    int seen_meta, seen_pad, seen_when, seen_unconfirmed;
     uint8_t small[TEXT_MAX]; /* META, SIG and TEXT bodies */
     uint64_t audio_bytes;
 };
@@ -523,7 +530,7 @@ static void parser_init(struct record_parser *p, const uint8_t *header,
     crypto_sign_update(&p->inner, header, ENVELOPE_HEADER_BYTES);
     p->phase = P_HDR;
     p->hdr_fill = 0;
-    p->seen_meta = p->seen_pad = p->seen_when = 0;
+    p->seen_meta = p->seen_pad = p->seen_when = p->seen_unconfirmed = 0;
     p->audio_bytes = 0;
 }
 
@@ -557,6 +564,13 @@ static int record_header(struct record_parser *p, char *err, size_t errlen)
             return say(err, errlen, ENVELOPE_E_RECORD,
                        "malformed record: 'when' repeated or of length %u", p->len);
         p->seen_when = 1;
+        break;
+    case RECORD_UNCONFIRMED:
+        if (p->seen_unconfirmed || p->len != 0)
+            return say(err, errlen, ENVELOPE_E_RECORD,
+                       "malformed record: 'left without confirming' repeated or of length %u",
+                       p->len);
+        p->seen_unconfirmed = 1;
         break;
     case RECORD_PAD:
         p->seen_pad = 1;
@@ -607,6 +621,10 @@ static int record_done(struct record_parser *p, char *err, size_t errlen)
                        "malformed record: 'when' value %u out of range", p->small[0]);
         if (cb && cb->when)
             cb->when(cb->ctx, p->small[0]);
+        break;
+    case RECORD_UNCONFIRMED:
+        if (cb && cb->unconfirmed)
+            cb->unconfirmed(cb->ctx);
         break;
     case RECORD_SIG: {
         int ok = crypto_sign_final_verify(&p->inner, p->small, p->header + H_DEVICE) == 0;

@@ -96,6 +96,7 @@ struct envelope_meta {
 enum envelope_record {
     RECORD_META = 1, RECORD_TEXT = 2, RECORD_AUDIO = 3, RECORD_PAD = 4, RECORD_SIG = 5,
     RECORD_WHEN = 6,
+    RECORD_UNCONFIRMED = 7, /* empty: the person spoke and left without "done" */
 };
 
 /* ---- writer ---- */
@@ -133,6 +134,10 @@ int envelope_write_audio(struct envelope_writer *w, const uint8_t *ogg, size_t l
 /* Record when it happened (enum envelope_when), once, after the fact. */
 int envelope_write_when(struct envelope_writer *w, uint8_t when)
     __attribute__((warn_unused_result));
+
+/* Mark the tip "left without confirming" (an empty UNCONFIRMED record):
+   the person spoke, then walked away or hung up before touching "done". */
+int envelope_write_unconfirmed(struct envelope_writer *w) __attribute__((warn_unused_result));
 
 /*
  * Pad to the size bucket, append the inner signature, emit the final chunk
@@ -193,6 +198,7 @@ struct envelope_record_cb {
     void (*audio)(void *ctx, const uint8_t *ogg, size_t len);
     void (*when)(void *ctx, uint8_t when); /* from a WHEN record */
     void *ctx;
+    void (*unconfirmed)(void *ctx); /* from an UNCONFIRMED record; may be NULL */
 };
 
 /* One post key pair the reader may use; several allow key rotation. */

@@ -34,6 +34,7 @@ struct kiosk {
     struct audio_port audio;
     struct tip_session *tip;
     int capturing;       /* the microphone feeds the tip */
+    size_t practice_samples; /* a practice recording: heard, counted, never kept */
     int level;
     unsigned faults;
     /* The recording as Ogg Opus, for "listen back" only: locked memory. */
@@ -90,6 +91,7 @@ int kiosk_new(struct kiosk **out, const struct kiosk_opts *o, char *err, size_t 
         return -1;
     }
     k->o = *o;
+    k->o.training = 0; /* practice never outlives a restart (ui.h) */
     if (o->keys) {
         k->keys = *o->keys;
         k->have_keys = 1;
@@ -222,6 +224,8 @@ void kiosk_pump(struct kiosk *k)
             continue;
         }
         char err[256];
+        if (!k->tip)
+            k->practice_samples += n;
         if (k->tip && tip_add_pcm(k->tip, k->pump, n, err, sizeof err) != 0) {
             /* The chunks already committed stay; the person is told at "send". */
             say_log(k, "fault: recording could not be stored: %s", err);
@@ -326,11 +330,15 @@ static int h_record_start(void *ctx, const char *lang, int category, char *err, 
         tip_discard(k->tip);
         k->tip = NULL;
     }
-    int rc = begin_tip(k, lang, category, 1, err, errlen);
+    k->practice_samples = 0;
+    /* Practice: the meter moves and the time runs, but nothing reaches the
+       queue, not even a header. */
+    int rc = k->o.training ? 0 : begin_tip(k, lang, category, 1, err, errlen);
     if (rc)
         return rc;
     if (k->audio.capture_start(k->audio.ctx, err, errlen) != 0) {
-        tip_discard(k->tip);
+        if (k->tip)
+            tip_discard(k->tip);
         k->tip = NULL;
         k->faults |= KIOSK_FAULT_NO_MICROPHONE;
         say_log(k, "fault: %s", err);
@@ -358,6 +366,8 @@ static int h_record_level(void *ctx)
 static double h_record_seconds(void *ctx)
 {
     struct kiosk *k = ctx;
+    if (!k->tip && k->o.training)
+        return (double)k->practice_samples / CAPTURE_RATE;
     return k->tip ? tip_seconds(k->tip) : 0;
 }
 
@@ -389,10 +399,21 @@ static void h_play_recording(void *ctx)
 }
 
 static int h_tip_send(void *ctx, const char *lang, int category, const char *text, int when,
-                      char *err, size_t errlen)
+                      int unconfirmed, char *err, size_t errlen)
 {
     struct kiosk *k = ctx;
     h_record_stop(k);
+    if (k->o.training) {
+        /* Practice is never sealed or queued. */
+        if (k->tip) {
+            tip_discard(k->tip);
+            k->tip = NULL;
+        }
+        forget_recording(k);
+        k->practice_samples = 0;
+        say_log(k, "practice tip: nothing kept");
+        return 0;
+    }
     if (!k->tip) {
         int rc = begin_tip(k, lang, category, 0, err, errlen); /* text only */
         if (rc)
@@ -404,6 +425,8 @@ static int h_tip_send(void *ctx, const char *lang, int category, const char *tex
         rc = tip_add_text(k->tip, text, tl, err, errlen);
     if (rc == 0 && when)
         rc = tip_set_when(k->tip, (uint8_t)when, err, errlen);
+    if (rc == 0 && unconfirmed)
+        rc = tip_set_unconfirmed(k->tip, err, errlen);
     int trusted;
     if (rc == 0) {
         struct timespec t0, t1;
@@ -425,7 +448,7 @@ static int h_tip_send(void *ctx, const char *lang, int category, const char *tex
         }
         return -2;
     }
-    say_log(k, "tip saved (%s)", k->o.training ? "practice" : "for the post");
+    say_log(k, "tip saved for the post%s", unconfirmed ? " (left without confirming)" : "");
     return 0;
 }
 
@@ -442,6 +465,25 @@ static void h_tip_discard(void *ctx)
         say_log(k, "tip discarded");
     }
     forget_recording(k);
+}
+
+static int h_playing(void *ctx)
+{
+    struct kiosk *k = ctx;
+    return k->npending > 0 || kiosk_playing(k); /* asked for is as good as playing */
+}
+
+/* A voice of the language's own: machine speech or a person's. A stand-in
+   ("placeholder") is the Vietnamese one, except the language's name, whose
+   stand-in is that name said the way its speakers say it (docs/prompts.md). */
+static int h_has_prompt(void *ctx, const char *lang, const char *id)
+{
+    struct kiosk *k = ctx;
+    if (!k->o.prompts)
+        return 0;
+    enum prompt_status st = prompts_status(k->o.prompts, lang, id);
+    return st == PROMPT_ESPEAK || st == PROMPT_RECORDED ||
+           (st == PROMPT_PLACEHOLDER && !strcmp(id, "language_name"));
 }
 
 static const char *h_text(void *ctx, const char *lang, const char *msgid)
@@ -634,6 +676,8 @@ void kiosk_host(struct kiosk *k, struct ui_host *h)
     h->tech_info = h_tech_info;
     h->mic_test = h_mic_test;
     h->led_test = h_led_test;
+    h->playing = h_playing;
+    h->has_prompt = h_has_prompt;
     staff_host(h);
     h->ctx = k;
 }

@@ -22,6 +22,7 @@ struct tip_session {
     uint8_t id[ENVELOPE_TIP_ID_BYTES];
     int error; /* first error that ended the tip, 0 while healthy */
     int when_set;
+    int unconfirmed_set;
     char reason[512]; /* its sentence, repeated by later calls */
 };
 
@@ -219,6 +220,26 @@ int tip_set_when(struct tip_session *s, uint8_t when, char *err, size_t errlen)
         return tip_fail(s, rc, "when it happened could not be saved", envelope_strerror(rc), err,
                         errlen);
     s->when_set = 1;
+    return 0;
+}
+
+int tip_set_unconfirmed(struct tip_session *s, char *err, size_t errlen)
+{
+    if (!s) {
+        set_err(err, errlen, "tip_set_unconfirmed needs a tip");
+        return ENVELOPE_E_ARG;
+    }
+    if (s->error) {
+        set_err(err, errlen, "%s", s->reason);
+        return s->error;
+    }
+    if (s->unconfirmed_set)
+        return 0; /* once says it all */
+    int rc = envelope_write_unconfirmed(s->w);
+    if (rc != 0)
+        return tip_fail(s, rc, "the mark 'left without confirming' could not be saved",
+                        envelope_strerror(rc), err, errlen);
+    s->unconfirmed_set = 1;
     return 0;
 }
 

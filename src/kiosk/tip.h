@@ -52,6 +52,13 @@ int tip_add_text(struct tip_session *s, const char *utf8, size_t len, char *err,
  */
 int tip_set_when(struct tip_session *s, uint8_t when, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/*
+ * The person spoke and left (walked away, hung up) without touching
+ * "done": an UNCONFIRMED record tells the officer (docs/envelope.md).
+ * At most once per tip.
+ */
+int tip_set_unconfirmed(struct tip_session *s, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Seconds of audio captured so far. */
 double tip_seconds(const struct tip_session *s);
 /* The tip id (for logs: it identifies the tip, never the person). */

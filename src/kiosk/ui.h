@@ -8,9 +8,14 @@
  * every touch target is at least 15 mm and no text is smaller than 28 px at
  * 800×480; tests check both from the draw list.
  *
- * The flow: start → language → what happened (pictures) → speak → (review
- * → optional text → optional when) → sent → start. Voice-only: a language,
- * a picture, the record button, "send": four taps after the first touch.
+ * The flow (docs/kiosk-flow.md): start, which is the choice of language →
+ * speak (one touch starts) → recording ("done", or "throw away") → review
+ * (listen back, send; a picture, a few words and "when" are extras) → sent
+ * → a quiet start. From a dark screen: wake, language, record, done, and
+ * the tip is sent by itself after a short visible countdown (or at once
+ * with "send"): four taps. With a handset: lift, (a language,) speak, hang
+ * up. A person who has spoken and walks away has the tip kept and sent,
+ * marked "left without confirming"; only "throw away" discards it.
  *
  * Not here: audio, the queue, SDL, fonts (the host and the renderer).
  */
@@ -43,6 +48,7 @@ enum ui_screen {
     UI_PIN,           /* volunteer PIN */
     UI_VOLUNTEER,     /* record the prompts of a language, practice mode */
     UI_TECH,          /* the technician's checks */
+    UI_NOT_SAVED,     /* the tip could not be saved: "your words were not kept" */
     UI_NSCREENS
 };
 
@@ -58,6 +64,9 @@ enum ui_draw_kind {
     UI_DRAW_TEXT,   /* text wrapped inside rect, `px` high, fg on bg */
     UI_DRAW_PICTO,  /* emoji `picto` fitted in rect; bg is what lies behind */
     UI_DRAW_METER,  /* level meter: `value` 0..100 filling rect, fg on bg */
+    UI_DRAW_RING,   /* a ring in rect (a circle, as wide as the smaller side, `radius`
+                       thick) filled clockwise from the top to `value` 0..100 in fg,
+                       the rest in bg: time going by, no numbers needed */
 };
 
 enum ui_align { UI_ALIGN_CENTER = 0, UI_ALIGN_LEFT = 1 };
@@ -188,9 +197,11 @@ struct ui_host {
     double (*record_seconds)(void *ctx);
     void (*play_recording)(void *ctx);     /* listen back */
     /* Seal and commit the tip (creating a text-only one if none is open).
-       0 when durable; -2 the queue failed. */
+       `unconfirmed`: the person spoke and left (walked away, hung up)
+       without touching "done": the officer is told. 0 when durable; -2 the
+       queue failed. In practice mode nothing is sealed: 0, nothing kept. */
     int (*tip_send)(void *ctx, const char *lang, int category, const char *text, int when,
-                    char *err, size_t errlen);
+                    int unconfirmed, char *err, size_t errlen);
     void (*tip_discard)(void *ctx);        /* nothing of it may remain */
     const char *(*text)(void *ctx, const char *lang, const char *msgid); /* never NULL */
     int (*can_take_tips)(void *ctx);       /* queue writable, post key present */
@@ -206,6 +217,11 @@ struct ui_host {
     void (*tech_info)(void *ctx, struct ui_tech *out);
     void (*mic_test)(void *ctx, int on);
     void (*led_test)(void *ctx);
+    /* The villager's flow; either may be NULL. Is a prompt or the recording
+       playing, or about to (listening counts as someone there)? Has `lang`
+       a voice of its own for prompt `id` (never another language's)? */
+    int (*playing)(void *ctx);
+    int (*has_prompt)(void *ctx, const char *lang, const char *id);
     void *ctx;
     /* Staff screens (ui_staff.c); any may be NULL. prompt_record_stop
        above only stops and holds the new take: nothing is saved until
@@ -233,7 +249,8 @@ struct ui_config {
     int blank_seconds;        /* display off on the start screen, default 300 */
     int sent_seconds;         /* "sent" shown, default 10 */
     char pin[16];             /* volunteer PIN; empty disables the volunteer screens */
-    int training;             /* practice mode at start */
+    char post_name[64];       /* who receives the tips, shown on the start screen ("" none) */
+    int training;             /* ignored: practice mode never outlives a restart */
     int volume;               /* percent, from the config; the volunteer screen changes it */
     const struct ui_lang *langs;
     int nlangs;
@@ -245,13 +262,20 @@ struct ui;
 struct ui *ui_new(const struct ui_config *cfg, const struct ui_host *host);
 void ui_free(struct ui *ui); /* zeroes typed text; NULL is a no-op */
 
-/* A tap at logical coordinates, at time now_ms (monotonic). */
+/* A tap at logical coordinates, at time now_ms (monotonic): a press and its
+   release at once. */
 void ui_tap(struct ui *ui, int x, int y, uint32_t now_ms);
+/* A finger down (1) or up (0). A target acts when pressed; the corner that
+   opens the volunteer's PIN only after UI_LONG_PRESS_MS held (ui_tick). */
+#define UI_LONG_PRESS_MS 2500
+void ui_press(struct ui *ui, int x, int y, int down, uint32_t now_ms);
 /* Time passes: timers, the meter, idle. Call at least every 100 ms. */
 void ui_tick(struct ui *ui, uint32_t now_ms);
 /* The telephone handset was lifted (1) or hung up (0), at now_ms. Lifting
-   wakes the kiosk and starts a tip; hanging up ends it as walking away
-   does (a tip with speech is kept, see ui.c). */
+   wakes the kiosk: with one language it goes straight to speaking, and the
+   recording starts when the prompt has been said; with more, one touch on
+   a language. Hanging up ends the tip as walking away does: kept and sent
+   when the person spoke (marked "left without confirming"), else nothing. */
 void ui_handset(struct ui *ui, int lifted, uint32_t now_ms);
 /* The PIN screen, then the volunteer's (technician 0) or the technician's
    (1) screens: what the long press opens, and the out-of-service screen's. */

@@ -35,28 +35,36 @@
 #define C_WHITE 0xFFFFFFu
 #define C_BLACK 0x000000u
 #define C_METER 0x075E26u
+#define C_PRACTICE 0xFFB000u /* the practice frame: amber, black text on it */
+#define C_DOT_OFF 0xBBBBBBu  /* a step still to come */
+/* Each language its own colour, white text ≥ 7:1 on each. */
+#define C_LANG_VI 0x8A1538u
+#define C_LANG_HMN 0x3A1C71u
+#define C_LANG_OTHER 0x00524Au
 
-/* Pictograms (Noto Color Emoji). The pistol is drawn as a water gun: a bomb it is. */
-#define P_POSTBOX 0x1F4EEu
-#define P_SPEAK 0x1F5E3u
-#define P_LOCK 0x1F512u
-#define P_SPEAKER 0x1F50Au
-#define P_MIC 0x1F3A4u
-#define P_CHECK 0x2705u
-#define P_BACK 0x2B05u
-#define P_PLAY 0x25B6u
+/* Pictograms: the project's own (pictos.h); P_AGAIN, P_WAVE, P_GLOBE still emoji. */
+#define P_POSTBOX PICTO_POSTBOX
+#define P_SPEAK PICTO_OTHER
+#define P_LOCK PICTO_LOCK
+#define P_SPEAKER PICTO_HEAR
+#define P_MIC PICTO_MIC
+#define P_CHECK PICTO_DONE
+#define P_BACK PICTO_BACK
+#define P_PLAY PICTO_PLAY
 #define P_AGAIN 0x1F501u
-#define P_STOP 0x23F9u
-#define P_WRITE 0x270Du
-#define P_SUN 0x2600u
-#define P_MOON 0x1F319u
-#define P_CALENDAR 0x1F4C5u
-#define P_HOURGLASS 0x23F3u
-#define P_WARNING 0x26A0u
+#define P_STOP PICTO_STOP
+#define P_WRITE PICTO_KEYBOARD
+#define P_SUN PICTO_TODAY
+#define P_MOON PICTO_EARLIER
+#define P_CALENDAR PICTO_WEEK
+#define P_HOURGLASS PICTO_WAIT
+#define P_WARNING PICTO_WARNING
 #define P_WAVE 0x1F44Bu
-#define P_WRENCH 0x1F527u
+#define P_WRENCH PICTO_WRENCH
 #define P_GLOBE 0x1F310u
-#define P_REC 0x1F534u /* red circle: recording */
+#define P_REC PICTO_RECORD
+
+#include "kiosk/pictos.h"
 
 enum action {
     A_NONE,
@@ -92,7 +100,17 @@ enum action {
     A_T_LED,
     A_T_DONE,
     A_T_TOUCH,
+    /* The villager's flow (issue 10). */
+    A_WELCOME,   /* the start screen's background: say the welcome */
+    A_DONE,      /* recording: done */
+    A_DISCARD,   /* throw away, don't send */
+    A_EXTRA,     /* review: arg 0 picture, 1 words, 2 when */
+    A_EXTRA_OK,  /* an extra's screen: back to review */
+    A_CORNER,    /* the long-press corner: nothing on a tap */
 };
+
+/* The forward action's screens; "still there?" returns with EXTRA_OK. */
+enum extra { EXTRA_CATEGORY, EXTRA_TEXT, EXTRA_WHEN };
 
 /* A picture choice: its words, its prompt, its pictogram. */
 struct ui_choice {
@@ -140,6 +158,17 @@ struct ui {
     int mic_testing;      /* technician's microphone test running */
     int touch_x, touch_y; /* the last touch on the technician's screen, -1 none */
     int last_tap_x, last_tap_y;
+    /* The villager's flow (issue 10). */
+    int handset;         /* the handset is off its hook */
+    int auto_record;     /* speak: start recording once the prompt is said */
+    int spoke;           /* the tip has speech: walking away keeps it */
+    int done;            /* "done" was touched: the tip is confirmed */
+    uint32_t review_at;  /* the review's countdown counts from here */
+    int shown_left;      /* seconds shown on a countdown */
+    int pressing;        /* a finger is down */
+    int press_x, press_y;
+    uint32_t press_at;
+    int press_corner;    /* ... on the long-press corner */
     /* Built by ui_draw, read by ui_tap. */
     struct ui_target targets[UI_MAX_TARGETS];
     int ntargets;
@@ -254,6 +283,15 @@ static inline void target(struct ui *ui, struct ui_rect r, int action, int arg, 
     snprintf(t->label, sizeof t->label, "%s", label);
 }
 
+/* One of the project's pictures (pictos.h) takes the ink of its button. */
+static inline void picto_fg(struct frame *f, struct ui_rect r, uint32_t cp, uint32_t fg,
+                            uint32_t bg)
+{
+    picto(f, r, cp, bg);
+    if (f->out->n > 0 && f->out->cmds[f->out->n - 1].kind == UI_DRAW_PICTO)
+        f->out->cmds[f->out->n - 1].fg = fg;
+}
+
 static inline struct ui_rect rect(int x, int y, int w, int h)
 {
     struct ui_rect r = {x, y, w, h};
@@ -273,30 +311,160 @@ static inline void button(struct frame *f, struct ui_rect r, uint32_t bg, uint32
                           const char *label, int size, int action, int arg, const char *name)
 {
     struct ui *ui = f->ui;
-    struct ui_rect b = inset(r, px(ui, 4));
+    struct ui_rect b = inset(r, px(ui, 6)); /* the practice frame lies in this margin */
     fill(f, b, bg, px(ui, 14));
     if (pic && label && *label) {
         /* Long labels (four lines in some languages) take room from the picture. */
         int pct = strlen(label) > 36 ? 27 : 40;
         int ph = b.h >= px(ui, 150) ? b.h * pct / 100 : 0;
         if (ph) {
-            picto(f, rect(b.x, b.y + px(ui, 6), b.w, ph), pic, bg);
+            picto_fg(f, rect(b.x, b.y + px(ui, 6), b.w, ph), pic, fg, bg);
             text(f,
                  rect(b.x + px(ui, 6), b.y + ph + px(ui, 6), b.w - px(ui, 12),
                       b.h - ph - px(ui, 12)),
                  label, size, fg, bg, UI_ALIGN_CENTER);
         } else {
             int pw = (b.h - px(ui, 16)) * 3 / 4;
-            picto(f, rect(b.x + px(ui, 8), b.y + (b.h - pw) / 2, pw, pw), pic, bg);
+            picto_fg(f, rect(b.x + px(ui, 8), b.y + (b.h - pw) / 2, pw, pw), pic, fg, bg);
             text(f, rect(b.x + pw + px(ui, 12), b.y, b.w - pw - px(ui, 16), b.h), label, size, fg,
                  bg, UI_ALIGN_CENTER);
         }
     } else if (pic) {
-        picto(f, inset(b, px(ui, 10)), pic, bg);
+        picto_fg(f, inset(b, px(ui, 10)), pic, fg, bg);
     } else {
         text(f, inset(b, px(ui, 6)), label, size, fg, bg, UI_ALIGN_CENTER);
     }
     target(ui, r, action, arg, name);
+}
+
+/*
+ * The frame: the same places on every villager's screen (docs/kiosk-flow.md).
+ *   top left      back / cancel ("throw away" in red while a tip has speech),
+ *                 and on the start screen the volunteer's long-press corner;
+ *   top right     hear again;
+ *   bottom right  the one forward action, green;
+ *   bottom left   the step dots, never a target.
+ * Content lies between. Tests check these rects on every screen.
+ */
+static inline int frame_top_h(const struct ui *ui)
+{
+    return ui->min_target + px(ui, 8);
+}
+static inline int frame_bottom_h(const struct ui *ui)
+{
+    return ui->min_target + px(ui, 20);
+}
+static inline struct ui_rect frame_back_rect(const struct ui *ui)
+{
+    return rect(0, 0, px(ui, 236), frame_top_h(ui));
+}
+static inline struct ui_rect frame_hear_rect(const struct ui *ui)
+{
+    return rect(ui->cfg.width - px(ui, 236), 0, px(ui, 236), frame_top_h(ui));
+}
+static inline struct ui_rect frame_forward_rect(const struct ui *ui)
+{
+    int w = px(ui, 300), h = frame_bottom_h(ui);
+    return rect(ui->cfg.width - w, ui->cfg.height - h, w, h);
+}
+static inline struct ui_rect frame_dots_rect(const struct ui *ui)
+{
+    int h = frame_bottom_h(ui);
+    return rect(0, ui->cfg.height - h, ui->cfg.width - frame_forward_rect(ui).w, h);
+}
+static inline struct ui_rect frame_content(const struct ui *ui)
+{
+    int t = frame_top_h(ui);
+    return rect(0, t, ui->cfg.width, ui->cfg.height - t - frame_bottom_h(ui));
+}
+/* What lies between the top corners: the title. */
+static inline struct ui_rect frame_title_rect(const struct ui *ui)
+{
+    struct ui_rect b = frame_back_rect(ui);
+    int m = px(ui, 6); /* the practice frame's margin */
+    return rect(b.w + px(ui, 8), m, ui->cfg.width - 2 * b.w - px(ui, 16), b.h - 2 * m);
+}
+
+/* The same place as a target (the review's "write"): the full bar's height. */
+static inline struct ui_rect frame_middle_rect(const struct ui *ui)
+{
+    struct ui_rect t = frame_title_rect(ui);
+    return rect(t.x, 0, t.w, frame_top_h(ui));
+}
+
+static inline void frame_title(struct frame *f, const char *title)
+{
+    text(f, frame_title_rect(f->ui), title, font(f->ui, 30), C_INK, C_BG, UI_ALIGN_CENTER);
+}
+
+static inline void frame_back(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    button(f, frame_back_rect(ui), C_BLUE, C_WHITE, PICTO_BACK, tr(ui, "Back"), font(ui, 28),
+           A_BACK, 0, "back");
+}
+
+/* Throw away, don't send: the cancel corner, red. */
+static inline void frame_discard(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    button(f, frame_back_rect(ui), C_RED, C_WHITE, PICTO_DISCARD, tr(ui, "Throw away"),
+           font(ui, 28), A_DISCARD, 0, "discard");
+}
+
+static inline void frame_hear(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    button(f, frame_hear_rect(ui), C_BLUE, C_WHITE, PICTO_HEAR, tr(ui, "Hear again"),
+           font(ui, 28), A_HEAR, 0, "hear");
+}
+
+static inline void frame_forward(struct frame *f, uint32_t pic, const char *label, int action,
+                                 const char *name)
+{
+    struct ui *ui = f->ui;
+    button(f, frame_forward_rect(ui), C_GREEN, C_WHITE, pic, label, font(ui, 34), action, 0,
+           name);
+}
+
+/* Where the person is: step `step` (1-based) of `n`, as dots, no words. */
+static inline void frame_dots(struct frame *f, int step, int n)
+{
+    struct ui *ui = f->ui;
+    struct ui_rect r = frame_dots_rect(ui);
+    int d = px(ui, 22), gap = px(ui, 22);
+    int x = r.x + (r.w - n * d - (n - 1) * gap) / 2, y = r.y + (r.h - d) / 2;
+    for (int i = 1; i <= n; i++, x += d + gap)
+        fill(f, i == step ? rect(x - px(ui, 3), y - px(ui, 3), d + px(ui, 6), d + px(ui, 6))
+                          : rect(x, y, d, d),
+             i == step ? C_INK : i < step ? C_MUTED : C_DOT_OFF, d);
+}
+
+/* The volunteer's corner: nothing drawn, a long press opens the PIN. */
+static inline void frame_corner(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    if (ui->cfg.pin[0])
+        target(ui, frame_back_rect(ui), A_CORNER, 0, "volunteer");
+}
+
+/* Practice: an amber frame in the margin every button keeps (button()'s
+   inset), so it covers nothing, and a word where no target ever is. */
+static inline int frame_margin(const struct ui *ui)
+{
+    return px(ui, 6);
+}
+
+static inline void frame_practice(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    if (!ui->training)
+        return;
+    int w = ui->cfg.width, h = ui->cfg.height, m = frame_margin(ui);
+    fill(f, rect(0, 0, w, m), C_PRACTICE, 0);
+    fill(f, rect(0, h - m, w, m), C_PRACTICE, 0);
+    fill(f, rect(0, m, m, h - 2 * m), C_PRACTICE, 0);
+    fill(f, rect(w - m, m, m, h - 2 * m), C_PRACTICE, 0);
 }
 
 /* Top bar: back (if any), the title, hear again. */
@@ -339,6 +507,11 @@ static inline void grid(int n, int cols, struct ui_rect area, int i, struct ui_r
 
 /* ui.c: the flow the screens' files call back into. */
 void ui_speak_screen(struct ui *ui);
+/* Seconds left on the current screen's countdown (review, still there). */
+int ui_countdown_left(const struct ui *ui);
+int ui_countdown_total(const struct ui *ui);
+/* Has `lang` a voice of its own (its welcome)? */
+int ui_voiced(const struct ui *ui, const char *lang);
 void ui_go(struct ui *ui, int screen);
 void ui_end_tip(struct ui *ui, int discard);
 void ui_set_message(struct ui *ui, const char *msgid);
@@ -354,6 +527,7 @@ void ui_draw_when(struct frame *f);
 void ui_draw_sent(struct frame *f);
 void ui_draw_still_there(struct frame *f);
 void ui_draw_out_of_service(struct frame *f);
+void ui_draw_not_saved(struct frame *f);
 
 /* ui_keyboard.c: the text screen. */
 void ui_draw_text(struct frame *f);

@@ -206,7 +206,7 @@ static void sbuf_free(struct sbuf *x)
 struct tip_mem {
     struct console_tip v; /* first: console_tip_free casts back */
     struct sbuf text, audio;
-    int texts, has_when;
+    int texts, has_when, unconfirmed;
     uint8_t when;
 };
 
@@ -235,6 +235,11 @@ static void on_when(void *ctx, uint8_t w)
     struct tip_mem *o = ctx;
     o->when = w;
     o->has_when = 1;
+}
+
+static void on_unconfirmed(void *ctx)
+{
+    ((struct tip_mem *)ctx)->unconfirmed = 1;
 }
 
 void console_tip_free(struct console_tip *v)
@@ -305,7 +310,8 @@ int console_open_tip(struct console *c, const struct postbox_tip *t, struct cons
         .nkeys = 1,
         .device_check = registry_device_check,
         .device_ctx = c->reg,
-        .records = {.meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = o},
+        .records = {.meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = o,
+                    .unconfirmed = on_unconfirmed},
     };
     int rc = envelope_reader_new(&r, &ro);
     if (rc == 0) {
@@ -333,6 +339,7 @@ int console_open_tip(struct console *c, const struct postbox_tip *t, struct cons
     if (v->genuine)
         v->why[0] = 0;
     v->when = o->has_when ? o->when : v->meta.when;
+    v->unconfirmed = o->unconfirmed;
     if (!v->genuine) {
         v->withheld = o->text.len || o->audio.len;
         sbuf_free(&o->text);

@@ -104,6 +104,7 @@ struct console_tip {
     int has_meta;
     struct envelope_meta meta;
     uint8_t when; /* as the person said (a WHEN record, else meta.when) */
+    int unconfirmed; /* the person spoke and left without touching "done" */
     /* The content only when genuine; a refused tip's is wiped and withheld. */
     int withheld;   /* a refused tip had text or audio that is not given out */
     double seconds; /* of audio, from the Ogg stream; 0 when none */
