@@ -116,11 +116,11 @@ static const char *const ui_msgids[] = {
     "this kiosk is not enrolled, or was revoked",
     "the relay refused",
     "another fault: see the log",
-    "1: no key of the post: tips cannot be locked",
+    "1: no key of the post",
     "2: the memory card fails",
     "3: the memory card is nearly full",
     "4: no microphone",
-    "5: nothing sent for days: check the network",
+    "5: nothing sent for days",
     "6: no speaker",
     "Kiosk %s, version %s",
     "The tip store does not open: see the log.",
@@ -152,6 +152,7 @@ static const char *const ui_msgids[] = {
     "Status",
     "Lights",
     "Tests",
+    "This sentence has no words in the list yet: it cannot be recorded.",
 };
 #define N_MSGIDS (sizeof ui_msgids / sizeof ui_msgids[0])
 

@@ -92,10 +92,16 @@ static const char *staff_lang_name(const struct ui *ui)
     return ui->cfg.nlangs ? ui->langs[ui->staff.lang].name : "Tiếng Việt";
 }
 
+/* The words of a prompt, or NULL when the kiosk's list has none for it. */
+static const char *words_or_null(const struct ui *ui, const char *id)
+{
+    return ui->host->prompt_words ? ui->host->prompt_words(ui->host->ctx, staff_lang(ui), id)
+                                  : NULL;
+}
+
 static const char *words_of(const struct ui *ui, const char *id)
 {
-    const char *w =
-        ui->host->prompt_words ? ui->host->prompt_words(ui->host->ctx, staff_lang(ui), id) : NULL;
+    const char *w = words_or_null(ui, id);
     return w ? w : "…";
 }
 
@@ -293,31 +299,77 @@ static void draw_home(struct frame *f)
            font(ui, 30), A_V_VOLUME, 0, "v:volume");
 }
 
+/*
+ * The words to say, whole: a draw command holds UI_TEXT_MAX bytes, so long
+ * words go in pieces cut at spaces, one under the other; smaller when long.
+ */
+static void draw_words(struct frame *f, struct ui_rect r, const char *words)
+{
+    struct ui *ui = f->ui;
+    const char *piece[8];
+    size_t len[8];
+    int n = 0;
+    const char *p = words;
+    while (*p && n < 8) {
+        size_t rest = strlen(p), take = rest;
+        if (rest > UI_TEXT_MAX - 8) {
+            take = UI_TEXT_MAX - 8;
+            while (take > 0 && p[take] != ' ')
+                take--;
+            if (!take)
+                take = UI_TEXT_MAX - 8;
+            while (take > 0 && ((unsigned char)p[take] & 0xC0) == 0x80)
+                take--;
+        }
+        piece[n] = p;
+        len[n++] = take;
+        p += take;
+        while (*p == ' ')
+            p++;
+    }
+    size_t total = strlen(words);
+    int size = font(ui, total <= 90 ? 40 : total <= 180 ? 32 : 28);
+    int y = r.y;
+    for (int i = 0; i < n; i++) {
+        char buf[UI_TEXT_MAX];
+        snprintf(buf, sizeof buf, "%.*s", (int)len[i], piece[i]);
+        int h = i == n - 1 ? r.y + r.h - y : (int)((double)r.h * (double)len[i] / (double)total);
+        text(f, rect(r.x, y, r.w, h), buf, size, C_INK, C_TILE, UI_ALIGN_CENTER);
+        y += h;
+    }
+}
+
 static void draw_session(struct frame *f)
 {
     struct ui *ui = f->ui;
     struct ui_staff *s = &ui->staff;
     int w = ui->cfg.width, H = ui->cfg.height;
-    int k = ui->min_target + px(ui, 8);
+    /* Tall enough for two lines of 28 px: "Nghe bản mới" wraps. */
+    int k = ui->min_target + px(ui, 30);
     const char *id = ui_prompt_ids[s->prompt];
+    const char *words = words_or_null(ui, id);
     char line[UI_TEXT_MAX];
     vfmt(ui, line, sizeof line, "%s · sentence %d of %d", staff_lang_name(ui), s->prompt + 1,
          NPROMPTS);
     int busy = ui->v_recording;
     int top = staff_bar(f, "", A_S_HOME, busy ? NULL : V(ui, "Back"), "s:back");
     /* The title sits between the corners, like the villager's screens. */
-    int hw = px(ui, 200);
-    text(f, rect(hw + px(ui, 8), 0, w - 2 * hw - px(ui, 16), top), line, font(ui, 30), C_INK,
+    int hw = px(ui, 200), rw = px(ui, 250); /* "hear" on one line, in the other corner */
+    text(f, rect(hw + px(ui, 8), 0, w - hw - rw - px(ui, 16), top), line, font(ui, 30), C_INK,
          C_BG, UI_ALIGN_CENTER);
     if (!busy)
-        button(f, rect(w - hw, 0, hw, top), C_BLUE, C_WHITE, P_SPEAKER, V(ui, "Hear it now"),
+        button(f, rect(w - rw, 0, rw, top), C_BLUE, C_WHITE, 0, V(ui, "Hear it now"),
                font(ui, 28), A_S_HEAR_OWN, 0, "s:hear");
     /* The words to say, large. */
     int by = H - k, my = by - px(ui, 44);
     struct ui_rect wr = rect(px(ui, 10), top + px(ui, 6), w - px(ui, 20), my - top - px(ui, 12));
     fill(f, wr, C_TILE, px(ui, 8));
-    text(f, inset(wr, px(ui, 10)), words_of(ui, id), font(ui, 40), C_INK, C_TILE,
-         UI_ALIGN_CENTER);
+    if (words)
+        draw_words(f, inset(wr, px(ui, 10)), words);
+    else
+        text(f, inset(wr, px(ui, 10)),
+             V(ui, "This sentence has no words in the list yet: it cannot be recorded."),
+             font(ui, 30), C_INK, C_TILE, UI_ALIGN_CENTER);
     /* One line: what is happening, or what the kiosk speaks now. */
     const char *st = ui->message;
     if (!st[0]) {
@@ -358,8 +410,9 @@ static void draw_session(struct frame *f)
         if (s->prompt > 0)
             button(f, rect(0, by, sw, k), C_BLUE, C_WHITE, 0, V(ui, "Previous"), font(ui, 28),
                    A_S_PREV, 0, "s:prev");
-        button(f, rect(2 * sw, by, sw, k), C_RED, C_WHITE, P_REC, V(ui, "Record"), font(ui, 30),
-               A_S_RECORD, 0, "s:record");
+        if (words) /* saving needs the sentence's line in the list */
+            button(f, rect(2 * sw, by, sw, k), C_RED, C_WHITE, 0, V(ui, "Record"),
+                   font(ui, 30), A_S_RECORD, 0, "s:record");
         if (s->prompt + 1 < NPROMPTS)
             button(f, rect(3 * sw, by, w - 3 * sw, k), C_BLUE, C_WHITE, 0, V(ui, "Next sentence"),
                    font(ui, 28), A_S_NEXT, 0, "s:next");
@@ -463,11 +516,11 @@ static const char *const uplink_errors[] = {
 };
 
 static const char *const led_codes[UI_LED_CODES] = {
-    "1: no key of the post: tips cannot be locked",
+    "1: no key of the post",
     "2: the memory card fails",
     "3: the memory card is nearly full",
     "4: no microphone",
-    "5: nothing sent for days: check the network",
+    "5: nothing sent for days",
     "6: no speaker",
 };
 
