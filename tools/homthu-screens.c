@@ -58,27 +58,43 @@ static int save_png(const char *path, const uint32_t *argb, int w, int h)
 
 struct shot {
     const char *name;
-    const char *taps[12]; /* "LANG" is replaced by the language's button */
+    const char *taps[24]; /* "LANG" is replaced by the language's button; "STAFF" and
+                             "STAFF:tech" open the PIN screen (what the long press does) */
     int idle_ms;          /* then let time pass */
 };
 
 static const struct shot shots[] = {
     {"01-start", {NULL}, 0},
-    {"02-language", {"start", NULL}, 0},
-    {"03-category", {"start", "LANG", NULL}, 0},
-    {"04-speak", {"start", "LANG", "cat:3", NULL}, 0},
-    {"05-recording", {"start", "LANG", "cat:3", "record", NULL}, 0},
-    {"06-review", {"start", "LANG", "cat:3", "record", "stop", NULL}, 0},
-    {"07-text", {"start", "LANG", "cat:3", "record", "stop", "keep", "key:t", "key:o", "key:o",
-                 "key:i", NULL}, 0},
-    {"08-when", {"start", "LANG", "cat:3", "record", "stop", "keep", "text_done", "when:2", NULL},
+    {"02-speak", {"LANG", NULL}, 0},
+    {"03-recording", {"LANG", "record", NULL}, 0},
+    {"04-review", {"LANG", "record", "done", NULL}, 0},
+    {"05-category", {"LANG", "record", "done", "extra:category", "cat:3", NULL}, 0},
+    {"06-text", {"LANG", "record", "done", "extra:text", "key:t", "key:o", "key:o", "key:i", NULL},
      0},
-    {"09-sent", {"start", "LANG", "cat:3", "record", "send", NULL}, 0},
-    {"10-still-there", {"start", "LANG", "cat:1", NULL}, 61000},
-    {"11-pin", {"volunteer", "pin:1", "pin:2", NULL}, 0},
-    {"12-volunteer", {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", NULL}, 0},
-    {"13-technician", {"volunteer", "pin:2", "pin:4", "pin:6", "pin:8", "v:tech", "t:mic",
-                       "t:touch", NULL}, 0},
+    {"07-when", {"LANG", "record", "done", "extra:when", "when:2", NULL}, 0},
+    {"08-review-extras", {"LANG", "record", "done", "extra:when", "when:2", "ok", NULL}, 0},
+    {"09-sent", {"LANG", "record", "done", "send", NULL}, 0},
+    {"10-still-there", {"LANG", NULL}, 61000},
+    {"20-handset-speak", {"LIFT", "LANG", NULL}, 0},
+    {"21-practice-start", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:practice", "v:done",
+                           NULL}, 0},
+    {"22-practice-recording", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:practice",
+                               "v:done", "LANG", "record", NULL}, 0},
+    {"23-practice-sent", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:practice", "v:done",
+                          "LANG", "record", "done", "send", NULL}, 0},
+    {"11-pin", {"STAFF", "pin:1", "pin:2", NULL}, 0},
+    {"12-volunteer", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", NULL}, 0},
+    {"13-technician", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:tech", NULL}, 0},
+    {"14-pin-locked", {"STAFF", "pin:1", "pin:1", "pin:1", "pin:1", "pin:1", "pin:1", "pin:1",
+                       "pin:1", "pin:1", "pin:1", "pin:1", "pin:1", NULL}, 7000},
+    {"15-recording-session", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:session", NULL}, 0},
+    {"16-recording-new-take", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:session",
+                               "s:record", "s:record", NULL}, 0},
+    {"17-usb", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:usb", "u:export", NULL}, 0},
+    {"18-technician-lights", {"STAFF:tech", "pin:2", "pin:4", "pin:6", "pin:8", "t:leds", NULL},
+     0},
+    {"19-technician-tests", {"STAFF:tech", "pin:2", "pin:4", "pin:6", "pin:8", "t:tests",
+                             "t:mic", "t:touch", NULL}, 0},
 };
 
 int main(int argc, char **argv)
@@ -157,6 +173,14 @@ int main(int argc, char **argv)
                                                                          : langlabel;
                     int x, y;
                     app_snapshot(a, px);
+                    if (!strcmp(label, "LIFT")) { /* the handset off its hook */
+                        ui_handset(app_ui(a), 1, fake_now);
+                        continue;
+                    }
+                    if (!strncmp(label, "STAFF", 5)) {
+                        ui_staff_open(app_ui(a), label[5] == ':', fake_now);
+                        continue;
+                    }
                     if (ui_find(app_ui(a), label, &x, &y) != 0) {
                         fprintf(stderr, "homthu-screens: %s: no %s on %s\n", shots[k].name,
                                 label, ui_screen_name(ui_screen(app_ui(a))));

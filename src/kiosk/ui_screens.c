@@ -50,10 +50,13 @@ void ui_draw_start(struct frame *f)
     int n = ui->cfg.nlangs > 0 ? ui->cfg.nlangs : 1;
     /* A touch anywhere else says the welcome: the screen is quiet after a tip. */
     target(ui, rect(0, 0, w, H), A_WELCOME, 0, "welcome");
+    /* Who receives the tip: the post's name, in no language of its own,
+       across the top (the corner is drawn as nothing). */
     struct ui_rect title = frame_title_rect(ui);
-    int pic = title.h - px(ui, 12);
-    picto(f, rect(title.x, px(ui, 6), pic, pic), PICTO_POSTBOX, C_BG);
-    /* Who receives the tip: the post's name, in no language of its own. */
+    title.x = frame_margin(ui) + px(ui, 4);
+    title.w = frame_hear_rect(ui).x - title.x - px(ui, 4);
+    int pic = title.h - px(ui, 6);
+    picto(f, rect(title.x, title.y + px(ui, 3), pic, pic), PICTO_POSTBOX, C_BG);
     text(f, rect(title.x + pic + px(ui, 6), title.y, title.w - pic - px(ui, 6), title.h),
          ui->cfg.post_name[0] ? ui->cfg.post_name : tr_in(ui, "vi", "Tip box of the border post"),
          font(ui, 32), C_INK, C_BG, UI_ALIGN_CENTER);
@@ -66,10 +69,10 @@ void ui_draw_start(struct frame *f)
     for (int i = 0; i < cols; i++) {
         const char *code = ui->cfg.nlangs ? ui->langs[i].code : "vi";
         int cx = i * w / cols, cw = w / cols;
-        text(f, rect(cx + px(ui, 12), top, cw - px(ui, 24), copy_h * 2 / 5),
-             tr_in(ui, code, "Touch your language to leave a tip."), font(ui, 30), C_INK, C_BG,
+        text(f, rect(cx + px(ui, 12), top, cw - px(ui, 24), copy_h / 3),
+             tr_in(ui, code, "Touch your language to leave a tip."), font(ui, 28), C_INK, C_BG,
              UI_ALIGN_CENTER);
-        text(f, rect(cx + px(ui, 12), top + copy_h * 2 / 5, cw - px(ui, 24), copy_h * 3 / 5),
+        text(f, rect(cx + px(ui, 12), top + copy_h / 3, cw - px(ui, 24), copy_h * 2 / 3),
              tr_in(ui, code, "No name is asked. There is no camera. Only the border post can "
                              "listen."),
              font(ui, 28), C_MUTED, C_BG, UI_ALIGN_CENTER);
@@ -244,8 +247,16 @@ void ui_draw_category(struct frame *f)
                                  : rect((i - 4) * (w - fw) / 3, a.y + rh, (w - fw) / 3, a.h - rh);
         char name[16];
         snprintf(name, sizeof name, "cat:%d", c);
-        button(f, r, ui->category == c ? C_SELECT : C_TILE, C_INK, ui_categories[c].picto,
-               tr(ui, ui_categories[c].msgid), font(ui, 28), A_CATEGORY, c, name);
+        /* The picture above its word, at any height (button() puts them
+           side by side below 150 px, too narrow for these words). */
+        uint32_t bg = ui->category == c ? C_SELECT : C_TILE;
+        struct ui_rect b = inset(r, px(ui, 6));
+        fill(f, b, bg, px(ui, 12));
+        int ph = b.h * 45 / 100;
+        picto_fg(f, rect(b.x, b.y + px(ui, 4), b.w, ph), ui_categories[c].picto, C_INK, bg);
+        text(f, rect(b.x + px(ui, 4), b.y + ph + px(ui, 4), b.w - px(ui, 8), b.h - ph - px(ui, 6)),
+             tr(ui, ui_categories[c].msgid), font(ui, 28), C_INK, bg, UI_ALIGN_CENTER);
+        target(ui, r, A_CATEGORY, c, name);
     }
     frame_forward(f, PICTO_DONE, tr(ui, "OK"), A_EXTRA_OK, "ok");
 }
