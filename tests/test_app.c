@@ -104,6 +104,7 @@ static const char *screen(struct rig *r)
 struct opened {
     struct envelope_meta meta;
     uint8_t when;
+    int unconfirmed; /* the person spoke and left without "done" */
     struct ogg_buf ogg;
     char text[512];
     int rc;
@@ -129,6 +130,11 @@ static void o_text(void *ctx, const uint8_t *b, size_t n)
 static void o_when(void *ctx, uint8_t w)
 {
     ((struct opened *)ctx)->when = w;
+}
+
+static void o_unconfirmed(void *ctx)
+{
+    ((struct opened *)ctx)->unconfirmed = 1;
 }
 
 struct collect {
@@ -162,7 +168,8 @@ static void open_only_tip(struct rig *r, struct queue *q, struct opened *o)
     struct envelope_reader *rd;
     struct envelope_reader_opts ro = {
         .keys = &r->post, .nkeys = 1,
-        .records = {.meta = o_meta, .audio = o_audio, .text = o_text, .when = o_when, .ctx = o}};
+        .records = {.meta = o_meta, .audio = o_audio, .text = o_text, .when = o_when,
+                    .unconfirmed = o_unconfirmed, .ctx = o}};
     ASSERT_EQ(envelope_reader_new(&rd, &ro), 0);
     o->rc = envelope_reader_feed(rd, env, got, o->err, sizeof o->err);
     if (o->rc == 0)
@@ -212,16 +219,23 @@ static void voice_flow(const char *lang, int category)
     rig_setup(&r, NULL, 1);
     rig_open(&r);
     ASSERT_STR_EQ(screen(&r), "start");
-    tap(&r, "start");
     char label[32];
-    snprintf(label, sizeof label, "lang:%s", lang);
-    tap(&r, label);
-    snprintf(label, sizeof label, "cat:%d", category);
+    snprintf(label, sizeof label, "lang:%s", lang); /* the start screen offers the languages */
     tap(&r, label);
     ASSERT_STR_EQ(screen(&r), "speak");
     tap(&r, "record");
     ASSERT_STR_EQ(screen(&r), "recording");
     record_for(&r, 3.0);
+    tap(&r, "done");
+    ASSERT_STR_EQ(screen(&r), "review");
+    if (category != CATEGORY_UNSET) {
+        /* What happened is an extra, offered after speaking. */
+        tap(&r, "extra:category");
+        snprintf(label, sizeof label, "cat:%d", category);
+        tap(&r, label);
+        tap(&r, "ok");
+        ASSERT_STR_EQ(screen(&r), "review");
+    }
     tap(&r, "send");
     ASSERT_STR_EQ(screen(&r), "sent");
     struct opened o;
@@ -230,6 +244,7 @@ static void voice_flow(const char *lang, int category)
     ASSERT_STR_EQ(o.meta.language, lang);
     ASSERT_EQ(o.meta.category, category);
     ASSERT_EQ(o.meta.codec, CODEC_OGG_OPUS);
+    ASSERT_EQ(o.unconfirmed, 0);
     float *pcm = NULL;
     size_t n = ogg_decode(o.ogg.b, o.ogg.len, &pcm);
     ASSERT(n >= 48000 * 2.9);
@@ -243,10 +258,16 @@ static void voice_flow(const char *lang, int category)
 
 TEST(test_app_vietnamese_voice_tip_reaches_the_queue_sealed_to_the_post)
 {
-    voice_flow("vi", CATEGORY_SMUGGLING);
+    voice_flow("vi", CATEGORY_UNSET); /* the voice path: no picture asked */
 }
 
 TEST(test_app_hmong_voice_tip_reaches_the_queue_sealed_to_the_post)
+{
+    voice_flow("hmn", CATEGORY_UNSET);
+}
+
+/* The picture chosen after speaking is what the officer sees. */
+TEST(test_app_what_happened_chosen_after_speaking_reaches_the_post)
 {
     voice_flow("hmn", CATEGORY_TRAFFICKING);
 }
@@ -257,18 +278,24 @@ TEST(test_app_without_microphone_takes_a_written_tip)
     memset(&r, 0, sizeof r);
     rig_setup(&r, NULL, 0);
     rig_open(&r);
-    tap(&r, "start");
     tap(&r, "lang:vi");
-    tap(&r, "cat:2");
-    ASSERT_STR_EQ(screen(&r), "text");
     ASSERT(kiosk_faults(app_kiosk(r.app)) & KIOSK_FAULT_NO_MICROPHONE);
+    /* No record button: the speak screen offers writing instead. */
+    ASSERT_STR_EQ(screen(&r), "speak");
+    int x, y;
+    ASSERT(ui_find(app_ui(r.app), "record", &x, &y) != 0);
+    tap(&r, "write");
+    ASSERT_STR_EQ(screen(&r), "text");
     for (const char *k = "tooi ddi"; *k; k++) {
         char label[16];
         snprintf(label, sizeof label, *k == ' ' ? "key:space" : "key:%c", *k);
         tap(&r, label);
     }
     tap(&r, "text_done");
+    ASSERT_STR_EQ(screen(&r), "review");
+    tap(&r, "extra:when");
     tap(&r, "when:1");
+    tap(&r, "ok");
     tap(&r, "send");
     ASSERT_STR_EQ(screen(&r), "sent");
     struct opened o;
@@ -288,57 +315,90 @@ static int count_tips(void *ctx, const struct queue_tip *t)
     return 0;
 }
 
-TEST(test_app_record_again_and_leaving_keep_nothing_in_the_queue)
+static int tips_in_queue(struct rig *r)
+{
+    int n = 0;
+    ASSERT_EQ(queue_foreach(app_queue(r->app), count_tips, &n), 0);
+    return n;
+}
+
+TEST(test_app_throw_away_and_going_back_keep_nothing_in_the_queue)
 {
     struct rig r;
     memset(&r, 0, sizeof r);
     rig_setup(&r, NULL, 1);
     rig_open(&r);
-    tap(&r, "start");
     tap(&r, "lang:vi");
-    tap(&r, "cat:1");
     tap(&r, "record");
     record_for(&r, 1.0);
-    tap(&r, "stop");
-    tap(&r, "again");
-    int n = 0;
-    ASSERT_EQ(queue_foreach(app_queue(r.app), count_tips, &n), 0);
-    ASSERT_EQ(n, 0);
-    tap(&r, "back");
-    tap(&r, "back");
+    ASSERT_EQ(tips_in_queue(&r), 1); /* being recorded, sealed as it is spoken */
+    tap(&r, "discard");
+    ASSERT_STR_EQ(screen(&r), "start");
+    ASSERT_EQ(tips_in_queue(&r), 0);
+    tap(&r, "lang:hmn");
     tap(&r, "back");
     ASSERT_STR_EQ(screen(&r), "start");
-    n = 0;
-    ASSERT_EQ(queue_foreach(app_queue(r.app), count_tips, &n), 0);
-    ASSERT_EQ(n, 0);
+    ASSERT_EQ(tips_in_queue(&r), 0);
     app_close(r.app);
 }
 
-TEST(test_app_idle_discards_the_tip_and_leaves_nothing_in_the_queue)
+/* Time passes by the app's clock in steps of `ms`, until `until` ms more.
+   A prompt is said in real time (the disk driver plays at its pace) and
+   counts as someone there: each step first waits for it to end. */
+static void wait_clock(struct rig *r, uint32_t until, uint32_t ms)
+{
+    for (uint32_t t = 0; t < until; t += ms) {
+        for (int i = 0; i < 1000 && kiosk_playing(app_kiosk(r->app)); i++)
+            app_step(r->app, 10);
+        r->clock += ms;
+        app_step(r->app, 10);
+    }
+}
+
+TEST(test_app_leaving_before_speaking_leaves_nothing_in_the_queue)
 {
     struct rig r;
     memset(&r, 0, sizeof r);
     rig_setup(&r, NULL, 1);
     rig_open(&r);
-    tap(&r, "start");
     tap(&r, "lang:hmn");
-    tap(&r, "cat:4");
-    tap(&r, "record");
-    record_for(&r, 1.0);
-    tap(&r, "stop");
-    ASSERT_STR_EQ(screen(&r), "review");
-    r.clock += 60000;
-    app_step(r.app, 0);
+    ASSERT_STR_EQ(screen(&r), "speak");
+    wait_clock(&r, 60000, 1000);
     ASSERT_STR_EQ(screen(&r), "still_there");
-    r.clock += 15000;
-    app_step(r.app, 0);
+    wait_clock(&r, 16000, 1000);
     ASSERT_STR_EQ(screen(&r), "start");
-    int n = 0;
-    ASSERT_EQ(queue_foreach(app_queue(r.app), count_tips, &n), 0);
-    ASSERT_EQ(n, 0);
+    ASSERT_EQ(tips_in_queue(&r), 0);
     struct queue_stats st;
     ASSERT_EQ(queue_stats(app_queue(r.app), &st), 0);
     ASSERT_EQ(st.count[QUEUE_RECORDING], 0);
+    app_close(r.app);
+}
+
+TEST(test_app_walking_away_after_speaking_keeps_the_tip_marked_unconfirmed)
+{
+    struct rig r;
+    memset(&r, 0, sizeof r);
+    rig_setup(&r, NULL, 1);
+    /* 2.5 s of speech, then the microphone hears silence: the person left. */
+    check_write_file(r.mic, speech_pcm(), (size_t)16000 * 5 / 2 * 2);
+    rig_open(&r);
+    tap(&r, "lang:vi");
+    tap(&r, "record");
+    record_for(&r, 2.0);
+    /* Gone without "done": the kiosk waits, asks, then keeps what was said. */
+    for (int i = 0; i < 900 && strcmp(screen(&r), "start") != 0; i++)
+        wait_clock(&r, 1000, 1000);
+    ASSERT_STR_EQ(screen(&r), "start");
+    struct opened o;
+    open_only_tip(&r, app_queue(r.app), &o);
+    ASSERT_EQ(o.rc, 0);
+    ASSERT_EQ(o.unconfirmed, 1);
+    ASSERT_STR_EQ(o.meta.language, "vi");
+    ASSERT_EQ(o.meta.codec, CODEC_OGG_OPUS);
+    float *pcm = NULL;
+    ASSERT(ogg_decode(o.ogg.b, o.ogg.len, &pcm) >= 48000 * 2);
+    free(pcm);
+    ogg_buf_free(&o.ogg);
     app_close(r.app);
 }
 
@@ -445,18 +505,13 @@ TEST(test_app_button_records_and_stops_and_the_leds_follow_the_kiosk)
     ASSERT_EQ(gpio_fake_led(fake, GPIO_LED_AMBER), 0);
     ASSERT_EQ(gpio_fake_led(fake, GPIO_LED_RED), 0);
 
-    tap(&r, "start");
     tap(&r, "lang:vi");
-    tap(&r, "cat:1");
     ASSERT_STR_EQ(screen(&r), "speak");
     step_to(&r, fake, 3100); /* pressed at 3004, held 30 ms */
     ASSERT_STR_EQ(screen(&r), "recording");
     record_for(&r, 1.0);
-    step_to(&r, fake, 9100);
+    step_to(&r, fake, 9100); /* the second press is "done" */
     ASSERT_STR_EQ(screen(&r), "review");
-    tap(&r, "keep");
-    tap(&r, "text_done");
-    tap(&r, "when:1");
     tap(&r, "send");
     ASSERT_STR_EQ(screen(&r), "sent");
     /* The tip waits for the uplink: amber lights within a second. */

@@ -188,12 +188,14 @@ static void gpio_trouble(struct app *a, int rc)
     }
 }
 
-/* The push button: a tap on the record button, or on stop while recording;
-   on a dark or start screen it starts a tip as the first touch does. */
+/* The push button: a tap on the record button, or on "done" while
+   recording; on a dark or start screen it starts a tip as the first touch
+   does. */
 static void button_pressed(struct app *a, uint32_t now)
 {
     int x, y;
-    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "stop", &x, &y) == 0) {
+    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "done", &x, &y) == 0 ||
+        ui_find(a->ui, "stop", &x, &y) == 0) {
         ui_tap(a->ui, x, y, now);
         return;
     }
@@ -205,7 +207,14 @@ static void button_pressed(struct app *a, uint32_t now)
         ui_tap(a->ui, x, y, now);
         return;
     }
-    /* A start screen that offers the languages: only one is a start. */
+    /* A start screen that offers the languages: the kiosk's own language
+       (language_default), or the only one offered. */
+    char label[32];
+    snprintf(label, sizeof label, "lang:%s", a->conf.language_default);
+    if (ui_find(a->ui, label, &x, &y) == 0) {
+        ui_tap(a->ui, x, y, now);
+        return;
+    }
     int n, found = -1;
     const struct ui_target *t = ui_targets(a->ui, &n);
     for (int i = 0; i < n; i++)
