@@ -10,9 +10,6 @@
 /* Every msgid the UI uses (src/kiosk/ui.c); Vietnamese must have them all. */
 static const char *const ui_msgids[] = {
     "Tip box of the border post",
-    "Touch the screen to leave a tip",
-    "No name is asked. Nothing records who you are.",
-    "Choose your language",
     "What happened?",
     "Strangers or illegal border crossing",
     "Drugs",
@@ -24,12 +21,8 @@ static const char *const ui_msgids[] = {
     "Continue",
     "Back",
     "Hear again",
-    "Touch the red button and speak",
-    "Speak now. Touch to stop.",
-    "%d s left",
     "Listen back",
     "Record again",
-    "Keep",
     "Write something (optional)",
     "Skip",
     "Send",
@@ -48,14 +41,9 @@ static const char *const ui_msgids[] = {
     "Practice mode: this tip is not sent.",
     "Volunteer",
     "Enter the PIN",
-    "Wrong PIN",
-    "Record prompts",
     "Record",
     "Stop",
-    "Play",
-    "Next",
     "Done",
-    "Volume",
     "Cancel",
     "Delete",
     "Space",
@@ -153,6 +141,22 @@ static const char *const ui_msgids[] = {
     "Lights",
     "Tests",
     "This sentence has no words in the list yet: it cannot be recorded.",
+    "Touch your language to leave a tip.",
+    "No name is asked. There is no camera. Only the border post can listen.",
+    "Speak",
+    "Write",
+    "Touch and speak",
+    "Speak now",
+    "Say what happened, where, and when.",
+    "Do not say your name.",
+    "Throw away",
+    "Your words are ready",
+    "When?",
+    "It is sent by itself.",
+    "Touch a picture, if you wish.",
+    "OK",
+    "This was practice: nothing was sent.",
+    "Your words were not kept.",
 };
 #define N_MSGIDS (sizeof ui_msgids / sizeof ui_msgids[0])
 
@@ -243,7 +247,7 @@ TEST(test_i18n_loads_the_shipped_catalogs)
     ASSERT_EQ(i18n_find(s, "fr"), -1);
     ASSERT_STR_EQ(i18n_get(s, "vi", "Drugs"), "Ma tuý");
     ASSERT_STR_EQ(i18n_get(s, "hmn", "Drugs"), "Yeeb tshuaj");
-    ASSERT_STR_EQ(i18n_get(s, "vi", "%d s left"), "Còn %d giây");
+    ASSERT_STR_EQ(i18n_get(s, "vi", "Wrong PIN. %d tries left."), "Sai mã PIN. Còn %d lần thử.");
     i18n_free(s);
 }
 
