@@ -507,7 +507,9 @@ static void act(struct ui *ui, const struct ui_target *t)
     case A_START: /* kept for hosts that tap "start": the first language */
     case A_LANG: choose_language(ui, t->action == A_LANG ? t->arg : 0); break;
     case A_BACK:
-        if (ui->screen == UI_SPEAK) {
+        /* Back is offered only where nothing has been said or written yet
+           (else the corner is "throw away"): leaving loses nothing. */
+        if (ui->screen == UI_SPEAK || (ui->screen == UI_TEXT && !ui->tip_open)) {
             ui_end_tip(ui, 1);
             ui_go(ui, UI_START);
         }

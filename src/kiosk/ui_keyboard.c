@@ -32,18 +32,19 @@ static void key(struct frame *f, struct ui_rect r, char c, int size)
     button(f, r, C_BLUE, C_WHITE, 0, lab, size, A_KEY, c, name);
 }
 
-/* "Hear again" runs down two rows here: its picture above its words, at
-   any panel size (button() puts a picture beside words below 150 px). */
-static void hear_button(struct frame *f, struct ui_rect r)
+/* The corners run down two rows here: picture above words, at any panel
+   size (button() puts a picture beside words below 150 px). */
+static void tall_button(struct frame *f, struct ui_rect r, uint32_t bg, uint32_t pic,
+                        const char *label, int action, const char *name)
 {
     struct ui *ui = f->ui;
-    struct ui_rect b = inset(r, px(ui, 4));
-    fill(f, b, C_BLUE, px(ui, 14));
+    struct ui_rect b = inset(r, frame_margin(ui)); /* clear of the practice frame */
+    fill(f, b, bg, px(ui, 14));
     int ph = b.h * 45 / 100;
-    picto(f, rect(b.x, b.y + px(ui, 6), b.w, ph - px(ui, 6)), P_SPEAKER, C_BLUE);
-    text(f, rect(b.x + px(ui, 4), b.y + ph, b.w - px(ui, 8), b.h - ph - px(ui, 4)),
-         tr(ui, "Hear again"), font(ui, 28), C_WHITE, C_BLUE, UI_ALIGN_CENTER);
-    target(ui, r, A_HEAR, 0, "hear");
+    picto(f, rect(b.x, b.y + px(ui, 6), b.w, ph - px(ui, 6)), pic, bg);
+    text(f, rect(b.x + px(ui, 4), b.y + ph, b.w - px(ui, 8), b.h - ph - px(ui, 4)), label,
+         font(ui, 28), C_WHITE, bg, UI_ALIGN_CENTER);
+    target(ui, r, action, 0, name);
 }
 
 /* The end of `s` that fits `max` characters (code points), never cutting
@@ -76,14 +77,26 @@ void ui_draw_text(struct frame *f)
 
     /* Hear again: the top corner of every screen, down to the first row. */
     int hx = x0 + 8 * k;
-    hear_button(f, rect(hx, 0, w - hx, top + k));
+    tall_button(f, rect(hx, 0, w - hx, top + k), C_BLUE, P_SPEAKER, tr(ui, "Hear again"), A_HEAR,
+                "hear");
+
+    /* The cancel corner, as on every screen: back while nothing is said
+       or written, "throw away" (red) once something is. It is only as tall
+       as the text's strip: the keys need the rest of the panel. */
+    const char *typed = telex_text(ui->telex);
+    int bw = x0 + k + k / 2;
+    struct ui_rect cancel = rect(0, 0, bw, top + k); /* down to the first row, as hear */
+    if (ui->tip_open || typed[0])
+        tall_button(f, cancel, C_RED, PICTO_DISCARD, tr(ui, "Throw away"), A_DISCARD, "discard");
+    else
+        tall_button(f, cancel, C_BLUE, PICTO_BACK, tr(ui, "Back"), A_BACK, "back");
 
     /* What has been typed, large, on its own strip; before the first key
        the strip says what it is for. */
-    struct ui_rect box = rect(px(ui, 6), px(ui, 2), hx - px(ui, 10), top - px(ui, 4));
+    int m = frame_margin(ui);
+    struct ui_rect box = rect(bw + m, m, hx - bw - 2 * m, top - 2 * m);
     fill(f, box, C_TILE, px(ui, 8));
     struct ui_rect in = rect(box.x + px(ui, 10), box.y, box.w - px(ui, 20), box.h);
-    const char *typed = telex_text(ui->telex);
     if (!typed[0]) {
         const char *hint =
             ui->mic_present
@@ -103,12 +116,12 @@ void ui_draw_text(struct frame *f)
 
     /* The signs of plates and numbers, space, delete. */
     /* Small signs drawn larger than letters, or "." is a speck. */
-    key(f, rect(x0, y1, k, k), '-', font(ui, 56));
-    key(f, rect(x0 + k, y1, k, k), '.', font(ui, 56));
-    key(f, rect(x0 + 2 * k, y1, k, k), '/', font(ui, 48));
-    button(f, rect(x0 + 3 * k, y1, 3 * k, k), C_FUNCTION, C_WHITE, 0, tr(ui, "Space"), font(ui, 28),
-           A_KEY, ' ', "key:space");
-    button(f, rect(x0 + 6 * k, y1, 2 * k, k), C_FUNCTION, C_WHITE, 0, tr(ui, "Delete"),
+    key(f, rect(bw, y1, k, k), '-', font(ui, 56));
+    key(f, rect(bw + k, y1, k, k), '.', font(ui, 56));
+    key(f, rect(bw + 2 * k, y1, k, k), '/', font(ui, 48));
+    button(f, rect(bw + 3 * k, y1, 2 * k, k), C_FUNCTION, C_WHITE, 0, tr(ui, "Space"),
+           font(ui, 28), A_KEY, ' ', "key:space");
+    button(f, rect(bw + 5 * k, y1, hx - bw - 5 * k, k), C_FUNCTION, C_WHITE, 0, tr(ui, "Delete"),
            font(ui, 28), A_BACKSPACE, 0, "key:delete");
 
     /* Digits, then the letters as on every phone. */
