@@ -7,6 +7,7 @@
 #include <SDL.h>
 #include <SDL_ttf.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -265,6 +266,88 @@ TEST(test_render_draws_our_pictograms_in_their_colour_at_both_panel_sizes)
                     }
             ASSERT(maxx - minx > cases[i].b.w * 7 / 10);
         }
+        render_close(r);
+    }
+}
+
+/* A pixel of the ring at `deg` degrees clockwise from the top, halfway
+   through its thickness. */
+static uint32_t ring_px(const uint32_t *px, int W, struct ui_rect b, int thick, double deg)
+{
+    int side = b.w < b.h ? b.w : b.h;
+    double rad = side / 2.0 - thick / 2.0, a = deg * M_PI / 180.0;
+    int x = (int)(b.x + b.w / 2.0 + rad * sin(a)), y = (int)(b.y + b.h / 2.0 - rad * cos(a));
+    return px[y * W + x] & 0xFFFFFF;
+}
+
+TEST(test_render_ring_fills_clockwise_from_the_top_at_both_panel_sizes)
+{
+    /* The recording's, the review's and "still there?"'s time going by:
+       until the renderer drew UI_DRAW_RING these screens showed nothing. */
+    static const struct {
+        int w, h;
+    } panels[] = {{800, 480}, {1024, 600}};
+    static uint32_t px[1024 * 600];
+    static struct ui_draw_list dl;
+    const uint32_t page = 0xFFFFFF, fg = 0xA4001D, bg = 0xE8E8E8;
+    for (size_t k = 0; k < sizeof panels / sizeof *panels; k++) {
+        int W = panels[k].w, H = panels[k].h;
+        struct render *r = open_size(W, H);
+        /* a wide rect: the ring is as wide as its height, centred */
+        struct ui_rect b = {W / 4, H / 5, W / 2, H / 2};
+        int thick = H / 18, side = b.h;
+        static const int values[] = {0, 50, 100, 25, 75};
+        for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+            int v = values[i];
+            memset(&dl, 0, sizeof dl);
+            dl.clear = page;
+            dl.n = 1;
+            dl.cmds[0].kind = UI_DRAW_RING;
+            dl.cmds[0].r = b;
+            dl.cmds[0].fg = fg;
+            dl.cmds[0].bg = bg;
+            dl.cmds[0].radius = thick;
+            dl.cmds[0].value = v;
+            render_frame(r, &dl, 0, px);
+            /* every 15 degrees (away from the two seams by 5): fg before
+               value %, bg after */
+            for (int deg = 5; deg < 360; deg += 15) {
+                uint32_t want = deg < v * 360 / 100 ? fg : bg;
+                uint32_t got = ring_px(px, W, b, thick, deg);
+                if (got != want)
+                    check_fail(__FILE__, __LINE__,
+                               "%dx%d at %d %%: #%06X at %d degrees, want #%06X", W, H, v, got,
+                               deg, want);
+            }
+            /* nothing in the middle nor outside the ring's square */
+            ASSERT_EQ(px[(b.y + b.h / 2) * W + b.x + b.w / 2] & 0xFFFFFF, page);
+            int left = b.x + (b.w - side) / 2;
+            for (int y = b.y; y < b.y + b.h; y += 7) {
+                ASSERT_EQ(px[y * W + left - 2] & 0xFFFFFF, page);
+                ASSERT_EQ(px[y * W + left + side + 1] & 0xFFFFFF, page);
+            }
+            for (int x = b.x; x < b.x + b.w; x += 7) {
+                ASSERT_EQ(px[(b.y - 2) * W + x] & 0xFFFFFF, page);
+                ASSERT_EQ(px[(b.y + b.h + 1) * W + x] & 0xFFFFFF, page);
+            }
+        }
+        /* The round edge is smoothed: along the outer edge at 30 degrees (a
+           slanted edge, where a stepped one shows), pixels part ring, part
+           page, and the ring's full width is where it should be. */
+        int inner = 0, outer = 0, full = 0, steps = 8 * (thick + 6);
+        for (int s = 0; s <= steps; s++) {
+            double a = 30 * M_PI / 180, off = -thick - 3 + (thick + 6.0) * s / steps;
+            double rr = side / 2.0 + off;
+            int x = (int)(b.x + b.w / 2.0 + rr * sin(a)), y = (int)(b.y + b.h / 2.0 - rr * cos(a));
+            uint32_t p = px[y * W + x] & 0xFFFFFF;
+            /* the last value drawn, 75 %, holds 30 degrees */
+            if (p != fg && p != page)
+                *(off < -thick / 2.0 ? &inner : &outer) += 1;
+            full += p == fg;
+        }
+        ASSERT(inner >= 1);
+        ASSERT(outer >= 1);
+        ASSERT(full >= 8 * (thick - 2));
         render_close(r);
     }
 }

@@ -393,6 +393,89 @@ static void draw_meter(struct render *r, const struct ui_draw *d)
     }
 }
 
+/*
+ * A ring as triangles. SDL draws triangles without anti-aliasing, so each
+ * edge of the ring gets a strip a pixel wide fading to transparent over
+ * what lies beneath: the round edges stay smooth at any size, which a
+ * stepped circle on a 7" panel is not.
+ */
+#define RING_BATCH 1536 /* vertices: 64 segments of three quads */
+
+struct ring_batch {
+    SDL_Vertex v[RING_BATCH];
+    int n;
+};
+
+static void ring_flush(SDL_Renderer *ren, struct ring_batch *b)
+{
+    if (b->n)
+        SDL_RenderGeometry(ren, NULL, b->v, b->n, NULL, 0);
+    b->n = 0;
+}
+
+static SDL_Vertex ring_vertex(float cx, float cy, float rad, double a, uint32_t c, Uint8 alpha)
+{
+    /* Clockwise from the top: y grows downwards. */
+    SDL_Vertex v = {{cx + rad * (float)sin(a), cy - rad * (float)cos(a)},
+                    {(Uint8)(c >> 16), (Uint8)(c >> 8), (Uint8)c, alpha},
+                    {0, 0}};
+    return v;
+}
+
+/* The band between radii r0 and r1 from angle a0 to a1, its alpha going
+   from al0 at r0 to al1 at r1. */
+static void ring_quad(SDL_Renderer *ren, struct ring_batch *b, float cx, float cy, float r0,
+                      float r1, double a0, double a1, uint32_t c, Uint8 al0, Uint8 al1)
+{
+    if (b->n + 6 > RING_BATCH)
+        ring_flush(ren, b);
+    SDL_Vertex p00 = ring_vertex(cx, cy, r0, a0, c, al0), p01 = ring_vertex(cx, cy, r0, a1, c, al0),
+               p10 = ring_vertex(cx, cy, r1, a0, c, al1), p11 = ring_vertex(cx, cy, r1, a1, c, al1);
+    SDL_Vertex t[6] = {p00, p10, p11, p00, p11, p01};
+    memcpy(&b->v[b->n], t, sizeof t);
+    b->n += 6;
+}
+
+static void ring_arc(SDL_Renderer *ren, struct ring_batch *b, float cx, float cy, float ro,
+                     float ri, double a0, double a1, double step, uint32_t c)
+{
+    if (a1 <= a0)
+        return;
+    int segs = (int)ceil((a1 - a0) / step);
+    for (int i = 0; i < segs; i++) {
+        double s0 = a0 + (a1 - a0) * i / segs, s1 = a0 + (a1 - a0) * (i + 1) / segs;
+        ring_quad(ren, b, cx, cy, ri + 0.5f, ro - 0.5f, s0, s1, c, 255, 255);
+        ring_quad(ren, b, cx, cy, ro - 0.5f, ro + 0.5f, s0, s1, c, 255, 0);
+        if (ri >= 1.0f) /* a full disc has no inner edge */
+            ring_quad(ren, b, cx, cy, ri - 0.5f, ri + 0.5f, s0, s1, c, 0, 255);
+    }
+}
+
+static void draw_ring(struct render *r, const struct ui_draw *d)
+{
+    int side = d->r.w < d->r.h ? d->r.w : d->r.h;
+    if (side <= 2)
+        return;
+    float cx = d->r.x + d->r.w / 2.0f, cy = d->r.y + d->r.h / 2.0f;
+    /* The fading edge stays inside the rect. */
+    float ro = side / 2.0f - 0.5f;
+    float thick = d->radius > 0 ? (float)d->radius : ro;
+    float ri = thick >= ro ? 0.0f : ro - thick;
+    int v = d->value < 0 ? 0 : d->value > 100 ? 100 : d->value;
+    double turn = 2 * M_PI, split = turn * v / 100.0;
+    /* Chords within a quarter pixel of the true circle. */
+    double step = sqrt(2.0 / ro);
+    if (step > M_PI / 16)
+        step = M_PI / 16;
+    static struct ring_batch b; /* the renderer's thread only */
+    b.n = 0;
+    SDL_SetRenderDrawBlendMode(r->ren, SDL_BLENDMODE_BLEND);
+    ring_arc(r->ren, &b, cx, cy, ro, ri, 0, split, step, d->fg);
+    ring_arc(r->ren, &b, cx, cy, ro, ri, split, turn, step, d->bg);
+    ring_flush(r->ren, &b);
+    SDL_SetRenderDrawBlendMode(r->ren, SDL_BLENDMODE_NONE);
+}
+
 void render_frame(struct render *r, const struct ui_draw_list *dl, int blank, uint32_t *argb)
 {
     r->frame_no++;
@@ -410,6 +493,7 @@ void render_frame(struct render *r, const struct ui_draw_list *dl, int blank, ui
         case UI_DRAW_TEXT: draw_text(r, d); break;
         case UI_DRAW_PICTO: draw_picto(r, d); break;
         case UI_DRAW_METER: draw_meter(r, d); break;
+        case UI_DRAW_RING: draw_ring(r, d); break;
         }
     }
     if (argb) /* before presenting: stable pixels on every driver */
