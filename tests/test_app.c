@@ -132,6 +132,12 @@ static void o_when(void *ctx, uint8_t w)
     ((struct opened *)ctx)->when = w;
 }
 
+/* As the post console does: the picture chosen after speaking wins over META's. */
+static void o_category(void *ctx, uint8_t c)
+{
+    ((struct opened *)ctx)->meta.category = c;
+}
+
 static void o_unconfirmed(void *ctx)
 {
     ((struct opened *)ctx)->unconfirmed = 1;
@@ -169,7 +175,7 @@ static void open_only_tip(struct rig *r, struct queue *q, struct opened *o)
     struct envelope_reader_opts ro = {
         .keys = &r->post, .nkeys = 1,
         .records = {.meta = o_meta, .audio = o_audio, .text = o_text, .when = o_when,
-                    .unconfirmed = o_unconfirmed, .ctx = o}};
+                    .unconfirmed = o_unconfirmed, .category = o_category, .ctx = o}};
     ASSERT_EQ(envelope_reader_new(&rd, &ro), 0);
     o->rc = envelope_reader_feed(rd, env, got, o->err, sizeof o->err);
     if (o->rc == 0)
@@ -212,7 +218,7 @@ static void record_for(struct rig *r, double seconds)
     check_fail(__FILE__, __LINE__, "the microphone gave no %.1f s of audio", seconds);
 }
 
-static void voice_flow(const char *lang, int category)
+static void voice_flow(const char *lang, int category, int when)
 {
     struct rig r;
     memset(&r, 0, sizeof r);
@@ -236,6 +242,13 @@ static void voice_flow(const char *lang, int category)
         tap(&r, "ok");
         ASSERT_STR_EQ(screen(&r), "review");
     }
+    if (when != WHEN_UNSET) {
+        tap(&r, "extra:when");
+        snprintf(label, sizeof label, "when:%d", when);
+        tap(&r, label);
+        tap(&r, "ok");
+        ASSERT_STR_EQ(screen(&r), "review");
+    }
     tap(&r, "send");
     ASSERT_STR_EQ(screen(&r), "sent");
     struct opened o;
@@ -243,6 +256,7 @@ static void voice_flow(const char *lang, int category)
     ASSERT_EQ(o.rc, 0);
     ASSERT_STR_EQ(o.meta.language, lang);
     ASSERT_EQ(o.meta.category, category);
+    ASSERT_EQ(o.when, when);
     ASSERT_EQ(o.meta.codec, CODEC_OGG_OPUS);
     ASSERT_EQ(o.unconfirmed, 0);
     float *pcm = NULL;
@@ -258,18 +272,18 @@ static void voice_flow(const char *lang, int category)
 
 TEST(test_app_vietnamese_voice_tip_reaches_the_queue_sealed_to_the_post)
 {
-    voice_flow("vi", CATEGORY_UNSET); /* the voice path: no picture asked */
+    voice_flow("vi", CATEGORY_UNSET, WHEN_UNSET); /* the voice path: no picture asked */
 }
 
 TEST(test_app_hmong_voice_tip_reaches_the_queue_sealed_to_the_post)
 {
-    voice_flow("hmn", CATEGORY_UNSET);
+    voice_flow("hmn", CATEGORY_UNSET, WHEN_UNSET);
 }
 
-/* The picture chosen after speaking is what the officer sees. */
+/* The picture and the day chosen after speaking are what the officer sees. */
 TEST(test_app_what_happened_chosen_after_speaking_reaches_the_post)
 {
-    voice_flow("hmn", CATEGORY_TRAFFICKING);
+    voice_flow("hmn", CATEGORY_TRAFFICKING, WHEN_YESTERDAY);
 }
 
 TEST(test_app_without_microphone_takes_a_written_tip)

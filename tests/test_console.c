@@ -150,6 +150,7 @@ struct tipspec {
     const char *text;
     const struct bytes *ogg;
     int category, training, when, cut;
+    int late_category; /* chosen after speaking: a CATEGORY record at send; 0 none */
     const char *language;
     const struct keys_device *dev; /* NULL: na-co-sa-01's */
     const uint8_t *post_pk;        /* NULL: this post's */
@@ -183,6 +184,8 @@ static struct bytes make_tip(struct fx *f, const struct tipspec *s, uint8_t id[1
             ASSERT_EQ(envelope_write_text(w, s->text, strlen(s->text)), 0);
         if (s->when)
             ASSERT_EQ(envelope_write_when(w, (uint8_t)s->when), 0);
+        if (s->late_category)
+            ASSERT_EQ(envelope_write_category(w, (uint8_t)s->late_category), 0);
         ASSERT_EQ(envelope_writer_finish(w, err, sizeof err), 0);
         envelope_writer_free(w);
     }
@@ -465,6 +468,46 @@ TEST(test_console_audio_is_the_ogg_that_was_sealed)
     free(text.b);
     free(ogg.b);
     free(env.b);
+    fx_done(&f);
+}
+
+/* The kiosk writes META when recording starts; the picture comes after speaking. */
+TEST(test_console_shows_what_happened_as_chosen_after_speaking)
+{
+    struct fx f;
+    fx_init(&f);
+    fx_unlock(&f);
+    struct bytes ogg = make_ogg(2);
+    uint8_t id[16];
+    struct bytes late = make_tip(&f,
+                                 &(struct tipspec){.ogg = &ogg,
+                                                   .category = CATEGORY_UNSET,
+                                                   .late_category = CATEGORY_TRAFFICKING,
+                                                   .when = WHEN_YESTERDAY},
+                                 id);
+    struct bytes changed = make_tip(
+        &f, &(struct tipspec){.text = "đổi ý", .category = CATEGORY_DRUGS,
+                              .late_category = CATEGORY_SMUGGLING},
+        id);
+    struct postbox_tip t = store(&f, &late, 1000);
+    store(&f, &changed, 2000);
+    struct list_seen s = {0};
+    char err[512] = "";
+    ASSERT_EQ(console_list(f.c, list_seen_one, &s, err, sizeof err), 0);
+    ASSERT_EQ(s.n, 2);
+    ASSERT_EQ(s.category[0], CATEGORY_SMUGGLING); /* the last choice, not META's */
+    ASSERT_EQ(s.category[1], CATEGORY_TRAFFICKING);
+    ASSERT(s.genuine[0] && s.genuine[1]);
+    struct console_tip *v = open_tip(&f, &t);
+    ASSERT_EQ(v->verdict, 0);
+    ASSERT_STR_EQ(console_category_name(v->meta.category), "people trafficking");
+    ASSERT_STR_EQ(console_category_short(v->meta.category), "trafficking");
+    ASSERT_EQ(v->when, WHEN_YESTERDAY);
+    ASSERT(v->seconds > 1.95 && v->seconds < 2.05);
+    console_tip_free(v);
+    free(ogg.b);
+    free(late.b);
+    free(changed.b);
     fx_done(&f);
 }
 

@@ -100,7 +100,15 @@ struct got {
     size_t text_len;
     struct buf audio;
     int when;
+    int category, categories; /* from CATEGORY records */
 };
+
+static void on_category(void *ctx, uint8_t c)
+{
+    struct got *g = ctx;
+    g->category = c;
+    g->categories++;
+}
 
 static void on_when(void *ctx, uint8_t when)
 {
@@ -155,7 +163,8 @@ static int read_env(const struct envelope_post_key *key, const uint8_t *b, size_
         .max_bytes = max,
         .device_check = devs ? device_check : NULL,
         .device_ctx = devs,
-        .records = {.meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = g},
+        .records = {.meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = g,
+                    .category = on_category},
     };
     memset(g, 0, sizeof *g);
     ASSERT_EQ(envelope_reader_new(&r, &o), 0);
@@ -585,4 +594,139 @@ TEST(test_envelope_cut_short_between_last_chunk_and_end_marker_keeps_everything)
     ASSERT_EQ(g.text_len, strlen(text_vi));
     free(g.audio.b);
     free(x.b);
+}
+
+TEST(test_envelope_category_chosen_after_speaking_round_trips_over_meta)
+{
+    struct keys k;
+    make_keys(&k, 19);
+    struct buf x = {.fail_after = -1};
+    struct envelope_writer *w;
+    struct envelope_meta m = meta_vi();
+    m.category = CATEGORY_UNSET; /* the kiosk writes META before the person chose */
+    char err[256];
+    uint8_t a[9000];
+    fake_audio(a, sizeof a);
+    ASSERT_EQ(envelope_writer_new(&w, k.post.pk, k.dev_sk, &m, sink, &x, NULL, err, sizeof err), 0);
+    ASSERT_EQ(envelope_write_audio(w, a, sizeof a), 0);
+    ASSERT_EQ(envelope_write_when(w, WHEN_TODAY), 0);
+    ASSERT_EQ(envelope_write_category(w, CATEGORY_UNSET), ENVELOPE_E_ARG);
+    ASSERT_EQ(envelope_write_category(w, CATEGORY_OTHER + 1), ENVELOPE_E_ARG);
+    ASSERT_EQ(envelope_write_category(w, CATEGORY_TRAFFICKING), 0);
+    /* The writer never makes what a reader refuses: no second choice, no
+       words after it. Neither kills the tip. */
+    ASSERT_EQ(envelope_write_category(w, CATEGORY_DRUGS), ENVELOPE_E_STATE);
+    ASSERT_EQ(envelope_write_audio(w, a, 10), ENVELOPE_E_STATE);
+    ASSERT_EQ(envelope_write_text(w, "x", 1), ENVELOPE_E_STATE);
+    ASSERT_EQ(envelope_write_unconfirmed(w), 0);
+    ASSERT_EQ(envelope_writer_finish(w, err, sizeof err), 0);
+    envelope_writer_free(w);
+
+    struct got g;
+    ASSERT_EQ(read_env(&k.post, x.b, x.len, 333, &g, NULL, 0, err, sizeof err), 0);
+    ASSERT_EQ(g.meta.category, CATEGORY_UNSET);
+    ASSERT_EQ(g.categories, 1);
+    ASSERT_EQ(g.category, CATEGORY_TRAFFICKING);
+    ASSERT_EQ(g.when, WHEN_TODAY);
+    ASSERT_EQ(g.audio.len, sizeof a);
+    ASSERT_MEM_EQ(g.audio.b, a, sizeof a);
+    free(g.audio.b);
+    /* Same size class as without the record: it tells the wire nothing. */
+    ASSERT_EQ(x.len, ENVELOPE_HEADER_BYTES + ENVELOPE_MIN_CHUNKS * ENVELOPE_CHUNK_CIPHER +
+                         ENVELOPE_TRAILER_BYTES);
+    free(x.b);
+}
+
+/* META ("vi", no category) · recs · SIG signed by the device over header and records. */
+static size_t signed_records(const struct keys *k, const uint8_t *header, const uint8_t *recs,
+                             size_t n, uint8_t *out)
+{
+    static const uint8_t meta[21] = {RECORD_META, 16, 0, 0, 0, 1, 'v', 'i'};
+    memcpy(out, meta, sizeof meta);
+    memcpy(out + sizeof meta, recs, n);
+    size_t len = sizeof meta + n;
+    crypto_sign_state st;
+    crypto_sign_init(&st);
+    crypto_sign_update(&st, header, ENVELOPE_HEADER_BYTES);
+    crypto_sign_update(&st, out, len);
+    out[len] = RECORD_SIG;
+    out[len + 1] = 64;
+    out[len + 2] = out[len + 3] = out[len + 4] = 0;
+    crypto_sign_final_create(&st, out + len + 5, NULL, k->dev_sk);
+    return len + 5 + 64;
+}
+
+static int parse_late(const struct keys *k, const uint8_t *recs, size_t n, struct got *g,
+                      char *err, size_t errlen)
+{
+    uint8_t header[ENVELOPE_HEADER_BYTES] = {0};
+    memcpy(header + 32, k->dev_pk, 32);
+    uint8_t s[256];
+    ASSERT(n + 21 + 69 <= sizeof s);
+    size_t len = signed_records(k, header, recs, n, s);
+    struct envelope_record_cb cb = {.meta = on_meta, .text = on_text, .category = on_category,
+                                    .ctx = g};
+    memset(g, 0, sizeof *g);
+    err[0] = 0;
+    return envelope_parse_records(s, len, header, &cb, err, errlen);
+}
+
+TEST(test_envelope_refuses_a_late_category_malformed_repeated_or_out_of_place)
+{
+    struct keys k;
+    make_keys(&k, 20);
+    struct got g;
+    char err[256];
+    /* Well formed, signed: applies after META. */
+    static const uint8_t ok[] = {RECORD_TEXT, 2, 0, 0, 0, 'h', 'i', RECORD_CATEGORY, 1, 0, 0, 0, 4};
+    ASSERT_EQ(parse_late(&k, ok, sizeof ok, &g, err, sizeof err), 0);
+    ASSERT_EQ(g.category, CATEGORY_SMUGGLING);
+    ASSERT_EQ(g.text_len, 2);
+
+    static const struct {
+        uint8_t recs[24];
+        size_t n;
+        const char *msg;
+    } bad[] = {
+        {{RECORD_CATEGORY, 2, 0, 0, 0, 4, 4}, 7,
+         "malformed record: category chosen at send repeated or of length 2"},
+        {{RECORD_CATEGORY, 0, 0, 0, 0}, 5,
+         "malformed record: category chosen at send repeated or of length 0"},
+        {{RECORD_CATEGORY, 1, 0, 0, 0, 0}, 6,
+         "malformed record: category chosen at send 0 out of range"},
+        {{RECORD_CATEGORY, 1, 0, 0, 0, 8}, 6,
+         "malformed record: category chosen at send 8 out of range"},
+        {{RECORD_CATEGORY, 1, 0, 0, 0, 4, RECORD_CATEGORY, 1, 0, 0, 0, 4}, 12,
+         "malformed record: category chosen at send repeated or of length 1"},
+        {{RECORD_CATEGORY, 1, 0, 0, 0, 4, RECORD_TEXT, 1, 0, 0, 0, 'x'}, 12,
+         "malformed record: text after the category chosen at send (the category must follow "
+         "the last words)"},
+        {{RECORD_CATEGORY, 1, 0, 0, 0, 4, RECORD_AUDIO, 1, 0, 0, 0, 'O'}, 12,
+         "malformed record: audio after the category chosen at send"},
+        {{RECORD_PAD, 1, 0, 0, 0, 0, RECORD_CATEGORY, 1, 0, 0, 0, 4}, 12,
+         "malformed record: record type 8 after the padding"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ASSERT_EQ(parse_late(&k, bad[i].recs, bad[i].n, &g, err, sizeof err), ENVELOPE_E_RECORD);
+        ASSERT_CONTAINS(err, bad[i].msg);
+    }
+    /* A refused category never reached the caller as the answer. */
+    ASSERT_EQ(parse_late(&k, bad[3].recs, bad[3].n, &g, err, sizeof err), ENVELOPE_E_RECORD);
+    ASSERT_EQ(g.categories, 0);
+
+    /* Before META it is out of place too. */
+    uint8_t header[ENVELOPE_HEADER_BYTES] = {0};
+    memcpy(header + 32, k.dev_pk, 32);
+    static const uint8_t first[] = {RECORD_CATEGORY, 1, 0, 0, 0, 4};
+    ASSERT_EQ(envelope_parse_records(first, sizeof first, header, NULL, err, sizeof err),
+              ENVELOPE_E_RECORD);
+    ASSERT_CONTAINS(err, "the first record is type 8, not metadata");
+
+    /* The inner signature covers it: another picture put in its place fails. */
+    uint8_t s[128];
+    size_t len = signed_records(&k, header, ok, sizeof ok, s);
+    ASSERT_EQ(envelope_parse_records(s, len, header, NULL, err, sizeof err), 0);
+    s[21 + sizeof ok - 1] = CATEGORY_WEAPONS;
+    ASSERT_EQ(envelope_parse_records(s, len, header, NULL, err, sizeof err), ENVELOPE_E_SIGNATURE);
+    ASSERT_CONTAINS(err, "bad signature");
 }

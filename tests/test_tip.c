@@ -60,8 +60,8 @@ static struct envelope_meta meta_vi(void)
 struct opened {
     int metas;
     struct envelope_meta meta;
-    int texts, whens;
-    uint8_t when;
+    int texts, whens, categories;
+    uint8_t when, category;
     struct ogg_buf text; /* all text records, in order, separated by nothing */
     size_t text_len[4];
     struct ogg_buf audio;
@@ -90,6 +90,13 @@ static void on_when(void *ctx, uint8_t when)
     struct opened *o = ctx;
     o->whens++;
     o->when = when;
+}
+
+static void on_category(void *ctx, uint8_t c)
+{
+    struct opened *o = ctx;
+    o->categories++;
+    o->category = c;
 }
 
 static void on_audio(void *ctx, const uint8_t *b, size_t len)
@@ -124,7 +131,8 @@ static struct opened open_from_queue(struct fixture *f, const uint8_t id[16])
 
     struct envelope_reader_opts ro = {.keys = &f->post, .nkeys = 1};
     ro.records = (struct envelope_record_cb){
-        .meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = &o};
+        .meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = &o,
+        .category = on_category};
     struct envelope_reader *r = NULL;
     ASSERT_EQ(envelope_reader_new(&r, &ro), 0);
     int rc = 0;
@@ -267,6 +275,56 @@ TEST(test_tip_round_trip_of_a_minute_of_speech_and_text_through_the_queue)
 
     opened_free(&o);
     ogg_buf_free(&ogg);
+    queue_close(f.q);
+}
+
+TEST(test_tip_what_happened_chosen_after_speaking_follows_the_whole_recording)
+{
+    struct fixture f;
+    struct ogg_buf ogg = {0};
+    struct tip_session *s = NULL;
+    char err[256] = "";
+    fixture_open(&f, check_dir());
+    struct envelope_meta m = meta_vi();
+    m.category = CATEGORY_UNSET; /* recording starts before the picture is chosen */
+    struct capture_opts audio = {.tee = ogg_buf_tee, .tee_ctx = &ogg};
+    ASSERT_EQ(tip_begin(&s, f.q, &f.keys, &m, &audio, NOW, 1, err, sizeof err), 0);
+    uint8_t id[16];
+    memcpy(id, tip_id(s), sizeof id);
+    ASSERT_EQ(feed(s, 0, 16000 * 3, err, sizeof err), 0);
+    ASSERT_EQ(tip_set_category(s, CATEGORY_OTHER + 1, err, sizeof err), ENVELOPE_E_ARG);
+    ASSERT_STR_EQ(err, "what happened must be one of the pictures 1 to 7 (got 8)");
+    ASSERT_EQ(tip_set_category(s, CATEGORY_UNSET, err, sizeof err), ENVELOPE_E_ARG);
+    /* The person changes their mind on the review: the last choice counts. */
+    ASSERT_EQ(tip_set_category(s, CATEGORY_DRUGS, err, sizeof err), 0);
+    ASSERT_EQ(tip_set_category(s, CATEGORY_TRAFFICKING, err, sizeof err), 0);
+    ASSERT_EQ(tip_send(s, NOW + 10, err, sizeof err), 0);
+
+    struct opened o = open_from_queue(&f, id);
+    if (o.rc)
+        check_fail(__FILE__, __LINE__, "opening the tip: %s", o.err);
+    ASSERT_EQ(o.meta.category, CATEGORY_UNSET);
+    ASSERT_EQ(o.categories, 1);
+    ASSERT_EQ(o.category, CATEGORY_TRAFFICKING);
+    /* Written after the encoder's last pages: the recording is whole. */
+    ASSERT_EQ(o.audio.len, ogg.len);
+    ASSERT_MEM_EQ(o.audio.b, ogg.b, ogg.len);
+    ASSERT_EQ(ogg_pcm_total(o.audio.b, o.audio.len), 3 * 48000);
+    opened_free(&o);
+    ogg_buf_free(&ogg);
+
+    /* Chosen before recording (META has it): no second record. */
+    m.category = CATEGORY_WEAPONS;
+    ASSERT_EQ(tip_begin(&s, f.q, &f.keys, &m, NULL, NOW, 1, err, sizeof err), 0);
+    memcpy(id, tip_id(s), sizeof id);
+    ASSERT_EQ(tip_add_text(s, text_vi, strlen(text_vi), err, sizeof err), 0);
+    ASSERT_EQ(tip_set_category(s, CATEGORY_WEAPONS, err, sizeof err), 0);
+    ASSERT_EQ(tip_send(s, NOW + 20, err, sizeof err), 0);
+    o = open_from_queue(&f, id);
+    ASSERT_EQ(o.rc, 0);
+    ASSERT_EQ(o.meta.category, CATEGORY_WEAPONS);
+    ASSERT_EQ(o.categories, 0);
+    opened_free(&o);
     queue_close(f.q);
 }
 

@@ -125,6 +125,7 @@ struct envelope_writer {
     envelope_sink_fn sink;
     void *sink_ctx;
     int dead; /* sticky error code, or 1 once finished */
+    int category_written; /* after a CATEGORY record no words may follow */
 };
 
 static int writer_emit(struct envelope_writer *w, enum envelope_piece kind, uint32_t index,
@@ -309,6 +310,8 @@ int envelope_write_text(struct envelope_writer *w, const char *utf8, size_t len)
 {
     if (!w || (!utf8 && len) || len > TEXT_MAX)
         return ENVELOPE_E_ARG;
+    if (w->category_written)
+        return ENVELOPE_E_STATE; /* a reader would refuse it: the category closes the words */
     return writer_record(w, RECORD_TEXT, (const uint8_t *)utf8, len);
 }
 
@@ -318,6 +321,8 @@ int envelope_write_audio(struct envelope_writer *w, const uint8_t *ogg, size_t l
         return ENVELOPE_E_ARG;
     if (len == 0)
         return w->dead ? (w->dead == 1 ? ENVELOPE_E_STATE : w->dead) : 0;
+    if (w->category_written)
+        return ENVELOPE_E_STATE;
     return writer_record(w, RECORD_AUDIO, ogg, len);
 }
 
@@ -333,6 +338,18 @@ int envelope_write_unconfirmed(struct envelope_writer *w)
     if (!w)
         return ENVELOPE_E_ARG;
     return writer_record(w, RECORD_UNCONFIRMED, NULL, 0);
+}
+
+int envelope_write_category(struct envelope_writer *w, uint8_t category)
+{
+    if (!w || category == CATEGORY_UNSET || category > CATEGORY_OTHER)
+        return ENVELOPE_E_ARG;
+    if (w->category_written)
+        return ENVELOPE_E_STATE;
+    int rc = writer_record(w, RECORD_CATEGORY, &category, 1);
+    if (rc == 0)
+        w->category_written = 1;
+    return rc;
 }
 
 int envelope_writer_finish(struct envelope_writer *w, char *err, size_t errlen)
@@ -516,7 +533,7 @@ struct record_parser {
     size_t hdr_fill;
     uint8_t type;
     uint32_t len, got;
-    int seen_meta, seen_pad, seen_when, seen_unconfirmed;
+    int seen_meta, seen_pad, seen_when, seen_unconfirmed, seen_category;
     uint8_t small[TEXT_MAX]; /* META, SIG and TEXT bodies */
     uint64_t audio_bytes;
 };
@@ -530,7 +547,7 @@ static void parser_init(struct record_parser *p, const uint8_t *header,
     crypto_sign_update(&p->inner, header, ENVELOPE_HEADER_BYTES);
     p->phase = P_HDR;
     p->hdr_fill = 0;
-    p->seen_meta = p->seen_pad = p->seen_when = p->seen_unconfirmed = 0;
+    p->seen_meta = p->seen_pad = p->seen_when = p->seen_unconfirmed = p->seen_category = 0;
     p->audio_bytes = 0;
 }
 
@@ -545,6 +562,13 @@ static int record_header(struct record_parser *p, char *err, size_t errlen)
     if (p->seen_pad && p->type != RECORD_SIG)
         return say(err, errlen, ENVELOPE_E_RECORD,
                    "malformed record: record type %u after the padding", p->type);
+    /* The category chosen at send closes the words: one that came before
+       something said would not be the last choice the officer must see. */
+    if (p->seen_category && (p->type == RECORD_TEXT || p->type == RECORD_AUDIO))
+        return say(err, errlen, ENVELOPE_E_RECORD,
+                   "malformed record: %s after the category chosen at send "
+                   "(the category must follow the last words)",
+                   p->type == RECORD_TEXT ? "text" : "audio");
     switch (p->type) {
     case RECORD_META:
         if (p->seen_meta || p->len != META_BYTES)
@@ -571,6 +595,13 @@ static int record_header(struct record_parser *p, char *err, size_t errlen)
                        "malformed record: 'left without confirming' repeated or of length %u",
                        p->len);
         p->seen_unconfirmed = 1;
+        break;
+    case RECORD_CATEGORY:
+        if (p->seen_category || p->len != 1)
+            return say(err, errlen, ENVELOPE_E_RECORD,
+                       "malformed record: category chosen at send repeated or of length %u",
+                       p->len);
+        p->seen_category = 1;
         break;
     case RECORD_PAD:
         p->seen_pad = 1;
@@ -625,6 +656,13 @@ static int record_done(struct record_parser *p, char *err, size_t errlen)
     case RECORD_UNCONFIRMED:
         if (cb && cb->unconfirmed)
             cb->unconfirmed(cb->ctx);
+        break;
+    case RECORD_CATEGORY:
+        if (p->small[0] == CATEGORY_UNSET || p->small[0] > CATEGORY_OTHER)
+            return say(err, errlen, ENVELOPE_E_RECORD,
+                       "malformed record: category chosen at send %u out of range", p->small[0]);
+        if (cb && cb->category)
+            cb->category(cb->ctx, p->small[0]);
         break;
     case RECORD_SIG: {
         int ok = crypto_sign_final_verify(&p->inner, p->small, p->header + H_DEVICE) == 0;

@@ -97,6 +97,7 @@ enum envelope_record {
     RECORD_META = 1, RECORD_TEXT = 2, RECORD_AUDIO = 3, RECORD_PAD = 4, RECORD_SIG = 5,
     RECORD_WHEN = 6,
     RECORD_UNCONFIRMED = 7, /* empty: the person spoke and left without "done" */
+    RECORD_CATEGORY = 8,    /* 1 byte: what happened, chosen after speaking; overrides META's */
 };
 
 /* ---- writer ---- */
@@ -138,6 +139,15 @@ int envelope_write_when(struct envelope_writer *w, uint8_t when)
 /* Mark the tip "left without confirming" (an empty UNCONFIRMED record):
    the person spoke, then walked away or hung up before touching "done". */
 int envelope_write_unconfirmed(struct envelope_writer *w) __attribute__((warn_unused_result));
+
+/*
+ * What happened (enum envelope_category, not CATEGORY_UNSET), as the person
+ * chose it after speaking: a CATEGORY record the reader applies over META's
+ * byte. Once per tip, after the last text and audio: later text or audio
+ * gets ENVELOPE_E_STATE (a reader would refuse it), as does a second call.
+ */
+int envelope_write_category(struct envelope_writer *w, uint8_t category)
+    __attribute__((warn_unused_result));
 
 /*
  * Pad to the size bucket, append the inner signature, emit the final chunk
@@ -199,6 +209,9 @@ struct envelope_record_cb {
     void (*when)(void *ctx, uint8_t when); /* from a WHEN record */
     void *ctx;
     void (*unconfirmed)(void *ctx); /* from an UNCONFIRMED record; may be NULL */
+    /* From a CATEGORY record: the final category, to apply over meta's
+       (which was written when recording began). May be NULL. */
+    void (*category)(void *ctx, uint8_t category);
 };
 
 /* One post key pair the reader may use; several allow key rotation. */

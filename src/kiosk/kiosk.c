@@ -423,6 +423,9 @@ static int h_tip_send(void *ctx, const char *lang, int category, const char *tex
     size_t tl = text ? strlen(text) : 0;
     if (tl)
         rc = tip_add_text(k->tip, text, tl, err, errlen);
+    /* Chosen on the review, after META was written when recording began. */
+    if (rc == 0 && category > CATEGORY_UNSET && category <= CATEGORY_OTHER)
+        rc = tip_set_category(k->tip, (uint8_t)category, err, errlen);
     if (rc == 0 && when)
         rc = tip_set_when(k->tip, (uint8_t)when, err, errlen);
     if (rc == 0 && unconfirmed)

@@ -23,6 +23,8 @@ struct tip_session {
     int error; /* first error that ended the tip, 0 while healthy */
     int when_set;
     int unconfirmed_set;
+    uint8_t meta_category; /* as written in META when the tip began */
+    uint8_t category;      /* chosen after speaking; written at send when it differs */
     char reason[512]; /* its sentence, repeated by later calls */
 };
 
@@ -102,6 +104,7 @@ int tip_begin(struct tip_session **out, struct queue *q, const struct tip_keys *
     s->sink.q = q;
     s->sink.now = now;
     s->sink.clock_trusted = clock_trusted;
+    s->meta_category = s->category = meta->category;
 
     /*
      * The session, not the caller, fills in what the envelope must say
@@ -243,6 +246,26 @@ int tip_set_unconfirmed(struct tip_session *s, char *err, size_t errlen)
     return 0;
 }
 
+int tip_set_category(struct tip_session *s, uint8_t category, char *err, size_t errlen)
+{
+    if (!s) {
+        set_err(err, errlen, "tip_set_category needs a tip");
+        return ENVELOPE_E_ARG;
+    }
+    if (s->error) {
+        set_err(err, errlen, "%s", s->reason);
+        return s->error;
+    }
+    if (category == CATEGORY_UNSET || category > CATEGORY_OTHER) {
+        set_err(err, errlen, "what happened must be one of the pictures 1 to %u (got %u)",
+                CATEGORY_OTHER, category);
+        return ENVELOPE_E_ARG;
+    }
+    /* Kept until send: the record must follow the recording's last audio. */
+    s->category = category;
+    return 0;
+}
+
 double tip_seconds(const struct tip_session *s)
 {
     return s ? (double)capture_samples(s->cap) / CAPTURE_RATE : 0.0;
@@ -279,6 +302,14 @@ int tip_send(struct tip_session *s, int64_t now, char *err, size_t errlen)
         rc = capture_finish(s->cap, why, sizeof why);
         if (rc != 0) {
             rc = tip_fail(s, rc, "the end of the recording could not be saved", why, err, errlen);
+            goto out;
+        }
+    }
+    if (s->category != s->meta_category) {
+        rc = envelope_write_category(s->w, s->category);
+        if (rc != 0) {
+            rc = tip_fail(s, rc, "what happened could not be saved", envelope_strerror(rc), err,
+                          errlen);
             goto out;
         }
     }

@@ -59,6 +59,15 @@ int tip_set_when(struct tip_session *s, uint8_t when, char *err, size_t errlen)
  */
 int tip_set_unconfirmed(struct tip_session *s, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/*
+ * What happened (enum envelope_category, not CATEGORY_UNSET), as the
+ * person chose it after speaking. META was written when the tip began, so
+ * tip_send() appends a CATEGORY record after the last audio, which the
+ * post applies over META's (docs/envelope.md); none when it equals META's.
+ * The last call before tip_send() counts.
+ */
+int tip_set_category(struct tip_session *s, uint8_t category, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Seconds of audio captured so far. */
 double tip_seconds(const struct tip_session *s);
 /* The tip id (for logs: it identifies the tip, never the person). */

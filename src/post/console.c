@@ -206,8 +206,8 @@ static void sbuf_free(struct sbuf *x)
 struct tip_mem {
     struct console_tip v; /* first: console_tip_free casts back */
     struct sbuf text, audio;
-    int texts, has_when, unconfirmed;
-    uint8_t when;
+    int texts, has_when, unconfirmed, has_category;
+    uint8_t when, category;
 };
 
 static void on_meta(void *ctx, const struct envelope_meta *m)
@@ -235,6 +235,13 @@ static void on_when(void *ctx, uint8_t w)
     struct tip_mem *o = ctx;
     o->when = w;
     o->has_when = 1;
+}
+
+static void on_category(void *ctx, uint8_t c)
+{
+    struct tip_mem *o = ctx;
+    o->category = c;
+    o->has_category = 1;
 }
 
 static void on_unconfirmed(void *ctx)
@@ -311,7 +318,7 @@ int console_open_tip(struct console *c, const struct postbox_tip *t, struct cons
         .device_check = registry_device_check,
         .device_ctx = c->reg,
         .records = {.meta = on_meta, .text = on_text, .audio = on_audio, .when = on_when, .ctx = o,
-                    .unconfirmed = on_unconfirmed},
+                    .unconfirmed = on_unconfirmed, .category = on_category},
     };
     int rc = envelope_reader_new(&r, &ro);
     if (rc == 0) {
@@ -339,6 +346,10 @@ int console_open_tip(struct console *c, const struct postbox_tip *t, struct cons
     if (v->genuine)
         v->why[0] = 0;
     v->when = o->has_when ? o->when : v->meta.when;
+    /* META was written when recording began; the picture chosen after
+       speaking is the person's answer (docs/envelope.md, record 8). */
+    if (o->has_category && v->has_meta)
+        v->meta.category = o->category;
     v->unconfirmed = o->unconfirmed;
     if (!v->genuine) {
         v->withheld = o->text.len || o->audio.len;

@@ -102,7 +102,7 @@ struct console_tip {
      * a refused tip's category beside REFUSED); act on them only when genuine.
      */
     int has_meta;
-    struct envelope_meta meta;
+    struct envelope_meta meta; /* .category is the final one: a CATEGORY record's over META's */
     uint8_t when; /* as the person said (a WHEN record, else meta.when) */
     int unconfirmed; /* the person spoke and left without touching "done" */
     /* The content only when genuine; a refused tip's is wiped and withheld. */

@@ -1,8 +1,8 @@
 /*
  * kioskflow CONFIG — one voice tip through the whole kiosk app, in a process
  * of its own (for tests that need a fresh audio stack, such as ALSA with an
- * .asoundrc): start → Vietnamese → weapons → record 2 s → send. Exit 0 when
- * the "sent" screen is reached; otherwise a message and a non-zero status.
+ * .asoundrc): start (Vietnamese) → record 2 s → done → send. Exit 0 when
+ * the tip is sealed in the queue; otherwise a message and a non-zero status.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +28,8 @@ static int tap(struct app *a, const char *label)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     app_tap(a, x, y);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    fprintf(stderr, "kioskflow: %.0f ms: ", (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-    fprintf(stderr, "kioskflow: tapped %s, now on %s (%.1f s recorded)\n", label,
+    fprintf(stderr, "kioskflow: tapped %s in %.0f ms, now on %s (%.1f s recorded)\n", label,
+            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
             ui_screen_name(ui_screen(app_ui(a))), kiosk_seconds(app_kiosk(a)));
     return 0;
 }
