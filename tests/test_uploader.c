@@ -199,6 +199,20 @@ static void fx_proxy(struct fx *f, const char *args)
     fx_proxy_at(f, 0, args);
 }
 
+/*
+ * Waits for `path` to appear, polling: as long as the machine needs (a
+ * second test suite beside this one, ASan), up to WAIT_CAP_S, which only a
+ * helper that died or hangs reaches.
+ */
+#define WAIT_CAP_S 120
+static uint8_t *fx_wait_file(const char *path, size_t *n)
+{
+    uint8_t *s = NULL;
+    for (int i = 0; i < WAIT_CAP_S * 20 && !(s = check_slurp(path, n)); i++)
+        usleep(50 * 1000);
+    return s;
+}
+
 /* The counting proxy (tests/helpers/countproxy) in front of the relay. */
 static void fx_countproxy(struct fx *f, const char *args)
 {
@@ -206,13 +220,12 @@ static void fx_countproxy(struct fx *f, const char *args)
     unlink(pf);
     unlink(check_path("count.stats"));
     ASSERT_EQ(check_sh("%s/helpers/countproxy --target 127.0.0.1:%u --port-file %s "
-                       "--stats-file %s %s >/dev/null 2>&1 & echo $! > %s",
-                       check_build(), f->port, pf, check_path("count.stats"), args, pidf),
+                       "--stats-file %s --log-file %s %s >/dev/null 2>%s & echo $! > %s",
+                       check_build(), f->port, pf, check_path("count.stats"),
+                       check_path("count.log"), args, check_path("count.err"), pidf),
               0);
     size_t n = 0;
-    uint8_t *s = NULL;
-    for (int i = 0; i < 100 && !(s = check_slurp(pf, &n)); i++)
-        usleep(50 * 1000);
+    uint8_t *s = fx_wait_file(pf, &n);
     ASSERT(s);
     f->proxy_port = (uint16_t)atoi((char *)s);
     free(s);
@@ -224,27 +237,48 @@ static void fx_countproxy(struct fx *f, const char *args)
 
 /* What the counting proxy saw (call after the uploader closed its connections). */
 struct counted {
-    unsigned long long client_bytes, body_bytes, twice, relay_twice;
-    unsigned cuts, connections;
+    unsigned long long client_bytes, body_bytes, twice, relay_twice, unacked;
+    unsigned cuts, connections, patch_cuts, other_cuts;
     char *text; /* the whole stats file, with a line per upload */
 };
 
+/* The proxy's event log, its stderr and the relay's log, for a failure's reader. */
+static void fx_explain(struct fx *f)
+{
+    const char *files[] = {"count.stats", "count.err", "count.log"};
+    for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
+        size_t n = 0;
+        char *t = (char *)check_slurp(check_path(files[k]), &n);
+        printf("    --- countproxy's %s ---\n", files[k]);
+        for (char *line = t ? strtok(t, "\n") : NULL; line; line = strtok(NULL, "\n"))
+            printf("    %s\n", line);
+        free(t);
+    }
+    printf("    --- the relay's log ---\n");
+    pthread_mutex_lock(&f->lock);
+    printf("%s", f->relay_log);
+    pthread_mutex_unlock(&f->lock);
+    fflush(stdout);
+}
+
 static void fx_counted(struct fx *f, struct counted *c)
 {
-    fx_proxy_stop(f);
+    if (f->proxy_pid > 0)
+        kill(f->proxy_pid, SIGTERM);
     size_t n = 0;
-    uint8_t *s = NULL;
     /* The proxy writes its counts once the kiosk's connections are closed. */
-    for (int i = 0; i < 300 && !(s = check_slurp(check_path("count.stats"), &n)); i++)
-        usleep(50 * 1000);
+    uint8_t *s = fx_wait_file(check_path("count.stats"), &n);
+    fx_proxy_stop(f);
+    if (!s)
+        fx_explain(f);
     ASSERT(s);
     memset(c, 0, sizeof *c);
     ASSERT_EQ(sscanf((char *)s,
                      "client_bytes %llu body_bytes %llu twice %llu relay_twice %llu cuts %u "
-                     "connections %u",
+                     "connections %u patch_cuts %u other_cuts %u unacked %llu",
                      &c->client_bytes, &c->body_bytes, &c->twice, &c->relay_twice, &c->cuts,
-                     &c->connections),
-              6);
+                     &c->connections, &c->patch_cuts, &c->other_cuts, &c->unacked),
+              9);
     c->text = (char *)s;
 }
 
@@ -565,6 +599,9 @@ TEST(test_uploader_counts_what_a_proxy_receives_through_random_cuts)
            " of envelope (proxy: %llu), %" PRIu64 " re-sent (proxy: %llu)\n",
            seed, c.cuts, tot.bytes_sent, c.client_bytes, tot.body_sent, c.body_bytes,
            tot.bytes_resent, c.twice);
+    if (rc || tot.delivered != N || c.cuts != 8 || tot.bytes_sent != c.client_bytes ||
+        tot.body_sent != c.body_bytes || tot.bytes_resent != c.twice)
+        fx_explain(&f);
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(tot.delivered, N);
     ASSERT_EQ(c.cuts, 8); /* every cut fell inside the run */
@@ -629,13 +666,16 @@ static int random_cuts_over_one_chunk(const char *mode)
     printf("    %s, seed %u, %u cuts: %llu B re-sent by the kiosk, of them %llu B had reached "
            "the relay\n",
            mode, seed, c.cuts, c.twice, c.relay_twice);
+    /* An upload is its PATCH path; each cut in one of its PATCHes counts against it. */
     int uploads = 0, over = 0, same = 1;
+    unsigned upload_cuts = 0;
     for (const char *p = c.text; (p = strstr(p, "\nupload ")); p++) {
         unsigned cuts;
         unsigned long long rt;
         if (sscanf(p, "\nupload %*s cuts %u relay_twice %llu", &cuts, &rt) != 2)
             break;
         uploads++;
+        upload_cuts += cuts;
         if (rt > (unsigned long long)cuts * ENVELOPE_CHUNK_CIPHER) {
             printf("    %s: %llu B reached the relay and went again over %u cut(s)\n", mode, rt,
                    cuts);
@@ -646,14 +686,23 @@ static int random_cuts_over_one_chunk(const char *mode)
         same = same && relay_same(&f, ids[i], envs[i], lens[i]);
         free(envs[i]);
     }
-    free(c.text);
     fx_done(&f); /* the relay's threads stop before any assertion can leave */
+    int ok = rc == 0 && tot.delivered == N && same && c.cuts >= 1 && c.unacked == 0 &&
+             c.patch_cuts + c.other_cuts == c.cuts && upload_cuts == c.patch_cuts &&
+             tot.bytes_resent == c.twice && uploads == N && over == 0;
+    if (!ok || getenv("HOMTHU_VERBOSE"))
+        fx_explain(&f);
+    free(c.text);
     /* A fresh registry, relay store and queue for the next run. */
     ASSERT_EQ(check_sh("rm -rf '%s'/*", check_dir()), 0);
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(tot.delivered, N);
     ASSERT(same);
     ASSERT(c.cuts >= 1);
+    /* Every byte passed on before a cut reached the relay: the cuts are where they were drawn. */
+    ASSERT_EQ(c.unacked, 0);
+    ASSERT_EQ(c.patch_cuts + c.other_cuts, c.cuts);
+    ASSERT_EQ(upload_cuts, c.patch_cuts);
     ASSERT_EQ(tot.bytes_resent, c.twice);
     ASSERT_EQ(uploads, N);
     return over;
