@@ -23,6 +23,20 @@ static uint32_t fake_clock(void *ctx)
     return fake_now;
 }
 
+/* The faults the screens must show, as a failing queue would answer. */
+static int cannot_take_tips(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+static int send_fails(void *ctx, const char *lang, int category, const char *text, int when,
+                      int unconfirmed, char *err, size_t errlen)
+{
+    (void)ctx, (void)lang, (void)category, (void)text, (void)when, (void)unconfirmed;
+    snprintf(err, errlen, "disk full (homthu-screens)");
+    return -2;
+}
+
 static int save_png(const char *path, const uint32_t *argb, int w, int h)
 {
     FILE *f = fopen(path, "wb");
@@ -59,7 +73,10 @@ static int save_png(const char *path, const uint32_t *argb, int w, int h)
 struct shot {
     const char *name;
     const char *taps[24]; /* "LANG" is replaced by the language's button; "STAFF" and
-                             "STAFF:tech" open the PIN screen (what the long press does) */
+                             "STAFF:tech" open the PIN screen (what the long press does);
+                             "FAIL:queue" / "FAIL:send" make the queue refuse tips / the
+                             send fail, "NOMIC" unplugs the microphone, "STEP" lets the
+                             loop run until the prompts have played */
     int idle_ms;          /* then let time pass */
 };
 
@@ -74,7 +91,10 @@ static const struct shot shots[] = {
     {"07-when", {"LANG", "record", "done", "extra:when", "when:2", NULL}, 0},
     {"08-review-extras", {"LANG", "record", "done", "extra:when", "when:2", "ok", NULL}, 0},
     {"09-sent", {"LANG", "record", "done", "send", NULL}, 0},
-    {"10-still-there", {"LANG", NULL}, 61000},
+    {"10-still-there", {"LANG", "STEP", NULL}, 61000},
+    {"24-out-of-service", {"FAIL:queue", "STEP", NULL}, 6000},
+    {"25-no-microphone", {"NOMIC", "LANG", NULL}, 0},
+    {"26-not-saved", {"LANG", "record", "done", "FAIL:send", "send", NULL}, 0},
     {"20-handset-speak", {"LIFT", "LANG", NULL}, 0},
     {"21-practice-start", {"STAFF", "pin:2", "pin:4", "pin:6", "pin:8", "v:practice", "v:done",
                            NULL}, 0},
@@ -175,6 +195,24 @@ int main(int argc, char **argv)
                     app_snapshot(a, px);
                     if (!strcmp(label, "LIFT")) { /* the handset off its hook */
                         ui_handset(app_ui(a), 1, fake_now);
+                        continue;
+                    }
+                    if (!strcmp(label, "FAIL:queue")) {
+                        app_host(a)->can_take_tips = cannot_take_tips;
+                        continue;
+                    }
+                    if (!strcmp(label, "FAIL:send")) {
+                        app_host(a)->tip_send = send_fails;
+                        continue;
+                    }
+                    if (!strcmp(label, "NOMIC")) {
+                        ui_set_microphone(app_ui(a), 0);
+                        continue;
+                    }
+                    if (!strcmp(label, "STEP")) { /* prompts play out: nobody is speaking */
+                        app_step(a, 0); /* and the UI's clock starts */
+                        for (int j = 0; j < 400 && kiosk_playing(app_kiosk(a)); j++)
+                            app_step(a, 20);
                         continue;
                     }
                     if (!strncmp(label, "STAFF", 5)) {

@@ -188,26 +188,39 @@ static void gpio_trouble(struct app *a, int rc)
     }
 }
 
-/* The push button: a tap on the record button, or on "done" while
-   recording; on a dark or start screen it starts a tip as the first touch
-   does. */
+/*
+ * The push button is the forward action of the voice path: "record" on the
+ * speak screen, "done" while recording, "send" on the review, "yes, I am
+ * here" when asked. On a dark or start screen it starts a tip as the first
+ * touches do.
+ */
+static void redraw(struct app *a, uint32_t *argb);
+
+/* The targets are those of the last frame laid out: after a change, show
+   the screen the person is on before finding its buttons. */
+static void fresh_targets(struct app *a)
+{
+    if (ui_dirty(a->ui))
+        redraw(a, NULL);
+}
+
 static void button_pressed(struct app *a, uint32_t now)
 {
+    static const char *const forward[] = {"record", "done", "send", "still_here"};
     int x, y;
-    if (ui_find(a->ui, "record", &x, &y) == 0 || ui_find(a->ui, "done", &x, &y) == 0 ||
-        ui_find(a->ui, "stop", &x, &y) == 0) {
+    fresh_targets(a);
+    for (size_t i = 0; i < sizeof forward / sizeof *forward; i++)
+        if (ui_find(a->ui, forward[i], &x, &y) == 0) {
+            ui_tap(a->ui, x, y, now);
+            return;
+        }
+    if (ui_screen(a->ui) == UI_BLANK && ui_find(a->ui, "wake", &x, &y) == 0) {
         ui_tap(a->ui, x, y, now);
-        return;
+        fresh_targets(a);
     }
-    if (ui_screen(a->ui) == UI_BLANK && ui_find(a->ui, "wake", &x, &y) == 0)
-        ui_tap(a->ui, x, y, now);
     if (ui_screen(a->ui) != UI_START)
         return;
-    if (ui_find(a->ui, "start", &x, &y) == 0) {
-        ui_tap(a->ui, x, y, now);
-        return;
-    }
-    /* A start screen that offers the languages: the kiosk's own language
+    /* The start screen offers the languages: the kiosk's own language
        (language_default), or the only one offered. */
     char label[32];
     snprintf(label, sizeof label, "lang:%s", a->conf.language_default);
@@ -458,6 +471,7 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         .nlangs = nlangs,
     };
     snprintf(uc.pin, sizeof uc.pin, "%s", a->conf.volunteer_pin);
+    snprintf(uc.post_name, sizeof uc.post_name, "%s", a->conf.post_name);
     a->ui = ui_new(&uc, &a->host);
     if (!a->ui) {
         snprintf(err, errlen, "out of memory");
@@ -518,8 +532,10 @@ int app_step(struct app *a, int max_wait_ms)
     render_wait(a->render, wait, &ev);
     if (ev.kind == RENDER_QUIT || quit_requested)
         return 1;
-    if (ev.kind == RENDER_TAP)
-        ui_tap(a->ui, ev.x, ev.y, now_ms(a));
+    /* The press acts (ui_press), the release only ends a press on the
+       volunteer's corner, which opens the PIN when held (ui_tick). */
+    if (ev.kind == RENDER_PRESS || ev.kind == RENDER_RELEASE)
+        ui_press(a->ui, ev.x, ev.y, ev.kind == RENDER_PRESS, now_ms(a));
     tend_hardware(a, now_ms(a));
     kiosk_pump(a->kiosk);
     ui_tick(a->ui, now_ms(a));
@@ -576,6 +592,11 @@ struct ui *app_ui(struct app *a)
 struct kiosk *app_kiosk(struct app *a)
 {
     return a->kiosk;
+}
+
+struct ui_host *app_host(struct app *a)
+{
+    return &a->host;
 }
 
 struct queue *app_queue(struct app *a)

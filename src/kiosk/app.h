@@ -72,6 +72,9 @@ double app_last_frame_at(const struct app *a);
 
 struct ui *app_ui(struct app *a);
 struct kiosk *app_kiosk(struct app *a);
+/* The UI's host calls, which the UI borrows: homthu-screens swaps one for a
+   failing one to show the fault screens (a full disk, a queue error). */
+struct ui_host *app_host(struct app *a);
 struct queue *app_queue(struct app *a);
 
 #endif
