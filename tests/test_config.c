@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -471,7 +472,8 @@ TEST(test_config_reads_a_full_kiosk_conf)
                             "training = yes\n"
                             "screen_inches = 10\n"
                             "blank_seconds = 120\n"
-                            "volunteer_pin = 0042\n");
+                            "volunteer_pin = 0042\n"
+                            "post_name = \"\xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng Pa Vi\"\n");
     struct kiosk_conf k;
     char err[256] = "";
     ASSERT_EQ(config_read_kiosk(c, &k, err, sizeof err), 0);
@@ -489,6 +491,7 @@ TEST(test_config_reads_a_full_kiosk_conf)
     ASSERT_EQ(k.screen_inches, 10);
     ASSERT_EQ(k.blank_seconds, 120);
     ASSERT_STR_EQ(k.volunteer_pin, "0042");
+    ASSERT_STR_EQ(k.post_name, "\xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng Pa Vi");
     ASSERT_EQ(k.post_key[0], 0x83);
     config_free(c);
 }
@@ -512,7 +515,60 @@ TEST(test_config_kiosk_conf_defaults)
     ASSERT_EQ(k.screen_inches, 7);
     ASSERT_EQ(k.blank_seconds, 300);
     ASSERT_STR_EQ(k.volunteer_pin, "");
+    ASSERT_STR_EQ(k.post_name, ""); /* the start screen's generic words */
     config_free(c);
+}
+
+/* The post's name fills its 63 bytes, not one more: it is shown whole on
+   the start screen or refused at the desk, never cut mid-letter. */
+TEST(test_config_post_name_is_utf8_of_at_most_63_bytes)
+{
+    /* "Đồn Biên phòng " is 20 bytes, 14 three-byte letters make 62, an
+       ASCII letter 63. */
+    char name[128], text[512], err[256];
+    struct kiosk_conf k;
+    size_t n = (size_t)snprintf(name, sizeof name, "\xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng ");
+    ASSERT_EQ(n, 20);
+    while (n + 3 <= 63)
+        n += (size_t)snprintf(name + n, sizeof name - n, "\xe1\xbb\x93"); /* ồ */
+    n += (size_t)snprintf(name + n, sizeof name - n, "AB");
+    ASSERT_EQ(n, 64);
+    name[63] = 0;
+    snprintf(text, sizeof text, "kiosk_id = a\npost_key = %s\npost_name = %s\n", POST_KEY_B64,
+             name);
+    struct config *c = load(text);
+    err[0] = 0;
+    ASSERT_EQ(config_read_kiosk(c, &k, err, sizeof err), 0);
+    ASSERT_STR_EQ(k.post_name, name);
+    config_free(c);
+
+    name[63] = 'A';
+    name[64] = 0;
+    snprintf(text, sizeof text, "kiosk_id = a\npost_key = %s\npost_name = %s\n", POST_KEY_B64,
+             name);
+    c = load(text);
+    ASSERT_EQ(config_read_kiosk(c, &k, err, sizeof err), CONFIG_E_VALUE);
+    ASSERT_STR_EQ(err, "kiosk.conf: post_name is 64 bytes, more than 63 (a Vietnamese letter "
+                       "with its marks takes 2 or 3): shorten it, e.g. \"\xc4\x90\xe1\xbb\x93n "
+                       "Bi\xc3\xaan ph\xc3\xb2ng Pa Vi\"");
+    config_free(c);
+
+    /* A tab inside quotes passes the line's checks, not the name's. */
+    c = load("kiosk_id = a\npost_key = " POST_KEY_B64 "\npost_name = \"Pa\tVi\"\n");
+    ASSERT_EQ(config_read_kiosk(c, &k, err, sizeof err), CONFIG_E_VALUE);
+    ASSERT_STR_EQ(err, "kiosk.conf: post_name holds a tab or control character (remove it)");
+    config_free(c);
+
+    /* Not UTF-8 (Latin-1 from an old editor, a name cut mid-letter): the
+       file is refused with its line, whatever the key. */
+    ASSERT_STR_EQ(load_error("kiosk_id = a\npost_key = " POST_KEY_B64
+                             "\npost_name = \xd0\xf4n Bi\xean\n"),
+                  "kiosk.conf:3: not valid UTF-8 (save the file as UTF-8)");
+    ASSERT_STR_EQ(load_error("kiosk_id = a\npost_key = " POST_KEY_B64
+                             "\npost_name = \xc4\x90\xe1\xbb\n"),
+                  "kiosk.conf:3: not valid UTF-8 (save the file as UTF-8)");
+    /* and the name's own check agrees, should a value come another way */
+    ASSERT_EQ(config_utf8_valid("\xc4\x90\xe1\xbb", 4), 0);
 }
 
 TEST(test_config_kiosk_conf_errors)
@@ -623,6 +679,7 @@ TEST(test_config_reads_what_provision_writes)
     config_free(c);
     ASSERT_STR_EQ(k.kiosk_id, "na-co-sa-07");
     ASSERT_STR_EQ(k.relay_url, "https://relay.example.org/");
+    ASSERT_STR_EQ(k.post_name, ""); /* no --post-name: the screen's general words */
     ASSERT_STR_EQ(k.device_key_file, check_path("card/device.key"));
 
     uint8_t pk[32];
@@ -639,6 +696,48 @@ TEST(test_config_reads_what_provision_writes)
     ASSERT_STR_EQ(e.id, "na-co-sa-07");
     registry_close(r);
     keys_device_free(dev);
+}
+
+/* --post-name reaches the kiosk's start screen through kiosk.conf; a name the
+   kiosk would refuse is refused at the desk, and nothing is written. */
+TEST(test_config_provision_writes_the_post_name)
+{
+    char prog[1024];
+    snprintf(prog, sizeof prog, "%s/homthu-provision", check_build());
+    const char *post = check_path("post");
+    ASSERT_EQ(check_sh("HOMTHU_PWHASH=min HOMTHU_PASSPHRASE='a long passphrase' %s post-init "
+                       "--dir '%s' >/dev/null 2>&1",
+                       prog, post),
+              0);
+    const char *name = "\xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng Pa Vi";
+    ASSERT_EQ(check_sh("%s kiosk-new --post '%s' --id pa-vi-01 --out '%s' --post-name '%s' "
+                       ">/dev/null",
+                       prog, post, check_path("card"), name),
+              0);
+    struct config *c = NULL;
+    struct kiosk_conf k;
+    char err[512] = "";
+    ASSERT_EQ(config_load_file(&c, check_path("card/kiosk.conf"), err, sizeof err), 0);
+    ASSERT_EQ(config_read_kiosk(c, &k, err, sizeof err), 0);
+    config_free(c);
+    ASSERT_STR_EQ(k.post_name, name);
+
+    /* 22 three-byte letters: 66 bytes */
+    char longname[128] = "";
+    for (int i = 0; i < 22; i++)
+        strcat(longname, "\xe1\xbb\x93");
+    ASSERT_EQ(check_sh("%s kiosk-new --post '%s' --id pa-vi-02 --out '%s' --post-name '%s' "
+                       ">/dev/null 2>'%s'",
+                       prog, post, check_path("card2"), longname, check_path("err")),
+              1);
+    char *why = (char *)check_slurp(check_path("err"), NULL);
+    ASSERT(why && strstr(why, "post_name is 66 bytes, more than 63"));
+    free(why);
+    ASSERT(access(check_path("card2/kiosk.conf"), F_OK) != 0);
+    ASSERT_EQ(check_sh("%s kiosk-new --post '%s' --id pa-vi-03 --out '%s' --post-name 'Pa \"Vi\"' "
+                       ">/dev/null 2>&1",
+                       prog, post, check_path("card3")),
+              2);
 }
 
 /* docs/config.md is where technicians look: every key the kiosk reads is there. */

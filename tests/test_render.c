@@ -105,6 +105,46 @@ TEST(test_render_asks_for_a_redraw_when_the_panel_lost_its_picture)
     render_close(r);
 }
 
+TEST(test_render_reports_the_press_and_the_release_at_the_same_logical_point)
+{
+    /* The volunteer's corner opens on a press held 2.5 s: the UI must hear
+       the finger lift, where it lifted, through the panel's rotation. */
+    struct render *r = open_rotated(270);
+    struct render_event ev;
+    SDL_PumpEvents();
+    SDL_FlushEvents(SDL_FIRSTEVENT, SDL_LASTEVENT);
+    /* physical (100, 700) of the 480 x 800 panel is logical (99, 100) */
+    static const Uint32 kinds[] = {SDL_FINGERDOWN, SDL_FINGERUP};
+    for (int i = 0; i < 2; i++) {
+        SDL_Event e = {.type = kinds[i]};
+        e.tfinger.x = 100.5f / 480;
+        e.tfinger.y = 700.5f / 800;
+        ASSERT_EQ(SDL_PushEvent(&e), 1);
+        render_wait(r, 100, &ev);
+        ASSERT_EQ(ev.kind, i == 0 ? RENDER_PRESS : RENDER_RELEASE);
+        ASSERT_EQ(ev.x, 99);
+        ASSERT_EQ(ev.y, 100);
+    }
+    static const Uint32 buttons[] = {SDL_MOUSEBUTTONDOWN, SDL_MOUSEBUTTONUP};
+    for (int i = 0; i < 2; i++) {
+        SDL_Event e = {.type = buttons[i]};
+        e.button.button = SDL_BUTTON_LEFT;
+        e.button.x = 100;
+        e.button.y = 700;
+        ASSERT_EQ(SDL_PushEvent(&e), 1);
+        render_wait(r, 100, &ev);
+        ASSERT_EQ(ev.kind, i == 0 ? RENDER_PRESS : RENDER_RELEASE);
+        ASSERT_EQ(ev.x, 99);
+        ASSERT_EQ(ev.y, 100);
+        /* the mouse SDL makes of a finger is that finger again: not counted twice */
+        e.button.which = SDL_TOUCH_MOUSEID;
+        ASSERT_EQ(SDL_PushEvent(&e), 1);
+        render_wait(r, 100, &ev);
+        ASSERT_EQ(ev.kind, RENDER_NONE);
+    }
+    render_close(r);
+}
+
 /* Every PICTO_ name of src/kiosk/pictos.h, read from the header itself so
    that a picture added there is checked without touching this list. */
 static int read_pictos(uint32_t *cps, char (*names)[40], int max)

@@ -2,7 +2,7 @@
  * homthu-provision — make the border post's keys and enrol kiosks.
  *
  *   post-init    --dir POSTDIR              the post's key pair and an empty registry
- *   kiosk-new    --post POSTDIR --id NAME --out DIR [--relay URL]
+ *   kiosk-new    --post POSTDIR --id NAME --out DIR [--relay URL] [--post-name TEXT]
  *   kiosk-list   --post POSTDIR
  *   kiosk-revoke --post POSTDIR --id NAME --reason TEXT
  *   card         --from DIR --boot BOOTDIR [--wifi FILE] [--ssh-keys FILE]
@@ -323,6 +323,7 @@ out:
 
 static const char KIOSK_NEW_HELP[] =
     "usage: " PROG " kiosk-new --post POSTDIR --id NAME --out DIR [--relay URL]\n"
+    "                         [--post-name TEXT]\n"
     "\n"
     "Make a kiosk's device key, enrol it in POSTDIR/registry.db and write into\n"
     "DIR (made if missing):\n"
@@ -334,7 +335,12 @@ static const char KIOSK_NEW_HELP[] =
     "  --id NAME    1-32 lowercase letters, digits and dashes, like na-co-sa-01;\n"
     "               never reused, even after the kiosk is revoked\n"
     "  --relay URL  where the kiosk uploads (https://...); without it tips wait\n"
-    "               on the kiosk until relay_url is set in kiosk.conf\n";
+    "               on the kiosk until relay_url is set in kiosk.conf\n"
+    "  --post-name TEXT  the post as the villagers know it, shown on the kiosk's\n"
+    "               start screen (at most 63 bytes of UTF-8), like\n"
+    "               \"\xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng Pa Vi\"; without it the screen\n"
+    "               names no post (\"H\xc3\xb2m th\xc6\xb0 b\xc3\xa1o tin c\xe1\xbb\xa7" "a \xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng\")\n"
+    "               until post_name is set in kiosk.conf\n";
 
 static int has_control(const char *s)
 {
@@ -349,9 +355,10 @@ static int cmd_kiosk_new(int argc, char **argv)
     static const struct option opts[] = {
         {"post", required_argument, NULL, 'p'}, {"id", required_argument, NULL, 'i'},
         {"out", required_argument, NULL, 'o'},  {"relay", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"post-name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    const char *post = NULL, *id = NULL, *outdir = NULL, *relay = "";
+    const char *post = NULL, *id = NULL, *outdir = NULL, *relay = "", *post_name = "";
     int c;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
@@ -366,6 +373,9 @@ static int cmd_kiosk_new(int argc, char **argv)
             break;
         case 'r':
             relay = optarg;
+            break;
+        case 'n':
+            post_name = optarg;
             break;
         case 'h':
             fputs(KIOSK_NEW_HELP, stdout);
@@ -390,6 +400,9 @@ static int cmd_kiosk_new(int argc, char **argv)
         return usage_error("kiosk-new", "%s", err);
     if (has_control(relay))
         return usage_error("kiosk-new", "--relay holds a control character");
+    /* Quoted in kiosk.conf; the reader checks the rest (length, UTF-8). */
+    if (has_control(post_name) || strchr(post_name, '"') || strchr(post_name, '\\'))
+        return usage_error("kiosk-new", "--post-name holds a control character, \" or \\");
 
     char pub[4096], db[4096], conf_path[4096], dev_path[4096];
     if (join(pub, sizeof pub, post, "post.pub") || join(db, sizeof db, post, REGISTRY_DB_NAME) ||
@@ -453,6 +466,9 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "blank_seconds = 300\n"
                  "# 4-8 digits to open the volunteer screens; empty: they are off.\n"
                  "volunteer_pin =\n"
+                 "# The post as the villagers know it, on the start screen (UTF-8, at most\n"
+                 "# 63 bytes); empty: general words for the border post.\n"
+                 "post_name = \"%s\"\n"
                  "# Status LEDs and button (docs/leds.md): gpiochip0 on a Raspberry Pi\n"
                  "# with them wired; empty: none.\n"
                  "led_chip =\n"
@@ -488,7 +504,7 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "mail_to =\n"
                  "mail_part_bytes = 524288\n"
                  "mail_ca_file =\n",
-                 now_s, id, post_fp, pk64, dev_fp, relay);
+                 now_s, id, post_fp, pk64, dev_fp, relay, post_name);
     if (n < 0 || (size_t)n >= sizeof text) {
         die_msg("--relay is too long");
         goto out;
@@ -1106,7 +1122,7 @@ static const char HELP[] =
     "Make the border post's keys and enrol the kiosks that may send it tips.\n"
     "\n"
     "  post-init     --dir POSTDIR                  make the post's key pair and registry\n"
-    "  kiosk-new     --post POSTDIR --id NAME --out DIR [--relay URL]\n"
+    "  kiosk-new     --post POSTDIR --id NAME --out DIR [--relay URL] [--post-name TEXT]\n"
     "                                               enrol a kiosk, write its SD card files\n"
     "  kiosk-list    --post POSTDIR                 list enrolled kiosks\n"
     "  kiosk-revoke  --post POSTDIR --id NAME --reason TEXT\n"

@@ -671,7 +671,7 @@ const char *const config_kiosk_keys[] = {
     "kiosk_id",      "post_key",         "device_key_file",    "data_dir",
     "relay_url",     "language_default", "max_record_seconds", "opus_bitrate",
     "volume",        "idle_seconds",     "screen_rotation",    "training",
-    "screen_inches", "blank_seconds",    "volunteer_pin",
+    "screen_inches", "blank_seconds",    "volunteer_pin",      "post_name",
     /* status LEDs and the push button (docs/leds.md) */
     "led_chip", "led_green", "led_amber", "led_red", "button_chip", "button_line",
     "undelivered_days",
@@ -685,6 +685,40 @@ const char *const config_kiosk_keys[] = {
     "mail_smtp_url", "mail_user", "mail_password", "mail_from", "mail_to", "mail_part_bytes",
     "mail_ca_file", NULL,
 };
+
+/*
+ * The post's name, as the villagers know it ("Đồn Biên phòng Pa Vi"): one
+ * line of letters shown across the top of the start screen. A name too
+ * long to fit is refused at the desk rather than cut on the panel.
+ */
+static int read_post_name(const struct config *c, struct kiosk_conf *out, char *err,
+                          size_t errlen)
+{
+    const char *v;
+    int rc;
+    if ((rc = config_get_str(c, "post_name", "", &v, err, errlen)))
+        return rc;
+    size_t n = strlen(v);
+    if (n > CONFIG_POST_NAME_MAX) {
+        say(err, errlen,
+            "%s: post_name is %zu bytes, more than %d (a Vietnamese letter with its marks "
+            "takes 2 or 3): shorten it, e.g. \"Đồn Biên phòng Pa Vi\"",
+            c->name, n, CONFIG_POST_NAME_MAX);
+        return CONFIG_E_VALUE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            say(err, errlen, "%s: post_name holds a tab or control character (remove it)",
+                c->name);
+            return CONFIG_E_VALUE;
+        }
+    if (!config_utf8_valid(v, n)) {
+        say(err, errlen, "%s: post_name is not valid UTF-8 (save the file as UTF-8)", c->name);
+        return CONFIG_E_VALUE;
+    }
+    memcpy(out->post_name, v, n + 1);
+    return 0;
+}
 
 static int copy_str(const struct config *c, const char *key, const char *v, char *dst, size_t cap,
                     char *err, size_t errlen)
@@ -1155,6 +1189,8 @@ int config_read_kiosk(const struct config *c, struct kiosk_conf *out, char *err,
         return CONFIG_E_VALUE;
     }
     memcpy(out->volunteer_pin, v, pl + 1);
+    if ((rc = read_post_name(c, out, err, errlen)))
+        return rc;
     if ((rc = read_gpio(c, out, err, errlen)))
         return rc;
     if ((rc = read_handset(c, out, err, errlen)))

@@ -125,6 +125,7 @@ int config_utf8_valid(const char *s, size_t len);
 /* ---- kiosk.conf ---- */
 
 #define KIOSK_ID_MAX 32
+#define CONFIG_POST_NAME_MAX 63 /* bytes: the UI's ui_config.post_name holds 64 */
 
 /* Every key of kiosk.conf, decoded; see docs/config.md for each one. */
 struct kiosk_conf {
@@ -143,6 +144,9 @@ struct kiosk_conf {
     int screen_inches;     /* panel diagonal, for 15 mm touch targets */
     int blank_seconds;     /* idle on the start screen before the panel goes dark */
     char volunteer_pin[9]; /* 4-8 digits; "" = no volunteer screens */
+    /* Who receives the tips, shown on the start screen (UTF-8, at most
+       CONFIG_POST_NAME_MAX bytes); "" = the screen's generic words. */
+    char post_name[CONFIG_POST_NAME_MAX + 1];
     /* Status LEDs and the push button (docs/leds.md). */
     char led_chip[65];    /* "gpiochip0", "0" or a /dev path; "" = no LEDs (GPIO_CHIP_MAX) */
     int led_green, led_amber, led_red; /* line offsets on led_chip */

@@ -45,9 +45,12 @@ void render_close(struct render *r); /* NULL is a no-op */
  */
 void render_frame(struct render *r, const struct ui_draw_list *dl, int blank, uint32_t *argb);
 
-/* RENDER_REDRAW: the panel lost what was shown (the display driver made new
+/* RENDER_PRESS: a finger (or the mouse button) went down, RENDER_RELEASE:
+   it came up, both at the logical point: a target acts on the press, and
+   the volunteer's corner needs to know how long it was held (ui_press).
+   RENDER_REDRAW: the panel lost what was shown (the display driver made new
    buffers, the window was exposed): draw the frame again. */
-enum render_event_kind { RENDER_NONE, RENDER_TAP, RENDER_QUIT, RENDER_REDRAW };
+enum render_event_kind { RENDER_NONE, RENDER_PRESS, RENDER_QUIT, RENDER_REDRAW, RENDER_RELEASE };
 struct render_event {
     int kind;
     int x, y; /* logical */

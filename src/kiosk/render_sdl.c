@@ -549,15 +549,17 @@ void render_wait(struct render *r, int timeout_ms, struct render_event *ev)
     switch (e.type) {
     case SDL_QUIT: ev->kind = RENDER_QUIT; break;
     case SDL_FINGERDOWN:
+    case SDL_FINGERUP:
         /* Fingers come normalised to the panel. */
-        ev->kind = RENDER_TAP;
+        ev->kind = e.type == SDL_FINGERDOWN ? RENDER_PRESS : RENDER_RELEASE;
         render_map_point(r, (int)(e.tfinger.x * r->phys_w), (int)(e.tfinger.y * r->phys_h),
                          &ev->x, &ev->y);
         break;
     case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP:
         if (e.button.which == SDL_TOUCH_MOUSEID)
             break; /* the finger event already counted */
-        ev->kind = RENDER_TAP;
+        ev->kind = e.type == SDL_MOUSEBUTTONDOWN ? RENDER_PRESS : RENDER_RELEASE;
         render_map_point(r, e.button.x, e.button.y, &ev->x, &ev->y);
         break;
     case SDL_WINDOWEVENT:
