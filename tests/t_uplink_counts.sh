@@ -20,7 +20,8 @@ cleanup() {
 trap cleanup EXIT
 check() { if eval "$2"; then echo "PASS $1"; else echo "FAIL $1"; fi; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_file() { i=0; while [ ! -s "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done; [ -s "$1" ]; }
+# Waits are for events, polled; the cap (120 s) is only reached by a helper that died or hangs.
+wait_file() { i=0; while [ ! -s "$1" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done; [ -s "$1" ]; }
 
 # relay DIR REGISTRY: homthu-relay on a free port with that registry; sets RPORT.
 relay() {
@@ -37,7 +38,7 @@ EOF
     i=0
     until curl -s -o /dev/null -X OPTIONS "http://127.0.0.1:$RPORT/files/"; do
         i=$((i + 1))
-        [ $i -lt 100 ] || { sed 's/^/    /' "$1/relay.log"; return 1; }
+        [ $i -lt 1200 ] || { sed 's/^/    /' "$1/relay.log"; return 1; }
         sleep 0.1
     done
 }
@@ -58,8 +59,8 @@ mkdir -p "$T/a"
 relay "$T/a" "$T/a/post/registry.db" || { echo "FAIL uplink_counts_relay_starts"; exit 0; }
 seed=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
 "$B/helpers/countproxy" --target "127.0.0.1:$RPORT" --port-file "$T/a/pport" \
-    --stats-file "$T/a/pstats" --seed "$seed" --cuts 6 --gap-min 5000 --gap-max 60000 \
-    2>"$T/a/proxy.err" &
+    --stats-file "$T/a/pstats" --log-file "$T/a/proxy.log" --seed "$seed" --cuts 6 \
+    --gap-min 5000 --gap-max 60000 2>"$T/a/proxy.err" &
 proxy=$!
 pids="$pids $proxy"
 wait_file "$T/a/pport" || { echo "FAIL uplink_counts_proxy_starts"; exit 0; }
@@ -77,6 +78,16 @@ sums=$(sed -n 's/.* delivered: .* requests, \([0-9]*\) bytes sent (headers inclu
     "$T/a/uplink.log" | awk '{ s += $1; b += $2; r += $3; n++ } END { print n, s, b, r }')
 echo "    seed $seed: $(head -1 "$T/a/pstats")"
 echo "    homthu-uplink: $sent bytes sent, $body of envelope, $resent re-sent; per-tip lines (n sent body re-sent): $sums"
+counted=0
+[ -n "$sent" ] && [ "$sent" = "$(field client_bytes "$T/a/pstats")" ] &&
+    [ "$body" = "$(field body_bytes "$T/a/pstats")" ] && [ "$resent" = "$(field twice "$T/a/pstats")" ] &&
+    [ "$(field cuts "$T/a/pstats")" = 6 ] && counted=1
+if [ $rc -ne 0 ] || [ $counted -ne 1 ]; then # what the reader of a failure needs
+    for f in uplink.log pstats proxy.err proxy.log relay.log; do
+        echo "    --- $f ---"
+        sed 's/^/    /' "$T/a/$f"
+    done
+fi
 check uplink_once_delivers_everything_and_exits_0 \
     "[ $rc -eq 0 ] && grep -q ': 8 delivered, 0 set aside' '$T/a/uplink.log' && ! grep -Eq 'tips? not delivered\$' '$T/a/uplink.log'"
 check uplink_counts_the_cuts_happened "[ '$(field cuts "$T/a/pstats")' = 6 ]"

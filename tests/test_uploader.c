@@ -205,12 +205,29 @@ static void fx_proxy(struct fx *f, const char *args)
  * helper that died or hangs reaches.
  */
 #define WAIT_CAP_S 120
+static char *fx_text(const char *path);
 static uint8_t *fx_wait_file(const char *path, size_t *n)
 {
-    uint8_t *s = NULL;
-    for (int i = 0; i < WAIT_CAP_S * 20 && !(s = check_slurp(path, n)); i++)
+    char *s = NULL;
+    for (int i = 0; i < WAIT_CAP_S * 20 && !(s = fx_text(path)); i++)
         usleep(50 * 1000);
-    return s;
+    if (s)
+        *n = strlen(s);
+    return (uint8_t *)s;
+}
+
+/* A file's text, NUL-terminated (check_slurp's buffer is not); NULL if missing. */
+static char *fx_text(const char *path)
+{
+    size_t n = 0;
+    uint8_t *s = check_slurp(path, &n);
+    char *t = s ? malloc(n + 1) : NULL;
+    if (t) {
+        memcpy(t, s, n);
+        t[n] = 0;
+    }
+    free(s);
+    return t;
 }
 
 /* The counting proxy (tests/helpers/countproxy) in front of the relay. */
@@ -247,8 +264,7 @@ static void fx_explain(struct fx *f)
 {
     const char *files[] = {"count.stats", "count.err", "count.log"};
     for (size_t k = 0; k < sizeof files / sizeof *files; k++) {
-        size_t n = 0;
-        char *t = (char *)check_slurp(check_path(files[k]), &n);
+        char *t = fx_text(check_path(files[k]));
         printf("    --- countproxy's %s ---\n", files[k]);
         for (char *line = t ? strtok(t, "\n") : NULL; line; line = strtok(NULL, "\n"))
             printf("    %s\n", line);
