@@ -460,7 +460,7 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "volume = 80\n"
                  "idle_seconds = 60\n"
                  "screen_rotation = 0\n"
-                 "# true: a practice kiosk for training sessions; the post discards its tips.\n"
+                 "# Ignored: practice is turned on at the volunteer screen, for a session.\n"
                  "training = false\n"
                  "screen_inches = 7\n"
                  "blank_seconds = 300\n"
