@@ -7,7 +7,31 @@ set -u
 cd "${HOMTHU_ROOT:-.}"
 python3 - <<'PY'
 import glob, re
-src = "".join(open(f, encoding="utf-8").read() for f in sorted(glob.glob("src/kiosk/*.[ch]")))
+def code_only(text):
+    """The C text with comments blanked and character literals made 0, so
+    an apostrophe or a quote inside either cannot pair string quotes."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+            out.append(" ")
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1] if c == '"' else "0")
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+src = "".join(code_only(open(f, encoding="utf-8").read()) for f in sorted(glob.glob("src/kiosk/*.[ch]")))
 src = re.sub(r'"\s*\n\s*"', "", src)  # adjacent literals are one string
 lit = r'"((?:[^"\\]|\\.)*)"'
 # The literal right after the ui argument of the translating calls, and
