@@ -54,12 +54,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "kioskflow: no microphone\n");
         return 1;
     }
-    /* The voice path: a language on the start screen, speak, done, send. */
+    /* The voice path: a language on the start screen, speak, done, a picture, send. */
     if (tap(a, "lang:vi") || tap(a, "record"))
         return 1;
     for (int i = 0; i < 3000 && kiosk_seconds(app_kiosk(a)) < 2.0; i++)
         app_step(a, 20);
-    if (kiosk_seconds(app_kiosk(a)) < 2.0 || tap(a, "done") || tap(a, "send"))
+    /* And the picture of what happened, chosen after speaking (weapons:
+       the demo loop checks it reaches the console). */
+    if (kiosk_seconds(app_kiosk(a)) < 2.0 || tap(a, "done") || tap(a, "extra:category") ||
+        tap(a, "cat:3") || tap(a, "ok") || tap(a, "send"))
         return 1;
     /* "sent" shows for 10 s; on a loaded machine the screen may be past it. */
     struct queue_stats st;
