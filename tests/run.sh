@@ -62,6 +62,34 @@ for t in tests/t_*.sh; do
     run "$t" sh "$t"
 done
 
+# Nothing a test started may outlive it: a helper left running holds ports,
+# burns a core and hides a test that failed half way. Whatever still runs
+# from this build's folder (by its executable's real path, so a second
+# suite in another clone is not ours) on a test's scratch folder is named,
+# fails the run, and ends.
+case "$HOMTHU_BUILD" in /*) ours="$HOMTHU_BUILD" ;; *) ours="$PWD/$HOMTHU_BUILD" ;; esac
+ours_left() {
+    for pid in $(pgrep -f "$HOMTHU_BUILD/(helpers/|homthu-)" 2>/dev/null); do
+        # ...and working on a test's scratch folder, not a `make run` demo.
+        case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
+        "$ours"/*) tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "${TMPDIR:-/tmp}/homthu-" &&
+            echo "$pid" ;;
+        esac
+    done
+}
+i=0
+while [ $i -lt 50 ] && [ -n "$(ours_left)" ]; do sleep 0.1; i=$((i + 1)); done
+left=$(ours_left)
+if [ -n "$left" ]; then
+    for pid in $left; do
+        echo "    still running: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+        kill -9 "$pid" 2>/dev/null
+    done
+    echo "FAIL tests_leave_no_process_behind" | tee -a "$log"
+else
+    echo "PASS tests_leave_no_process_behind" | tee -a "$log"
+fi
+
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")
 # A test binary that crashed before its closing line counts as a failure.
