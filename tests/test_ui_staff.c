@@ -743,3 +743,26 @@ TEST(test_ui_staff_uplink_status_writes_on_change_and_once_a_minute)
     free(text);
     uplink_status_free(st);
 }
+
+/* The out-of-service screen is where a technician arrives: the corner held
+   there opens the PIN, and the PIN the technician's checks directly. */
+TEST(test_ui_staff_out_of_service_corner_leads_to_the_technician)
+{
+    struct fx x;
+    fx_open(&x, "oos", 800, 480);
+    tick(&x, 0); /* the UI's clock starts */
+    tick(&x, 6000); /* no queue here: the kiosk cannot take tips */
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "out_of_service");
+    int cx, cy;
+    ui_draw(x.ui, &dl);
+    ASSERT_EQ(ui_find(x.ui, "volunteer", &cx, &cy), 0);
+    ui_press(x.ui, cx, cy, 1, x.now);
+    tick(&x, 1000);
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "out_of_service"); /* not yet */
+    tick(&x, 1600);
+    ui_press(x.ui, cx, cy, 0, x.now);
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "pin");
+    pin(&x, "2468");
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "tech");
+    fx_close(&x);
+}

@@ -491,6 +491,12 @@ static void choose_language(struct ui *ui, int i)
 
 static void open_pin(struct ui *ui)
 {
+    /* From the out-of-service screen the technician is who holds the
+       corner: after the PIN, straight to the checks. */
+    if (ui->screen == UI_OUT_OF_SERVICE) {
+        ui_staff_open(ui, 1, ui->now);
+        return;
+    }
     struct ui_target t = {.action = A_VOLUNTEER};
     ui_staff_act(ui, &t);
 }
