@@ -725,7 +725,7 @@ TEST(test_config_provision_writes_the_post_name)
     /* 22 three-byte letters: 66 bytes */
     char longname[128] = "";
     for (int i = 0; i < 22; i++)
-        strcat(longname, "\xe1\xbb\x93");
+        memcpy(longname + 3 * i, "\xe1\xbb\x93", 3); /* 66 < 128: ends NUL-filled */
     ASSERT_EQ(check_sh("%s kiosk-new --post '%s' --id pa-vi-02 --out '%s' --post-name '%s' "
                        ">/dev/null 2>'%s'",
                        prog, post, check_path("card2"), longname, check_path("err")),

@@ -766,3 +766,23 @@ TEST(test_ui_staff_out_of_service_corner_leads_to_the_technician)
     ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "tech");
     fx_close(&x);
 }
+
+/* The longest PIN kiosk.conf takes (15 digits): one dot per digit typed,
+   however many (the dots once overran their buffer past 9). */
+TEST(test_ui_staff_a_long_pin_shows_a_dot_per_digit)
+{
+    struct fx x;
+    fx_open(&x, "longpin", 800, 480);
+    ui_free(x.ui);
+    struct ui_config c = {.width = 800, .height = 480, .diagonal_inches = 7, .langs = langs,
+                          .nlangs = 2, .pin = "123456789012345"};
+    x.ui = ui_new(&c, &x.h);
+    ASSERT(x.ui);
+    ui_staff_open(x.ui, 0, x.now);
+    pin(&x, "12345678901234"); /* one short: still typing */
+    ASSERT(shown(&x, "● ● ● ● ● ● ● ● ● ● ● ● ● ●"));
+    ASSERT(!shown(&x, "● ● ● ● ● ● ● ● ● ● ● ● ● ● ●"));
+    pin(&x, "5");
+    ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "volunteer");
+    fx_close(&x);
+}

@@ -167,10 +167,11 @@ void ui_draw_pin(struct frame *f)
         text(f, rect(0, px(ui, 190), w, px(ui, 140)), line, font(ui, 96), C_INK, C_BG,
              UI_ALIGN_CENTER);
     } else {
-        size_t n = strlen(ui->pin_typed);
-        char dots[40] = "";
-        for (size_t i = 0; i < n && i < 16; i++)
-            strcat(dots, "● ");
+        /* One dot a digit typed ("● " is 4 bytes; pin_typed holds at most 15). */
+        size_t n = strlen(ui->pin_typed), used = 0;
+        char dots[4 * sizeof ui->pin_typed + 1] = "";
+        for (size_t i = 0; i < n && used + 4 < sizeof dots; i++)
+            used += (size_t)snprintf(dots + used, sizeof dots - used, "● ");
         if (ui->pin_wrong)
             vfmt(ui, line, sizeof line, "Wrong PIN. %d tries left.",
                  STAFF_PIN_TRIES - ui->staff.fails);
@@ -294,7 +295,8 @@ static void draw_home(struct frame *f)
            0, V(ui, ui->training ? "Practice mode: on" : "Practice mode: off"), font(ui, 30),
            A_V_PRACTICE, 0, "v:practice");
     vfmt(ui, line, sizeof line, "Volume: %d", ui->volume);
-    strcat(line, "%");
+    size_t len = strlen(line);
+    snprintf(line + len, sizeof line - len, "%%");
     button(f, rect(bw * 3 / 2, y + bh, w - bw * 3 / 2, H - y - bh), C_BLUE, C_WHITE, 0, line,
            font(ui, 30), A_V_VOLUME, 0, "v:volume");
 }
