@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "delivery/uplink_status.h"
+#include "delivery/uploader.h"
 #include "kiosk/audio.h"
 #include "kiosk/i18n.h"
 #include "kiosk/kiosk.h"
@@ -85,6 +86,16 @@ static void fx_close(struct fx *x)
 }
 
 static struct ui_draw_list dl;
+
+/* What the uploader's loop tells its tick. */
+static const struct uploader_news *news(int phase, int error)
+{
+    static struct uploader_news n;
+    n.phase = phase;
+    n.error = error;
+    n.doing = "";
+    return &n;
+}
 
 static void draw(struct fx *x)
 {
@@ -512,12 +523,11 @@ TEST(test_ui_staff_technician_reads_the_uplinks_news_in_words)
     struct uplink_status *st = uplink_status_new(x.data, "https://relay.example/");
     ASSERT(st);
     int64_t t = (int64_t)time(NULL);
-    ASSERT_EQ(uplink_status_note(st, "not delivered (offline): 2 waiting; next try within 9 s",
-                                 t - 180),
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_FAILING, UPLOADER_E_OFFLINE), t - 180),
               0);
     ASSERT(shown(&x, "Gửi tới: https://relay.example/"));
     ASSERT(shown(&x, "Lỗi gửi gần nhất: không tới được máy nhận (mất mạng?), 3 phút trước"));
-    ASSERT_EQ(uplink_status_note(st, "nothing waiting; 2 delivered since start", t - 60), 0);
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_IDLE, 0), t - 60), 0);
     ASSERT(shown(&x, "3 phút trước")); /* the fault stays on record, with its time */
     uplink_status_free(st);
     struct uplink_status_info info;
@@ -710,27 +720,26 @@ TEST(test_ui_staff_uplink_status_writes_on_change_and_once_a_minute)
     struct uplink_status_info info;
     ASSERT_EQ(uplink_status_read(dir, &info), -ENOENT);
     struct uplink_status *st = uplink_status_new(dir, "https://r.example/");
-    ASSERT_EQ(uplink_status_note(st, "sending tip 0a1b2c3d; 1 waiting", 1000), 0);
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_SENDING, 0), 1000), 0);
     ASSERT_EQ(uplink_status_read(dir, &info), 0);
     ASSERT_EQ(info.state, UPLINK_ST_SENDING);
     ASSERT_EQ(info.updated, 1000);
     ASSERT_STR_EQ(info.relay_url, "https://r.example/");
     ASSERT_STR_EQ(info.error, "");
     /* The same news within a minute is not written again (an SD card). */
-    ASSERT_EQ(uplink_status_note(st, "sending tip 0a1b2c3d; 1 waiting", 1030), 0);
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_SENDING, 0), 1030), 0);
     ASSERT_EQ(uplink_status_read(dir, &info), 0);
     ASSERT_EQ(info.updated, 1000);
-    ASSERT_EQ(uplink_status_note(st, "sending tip 0a1b2c3d; 1 waiting", 1060), 0);
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_SENDING, 0), 1060), 0);
     ASSERT_EQ(uplink_status_read(dir, &info), 0);
     ASSERT_EQ(info.updated, 1060);
-    ASSERT_EQ(uplink_status_note(st, "not delivered (tls): 1 waiting; next try within 300 s",
-                                 1070),
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_FAILING, UPLOADER_E_TLS), 1070),
               0);
     ASSERT_EQ(uplink_status_read(dir, &info), 0);
     ASSERT_EQ(info.state, UPLINK_ST_FAILING);
     ASSERT_STR_EQ(info.error, "tls");
     ASSERT_EQ(info.error_at, 1070);
-    ASSERT_EQ(uplink_status_note(st, "nothing waiting; 1 delivered since start", 1400), 0);
+    ASSERT_EQ(uplink_status_note(st, news(UPLOADER_IDLE, 0), 1400), 0);
     ASSERT_EQ(uplink_status_read(dir, &info), 0);
     ASSERT_EQ(info.state, UPLINK_ST_IDLE);
     ASSERT_STR_EQ(info.error, "tls");

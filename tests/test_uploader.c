@@ -781,13 +781,16 @@ struct ticks {
     volatile int offline, sending;
 };
 
-static void on_tick(void *ctx, const char *doing)
+static void on_tick(void *ctx, const struct uploader_news *n)
 {
     struct ticks *t = ctx;
     t->n++;
-    if (strstr(doing, "not delivered (offline): 1 waiting; next try within "))
+    /* The words for people and the phase for programs say the same. */
+    if (strstr(n->doing, "not delivered (offline): 1 waiting; next try within ") &&
+        n->phase == UPLOADER_FAILING && n->error == UPLOADER_E_OFFLINE)
         t->offline = 1;
-    if (strstr(doing, "sending tip ") && strstr(doing, "; 1 waiting"))
+    if (strstr(n->doing, "sending tip ") && strstr(n->doing, "; 1 waiting") &&
+        n->phase == UPLOADER_SENDING && n->error == 0)
         t->sending = 1;
 }
 

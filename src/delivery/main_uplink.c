@@ -82,12 +82,12 @@ static uint32_t mono_ms(void)
 static struct uplink_status *status; /* the news the technician's screen reads */
 
 /* The uploader's loop turned: that is the health systemd watches. */
-static void on_tick(void *ctx, const char *doing)
+static void on_tick(void *ctx, const struct uploader_news *n)
 {
     struct watchdog *wd = ctx;
-    watchdog_status(wd, doing);
+    watchdog_status(wd, n->doing);
     watchdog_pet(wd, 1, mono_ms());
-    (void)uplink_status_note(status, doing, (int64_t)time(NULL));
+    (void)uplink_status_note(status, n, (int64_t)time(NULL));
 }
 
 static int usage(const char *msg)

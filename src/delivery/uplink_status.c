@@ -1,6 +1,8 @@
 /* uplink_status — see uplink_status.h. */
 #include "delivery/uplink_status.h"
 
+#include "delivery/uploader.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,30 +64,21 @@ static int put(struct uplink_status *s)
     return 0;
 }
 
-int uplink_status_note(struct uplink_status *s, const char *doing, int64_t now)
+int uplink_status_note(struct uplink_status *s, const struct uploader_news *n, int64_t now)
 {
-    if (!s || !doing)
+    if (!s || !n)
         return 0;
     int state = s->cur.state;
     char error[32];
     snprintf(error, sizeof error, "%s", s->cur.error);
-    /* The uploader's own words (uploader.c set_doing): the failure's kind
-       is the uploader_strerror() name in the brackets. */
-    static const char nd[] = "not delivered (";
-    if (!strncmp(doing, nd, sizeof nd - 1)) {
-        const char *a = doing + sizeof nd - 1, *b = strchr(a, ')');
+    switch (n->phase) {
+    case UPLOADER_FAILING:
         state = UPLINK_ST_FAILING;
-        if (b && (size_t)(b - a) < sizeof error)
-            snprintf(error, sizeof error, "%.*s", (int)(b - a), a);
-        else
-            snprintf(error, sizeof error, "unknown");
-    } else if (!strncmp(doing, "cannot read the queue", 21)) {
-        state = UPLINK_ST_FAILING;
-        snprintf(error, sizeof error, "queue");
-    } else if (!strncmp(doing, "sending", 7)) {
-        state = UPLINK_ST_SENDING;
-    } else if (doing[0]) {
-        state = UPLINK_ST_IDLE;
+        snprintf(error, sizeof error, "%s", uploader_strerror(n->error));
+        break;
+    case UPLOADER_SENDING: state = UPLINK_ST_SENDING; break;
+    case UPLOADER_IDLE: state = UPLINK_ST_IDLE; break;
+    default: break; /* before the loop's first step: nothing new */
     }
     int changed = state != s->cur.state || strcmp(error, s->cur.error) != 0;
     if (!changed && s->written && now - s->cur.updated < UPLINK_STATUS_REFRESH_S)

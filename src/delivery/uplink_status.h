@@ -46,12 +46,14 @@ struct uplink_status;
 struct uplink_status *uplink_status_new(const char *data_dir, const char *relay_url);
 void uplink_status_free(struct uplink_status *s); /* NULL is a no-op */
 
+struct uploader_news;
+
 /*
- * The uploader's "doing" line (uploader.h's tick), at unix time `now`.
+ * What the uploader's loop reports (uploader.h's tick), at unix time `now`.
  * Writes when the state or the failure changes, else once a minute.
  * 0, or -errno of a failed write (the caller may log it once).
  */
-int uplink_status_note(struct uplink_status *s, const char *doing, int64_t now);
+int uplink_status_note(struct uplink_status *s, const struct uploader_news *n, int64_t now);
 /* No relay configured: say so (written at once). */
 int uplink_status_no_relay(struct uplink_status *s, int64_t now);
 

@@ -79,9 +79,10 @@ struct uploader {
     uint64_t retry_after; /* seconds, from the last 429/503 answer */
 
     /* uploader_run's tick (see uploader.h) and the line it is given. */
-    void (*tick)(void *ctx, const char *doing);
+    void (*tick)(void *ctx, const struct uploader_news *news);
     void *tick_ctx;
     char doing[128];
+    int phase, error; /* what doing says, for the tick (uploader_news) */
 
     uint8_t *buf; /* one PATCH body */
     size_t bufcap;
@@ -514,14 +515,17 @@ static int on_seek(void *ctx, curl_off_t offset, int origin)
 
 static void tick(struct uploader *u)
 {
+    struct uploader_news n = {u->phase, u->phase == UPLOADER_FAILING ? u->error : 0, u->doing};
     if (u->tick)
-        u->tick(u->tick_ctx, u->doing);
+        u->tick(u->tick_ctx, &n);
 }
 
-static void set_doing(struct uploader *u, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_doing(struct uploader *u, const char *fmt, ...)
+static void set_doing(struct uploader *u, int phase, int error, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void set_doing(struct uploader *u, int phase, int error, const char *fmt, ...)
 {
+    u->phase = phase;
+    u->error = error;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(u->doing, sizeof u->doing, fmt, ap);
@@ -1143,7 +1147,7 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
         struct pick p = {.skip = (const uint8_t(*)[16])skip, .nskip = nskip};
         if (queue_foreach(q, pick_fn, &p) != 0) {
             logf_(u, "cannot read the queue: retrying");
-            set_doing(u, "cannot read the queue; %u delivered since start", tot.delivered);
+            set_doing(u, UPLOADER_FAILING, UPLOADER_E_QUEUE, "cannot read the queue; %u delivered since start", tot.delivered);
             wait_backoff(u, &o, o.backoff_cap_ms, 0, stop);
             continue;
         }
@@ -1151,16 +1155,16 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
             if (o.exit_when_empty)
                 break;
             if (p.waiting)
-                set_doing(u, "%u set aside for the technician; %u delivered since start", p.waiting,
+                set_doing(u, UPLOADER_IDLE, 0, "%u set aside for the technician; %u delivered since start", p.waiting,
                           tot.delivered);
             else
-                set_doing(u, "nothing waiting; %u delivered since start", tot.delivered);
+                set_doing(u, UPLOADER_IDLE, 0, "nothing waiting; %u delivered since start", tot.delivered);
             wait_backoff(u, &o, o.poll_ms, 0, stop);
             continue;
         }
         char sid[9], err[512], qerr[256];
         short_id(p.tip.id, sid);
-        set_doing(u, "sending tip %s; %u waiting", sid, p.waiting);
+        set_doing(u, UPLOADER_SENDING, 0, "sending tip %s; %u waiting", sid, p.waiting);
         if (!have_rep || memcmp(rep_id, p.tip.id, 16) != 0) {
             memcpy(rep_id, p.tip.id, 16);
             have_rep = 1;
@@ -1237,7 +1241,7 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
                                         o.jitter ? o.jitter() : randombytes_random());
         if (r == UPLOADER_E_NET && u->retry_after * 1000 > delay)
             delay = u->retry_after * 1000; /* 429 Retry-After: the relay asked */
-        set_doing(u, "not delivered (%s): %u waiting; next try within %" PRIu64 " s",
+        set_doing(u, UPLOADER_FAILING, r, "not delivered (%s): %u waiting; next try within %" PRIu64 " s",
                   uploader_strerror(r), p.waiting, (delay + 999) / 1000);
         wait_backoff(u, &o, delay, r == UPLOADER_E_OFFLINE, stop);
     }

@@ -137,6 +137,15 @@ uint64_t uploader_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt
 
 /* ---- the daemon's loop ---- */
 
+/* What the loop is doing, for a tick: the phase and, while failing, the
+   kind of the last failure (UPLOADER_E_*), beside the line for people. */
+enum uploader_phase { UPLOADER_IDLE = 1, UPLOADER_SENDING, UPLOADER_FAILING };
+struct uploader_news {
+    int phase;         /* enum uploader_phase */
+    int error;         /* UPLOADER_E_* while failing, else 0 */
+    const char *doing; /* "sending tip 98cf3d8a; 3 waiting" */
+};
+
 struct uploader_run_opts {
     uint64_t backoff_base_ms; /* 0 → 2000 */
     uint64_t backoff_cap_ms;  /* 0 → 600000 */
@@ -158,7 +167,7 @@ struct uploader_run_opts {
      * unit's STATUS from here, so a loop that stops turning is restarted.
      * NULL: none.
      */
-    void (*tick)(void *ctx, const char *doing);
+    void (*tick)(void *ctx, const struct uploader_news *news);
     void *tick_ctx;
 };
 
