@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <SDL_ttf.h>
+
 #include "check.h"
 #include "delivery/uplink_status.h"
 #include "delivery/uploader.h"
@@ -593,6 +595,8 @@ static int word_in(const char *text, const char *w)
     return 0;
 }
 
+static void check_glyphs(const char *where, const char *s);
+
 static void check_screen(struct fx *x, const char *where)
 {
     static const char *const english[] = {
@@ -631,6 +635,7 @@ static void check_screen(struct fx *x, const char *where)
         if (under != d->bg)
             check_fail(__FILE__, __LINE__, "%s: text \"%s\" laid out for %06x drawn on %06x",
                        where, d->text, d->bg, under);
+        check_glyphs(where, d->text);
         for (size_t w = 0; w < sizeof english / sizeof *english; w++)
             if (word_in(d->text, english[w]))
                 check_fail(__FILE__, __LINE__, "%s: English \"%s\" in \"%s\"", where, english[w],
@@ -642,6 +647,33 @@ static void check_screen(struct fx *x, const char *where)
                 check_fail(__FILE__, __LINE__, "%s: prompt id \"%s\" in \"%s\"", where, id,
                            d->text);
         }
+    }
+}
+
+/* Is every letter of `s` in the font the screens are drawn in? A missing
+   one is drawn as an empty box (the PIN dots once were). */
+static void check_glyphs(const char *where, const char *s)
+{
+    static TTF_Font *font;
+    if (!font) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/fonts/NotoSans-Regular.ttf", root());
+        ASSERT(TTF_WasInit() || TTF_Init() == 0);
+        font = TTF_OpenFont(path, 28);
+        ASSERT(font);
+    }
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t cp = *p;
+        int len = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
+        if (len > 1)
+            cp &= 0x3Fu >> (len - 1);
+        for (int i = 1; i < len && p[i]; i++)
+            cp = (cp << 6) | (p[i] & 0x3Fu);
+        if (cp >= 0x20 && !TTF_GlyphIsProvided32(font, cp))
+            check_fail(__FILE__, __LINE__, "%s: U+%04X in \"%s\" is not in the font", where,
+                       (unsigned)cp, s);
+        for (int i = 0; i < len && *p; i++)
+            p++;
     }
 }
 
@@ -660,7 +692,9 @@ static void every_staff_screen(int w, int h)
     } while (0)
     ui_staff_open(x.ui, 0, x.now);
     CHECK("pin");
-    pin(&x, "1111");
+    pin(&x, "1");
+    CHECK("pin typing");
+    pin(&x, "111");
     CHECK("pin wrong");
     pin(&x, "11111111");
     CHECK("pin locked");
@@ -789,8 +823,8 @@ TEST(test_ui_staff_a_long_pin_shows_a_dot_per_digit)
     ASSERT(x.ui);
     ui_staff_open(x.ui, 0, x.now);
     pin(&x, "12345678901234"); /* one short: still typing */
-    ASSERT(shown(&x, "● ● ● ● ● ● ● ● ● ● ● ● ● ●"));
-    ASSERT(!shown(&x, "● ● ● ● ● ● ● ● ● ● ● ● ● ● ●"));
+    ASSERT(shown(&x, "• • • • • • • • • • • • • •"));
+    ASSERT(!shown(&x, "• • • • • • • • • • • • • • •"));
     pin(&x, "5");
     ASSERT_STR_EQ(ui_screen_name(ui_screen(x.ui)), "volunteer");
     fx_close(&x);

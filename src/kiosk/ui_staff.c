@@ -167,11 +167,12 @@ void ui_draw_pin(struct frame *f)
         text(f, rect(0, px(ui, 190), w, px(ui, 140)), line, font(ui, 96), C_INK, C_BG,
              UI_ALIGN_CENTER);
     } else {
-        /* One dot a digit typed ("● " is 4 bytes; pin_typed holds at most 15). */
+        /* One dot a digit typed ("• " is 4 bytes; pin_typed holds at most 15).
+           U+2022: Noto Sans has it; U+25CF drew as an empty box. */
         size_t n = strlen(ui->pin_typed), used = 0;
         char dots[4 * sizeof ui->pin_typed + 1] = "";
         for (size_t i = 0; i < n && used + 4 < sizeof dots; i++)
-            used += (size_t)snprintf(dots + used, sizeof dots - used, "● ");
+            used += (size_t)snprintf(dots + used, sizeof dots - used, "• ");
         if (ui->pin_wrong)
             vfmt(ui, line, sizeof line, "Wrong PIN. %d tries left.",
                  STAFF_PIN_TRIES - ui->staff.fails);
