@@ -1069,3 +1069,33 @@ TEST(test_console_pull_reads_post_conf_and_warns_when_others_may_read_it)
     ASSERT_CONTAINS(err, "is not an http:// or https:// address");
     fx_done(&f);
 }
+
+TEST(test_console_seals_to_the_post_opens_only_unlocked_and_locks_again)
+{
+    struct fx f;
+    fx_init(&f);
+    const uint8_t msg[] = "officer an opened tip 1234";
+    uint8_t box[sizeof msg + CONSOLE_SEAL_BYTES], back[sizeof msg];
+    uint8_t k1[32], k2[32], k3[32];
+    /* Sealing needs no passphrase; opening and deriving do. */
+    ASSERT_EQ(console_seal(f.c, msg, sizeof msg, box), 0);
+    ASSERT(memmem(box, sizeof box, "officer", 7) == NULL);
+    ASSERT_EQ(console_unseal(f.c, box, sizeof box, back), CONSOLE_E_LOCKED);
+    ASSERT_EQ(console_derive_key(f.c, "station-index", k1), CONSOLE_E_LOCKED);
+    fx_unlock(&f);
+    ASSERT_EQ(console_unseal(f.c, box, sizeof box, back), 0);
+    ASSERT_MEM_EQ(back, msg, sizeof msg);
+    box[sizeof box / 2] ^= 1;
+    ASSERT_EQ(console_unseal(f.c, box, sizeof box, back), CONSOLE_E_REFUSED);
+    /* A key per purpose, the same each time. */
+    ASSERT_EQ(console_derive_key(f.c, "station-index", k1), 0);
+    ASSERT_EQ(console_derive_key(f.c, "station-index", k2), 0);
+    ASSERT_EQ(console_derive_key(f.c, "station-audit", k3), 0);
+    ASSERT_MEM_EQ(k1, k2, 32);
+    ASSERT(memcmp(k1, k3, 32) != 0);
+    /* Locking again forgets the key. */
+    console_lock(f.c);
+    ASSERT(!console_unlocked(f.c));
+    ASSERT_EQ(console_derive_key(f.c, "station-index", k2), CONSOLE_E_LOCKED);
+    fx_done(&f);
+}

@@ -134,6 +134,48 @@ int console_unlocked(const struct console *c)
     return c && c->key;
 }
 
+void console_lock(struct console *c)
+{
+    if (!c)
+        return;
+    keys_post_free(c->key);
+    c->key = NULL;
+}
+
+_Static_assert(CONSOLE_SEAL_BYTES == crypto_box_SEALBYTES, "the seal's size as said");
+
+int console_seal(const struct console *c, const uint8_t *msg, size_t len, uint8_t *out)
+{
+    if (!c || (!msg && len) || !out)
+        return CONSOLE_E_ARG;
+    return crypto_box_seal(out, msg, len, c->pk) == 0 ? 0 : CONSOLE_E_NOMEM;
+}
+
+int console_unseal(const struct console *c, const uint8_t *box, size_t len, uint8_t *out)
+{
+    if (!c || !box || !out)
+        return CONSOLE_E_ARG;
+    if (!c->key)
+        return CONSOLE_E_LOCKED;
+    if (len < crypto_box_SEALBYTES ||
+        crypto_box_seal_open(out, box, len, c->key->pk, c->key->sk) != 0)
+        return CONSOLE_E_REFUSED;
+    return 0;
+}
+
+int console_derive_key(const struct console *c, const char *purpose, uint8_t out[32])
+{
+    if (!c || !purpose || !out)
+        return CONSOLE_E_ARG;
+    if (!c->key)
+        return CONSOLE_E_LOCKED;
+    /* The secret key keys the hash: the purpose alone says nothing. */
+    if (crypto_generichash(out, 32, (const uint8_t *)purpose, strlen(purpose), c->key->sk,
+                           ENVELOPE_POST_SK_BYTES) != 0)
+        return CONSOLE_E_NOMEM;
+    return 0;
+}
+
 static int count_one(void *ctx, const struct postbox_tip *t)
 {
     (void)t;

@@ -75,6 +75,31 @@ struct registry *console_registry(struct console *c); /* borrowed */
 int console_unlock(struct console *c, const char *passphrase, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 int console_unlocked(const struct console *c);
+/* Wipe the unlocked key: the console is as just opened (the web station's "lock"). */
+void console_lock(struct console *c);
+
+/* ---- sealing small things to the post (audit lines, heartbeats, notes) ---- */
+
+/* Bytes a sealed box adds to its message (crypto_box_SEALBYTES). */
+#define CONSOLE_SEAL_BYTES 48
+/* Seal msg to post.pub into out (len + CONSOLE_SEAL_BYTES bytes): needs no passphrase. */
+int console_seal(const struct console *c, const uint8_t *msg, size_t len, uint8_t *out)
+    __attribute__((warn_unused_result));
+/*
+ * Open a box sealed to post.pub into out (len - CONSOLE_SEAL_BYTES bytes):
+ * CONSOLE_E_LOCKED before console_unlock(), CONSOLE_E_REFUSED when the box
+ * does not open (sealed to another key, or damaged).
+ */
+int console_unseal(const struct console *c, const uint8_t *box, size_t len, uint8_t *out)
+    __attribute__((warn_unused_result));
+/*
+ * A 32-byte key for `purpose` ("station-index") derived from the unlocked
+ * post key (BLAKE2b keyed by the secret key): whoever holds post.key and
+ * its passphrase can read what is sealed with it, nobody else. Put `out`
+ * in sodium_malloc'd memory. CONSOLE_E_LOCKED before console_unlock().
+ */
+int console_derive_key(const struct console *c, const char *purpose, uint8_t out[32])
+    __attribute__((warn_unused_result));
 
 /* How many tips are held (needs no passphrase). */
 int console_count(struct console *c, int *n, char *err, size_t errlen)
