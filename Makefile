@@ -23,7 +23,7 @@ ifeq ($(origin CC),default)
 CC := cc
 endif
 
-PKGS := libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf libcurl libmicrohttpd libgpiod
+PKGS := libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf libcurl libmicrohttpd libgpiod gnutls
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # libgpiod 2.x (Debian 13, Raspberry Pi OS trixie) has another API than 1.6

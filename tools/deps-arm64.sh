@@ -14,7 +14,7 @@ HOST_PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static"
 # and tools/deps.sh), plus libpng for homthu-screens.
 ARM64_PKGS="pkgconf libsodium-dev libsqlite3-dev libopus-dev libopusenc-dev libopusfile-dev
 libogg-dev libsdl2-dev libsdl2-ttf-dev libcurl4-openssl-dev libmicrohttpd-dev libgpiod-dev
-libpng-dev"
+libpng-dev libgnutls28-dev"
 
 missing=""
 for p in $HOST_PKGS; do

@@ -8,6 +8,7 @@ set -eu
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev
 libsodium-dev libsqlite3-dev sqlite3 libopus-dev libopusenc-dev libopusfile-dev libogg-dev
 libsdl2-dev libsdl2-ttf-dev libpng-dev libcurl4-openssl-dev libgpiod-dev libmicrohttpd-dev
+libgnutls28-dev
 fonts-noto-color-emoji"
 # What the tests use to make and check speech: espeak-ng speaks, sox
 # converts, opus-tools is the "ordinary player" that must open our audio.
@@ -20,6 +21,9 @@ PKGS="$PKGS python3-aiosmtpd dovecot-imapd iproute2 ca-certificates openssl curl
 # minimal Debian (a container, a chroot) comes without systemd. setsid
 # (util-linux) and timeout (coreutils) are used by the script tests.
 PKGS="$PKGS systemd util-linux coreutils"
+# The post station's page is tested in a real browser: Debian's Chromium,
+# driven by playwright-core from npm (tools/browser-deps.sh, pinned).
+PKGS="$PKGS chromium fonts-noto-core"
 # Node: keep any Node already here (it may be newer than Debian's, with its
 # own npm); install Debian's only when there is none. The interop packages
 # are pinned to releases that run on Debian 12's Node 18 and on newer ones
