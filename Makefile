@@ -58,6 +58,15 @@ MAIN_SRC := $(wildcard src/*/main_*.c)
 LIB_SRC := $(filter-out $(KIOSK_MAIN) $(MAIN_SRC),$(wildcard src/*/*.c))
 main_name = $(BUILD)/homthu-$(patsubst main_%.c,%,$(notdir $(1)))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# The station's page (assets/station) and the pictogram font, built into
+# the library as bytes (tools/embed-files.sh; src/station/files.h).
+STATION_PAGE := /=assets/station/index.html /app.js=assets/station/app.js \
+	/app.css=assets/station/app.css /i18n/vi.json=assets/station/i18n/vi.json \
+	/i18n/en.json=assets/station/i18n/en.json /pictos.ttf=fonts/HomthuPictos.ttf
+# (Only those present: tests/t_station_page.sh fails when one is missing.)
+STATION_PAGE := $(foreach p,$(STATION_PAGE),$(if $(wildcard $(lastword $(subst =, ,$(p)))),$(p)))
+STATION_PAGE_FILES := $(foreach p,$(STATION_PAGE),$(lastword $(subst =, ,$(p))))
+LIB_OBJ += $(BUILD)/obj/gen/station_files.o
 LIB := $(BUILD)/libhomthu.a
 
 TOOL_SRC := $(wildcard tools/homthu-*.c)
@@ -96,6 +105,15 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 FORCE:
+
+$(BUILD)/gen/station_files.c: tools/embed-files.sh $(STATION_PAGE_FILES)
+	@mkdir -p $(dir $@)
+	@$(if $(V),,echo "  EMBED $@")
+	$(Q)./tools/embed-files.sh $@ $(STATION_PAGE)
+
+$(BUILD)/obj/gen/station_files.o: $(BUILD)/gen/station_files.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The source lists as a file that changes only when a source is added or
 # removed: then the library is made afresh (ar never drops a member) and
