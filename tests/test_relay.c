@@ -28,6 +28,7 @@
 #include "check.h"
 #include "core/config.h"
 #include "core/envelope.h"
+#include "core/heartbeat.h"
 #include "core/registry.h"
 #include "relay/relay.h"
 
@@ -2319,5 +2320,239 @@ TEST(test_relay_conf_is_read_strictly_with_clear_messages)
     ASSERT_EQ(relay_start(f.relay, NULL, err, sizeof err), RELAY_E_CONFIG);
     ASSERT_STR_EQ(err, "listen = localhost is not ADDRESS:PORT (like 127.0.0.1:8080 or [::]:443, "
                        "numeric)");
+    fx_close(&f);
+}
+
+/* ---- heartbeats, enrolment and revocation through the relay ---- */
+
+static void post_body(const struct fx *f, const char *path, const char *token, const char *body,
+                      struct http *out)
+{
+    char auth[200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *hs[] = {auth, NULL};
+    http_do(f, "POST", path, token ? hs : NULL, body, strlen(body), out);
+}
+
+/* A sealed heartbeat's worth of bytes (the relay cannot tell it from any other). */
+static void heartbeat_req(const struct fx *f, const struct kiosk *k, const uint8_t *blob, size_t n,
+                          struct http *out)
+{
+    char auth[400];
+    sign(auth, k, NULL, "POST", "/kiosk/heartbeat", next_ts(), NULL, NULL);
+    const char *hs[] = {auth, NULL};
+    http_do(f, "POST", "/kiosk/heartbeat", hs, blob, n, out);
+}
+
+TEST(test_relay_keeps_the_latest_heartbeat_of_each_kiosk_for_the_post)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t a[HEARTBEAT_SEALED_BYTES], b[HEARTBEAT_SEALED_BYTES];
+    randombytes_buf(a, sizeof a);
+    randombytes_buf(b, sizeof b);
+    struct http h;
+    heartbeat_req(&f, &f.k[0], a, sizeof a, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    atomic_store(&fake_now, T0 + 900);
+    heartbeat_req(&f, &f.k[1], a, sizeof a, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    atomic_store(&fake_now, T0 + 1800);
+    heartbeat_req(&f, &f.k[0], b, sizeof b, &h); /* replaces kiosk 0's first */
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+
+    post_req(&f, "GET", "/post/heartbeats", TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Content-Type"), "application/json");
+    char key0[64], key1[64], blob_b[512];
+    sodium_bin2base64(key0, sizeof key0, f.k[0].pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(key1, sizeof key1, f.k[1].pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(blob_b, sizeof blob_b, b, sizeof b, sodium_base64_VARIANT_ORIGINAL);
+    char want[2048];
+    snprintf(want, sizeof want,
+             "{\"heartbeats\":[{\"kiosk\":\"na-co-sa-02\",\"key\":\"%s\",\"cursor\":2,"
+             "\"received\":%lld,\"blob\":\"",
+             key1, (long long)T0 + 900);
+    ASSERT_CONTAINS(body_text(&h), want);
+    snprintf(want, sizeof want,
+             "{\"kiosk\":\"na-co-sa-01\",\"key\":\"%s\",\"cursor\":3,\"received\":%lld,"
+             "\"blob\":\"%s\"}],\"next\":3}",
+             key0, (long long)T0 + 1800, blob_b);
+    ASSERT_CONTAINS(body_text(&h), want);
+    http_free(&h);
+    /* After the cursor: only what is newer. */
+    post_req(&f, "GET", "/post/heartbeats?after=2", TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT(!strstr(body_text(&h), "na-co-sa-02"));
+    ASSERT_CONTAINS(body_text(&h), "\"next\":3}");
+    http_free(&h);
+    post_req(&f, "GET", "/post/heartbeats?after=3", TOKEN, &h);
+    ASSERT_STR_EQ(body_text(&h), "{\"heartbeats\":[],\"next\":3}\n");
+    http_free(&h);
+    post_req(&f, "GET", "/post/heartbeats?after=x", TOKEN, &h);
+    ASSERT_EQ(h.status, 400);
+    http_free(&h);
+    /* The relay's log names the kiosk, never the blob. */
+    ASSERT(log_has("heartbeat from kiosk na-co-sa-01"));
+    ASSERT(!strstr(logbuf, blob_b));
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_refuses_heartbeats_of_strangers_wrong_sizes_and_bad_tokens)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t blob[HEARTBEAT_SEALED_BYTES + 1];
+    randombytes_buf(blob, sizeof blob);
+    struct http h;
+    heartbeat_req(&f, &f.k[3], blob, HEARTBEAT_SEALED_BYTES, &h);
+    ASSERT_EQ(h.status, 403);
+    ASSERT_CONTAINS(body_text(&h), "unknown device");
+    http_free(&h);
+    /* Wrong sizes, one byte either way, and none at all. */
+    size_t sizes[] = {HEARTBEAT_SEALED_BYTES - 1, HEARTBEAT_SEALED_BYTES + 1, 0, 40};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        heartbeat_req(&f, &f.k[0], blob, sizes[i], &h);
+        ASSERT_EQ(h.status, 400);
+        ASSERT_CONTAINS(body_text(&h), "a heartbeat is exactly 304 bytes");
+        http_free(&h);
+    }
+    /* Unsigned, or signed by another key than it names. */
+    const char *none[] = {NULL};
+    http_do(&f, "POST", "/kiosk/heartbeat", none, blob, HEARTBEAT_SEALED_BYTES, &h);
+    ASSERT_EQ(h.status, 400);
+    http_free(&h);
+    char auth[400];
+    sign(auth, &f.k[0], f.k[1].sk, "POST", "/kiosk/heartbeat", next_ts(), NULL, NULL);
+    const char *hs[] = {auth, NULL};
+    http_do(&f, "POST", "/kiosk/heartbeat", hs, blob, HEARTBEAT_SEALED_BYTES, &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    /* The post's listing and orders want the post token. */
+    post_req(&f, "GET", "/post/heartbeats", NULL, &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    post_req(&f, "GET", "/post/heartbeats", TOKEN "x", &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    post_body(&f, "/post/kiosks", "wrong-token-0123456789-abcdefghijklmnop", "id=x\nkey=y\n", &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/na-co-sa-01/revoke", NULL, "reason=stolen\n", &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    /* A kiosk's own signature is no post token. */
+    sign(auth, &f.k[0], NULL, "POST", "/post/kiosks/na-co-sa-01/revoke", next_ts(), NULL, NULL);
+    http_do(&f, "POST", "/post/kiosks/na-co-sa-01/revoke", hs, "reason=mine", 11, &h);
+    ASSERT_EQ(h.status, 401);
+    http_free(&h);
+    /* Nothing was stored, and kiosk 0 is still served. */
+    post_req(&f, "GET", "/post/heartbeats", TOKEN, &h);
+    ASSERT_STR_EQ(body_text(&h), "{\"heartbeats\":[],\"next\":0}\n");
+    http_free(&h);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_revoke_from_the_post_refuses_the_kiosks_next_request)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16], blob[HEARTBEAT_SEALED_BYTES];
+    randombytes_buf(blob, sizeof blob);
+    struct bytes env = make_tip(&f, &f.k[1], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/na-co-sa-02/revoke", TOKEN, "reason=stolen from the market\n",
+              &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_patch(&f, &f.k[1], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 403);
+    ASSERT_CONTAINS(body_text(&h), "revoked device");
+    http_free(&h);
+    heartbeat_req(&f, &f.k[1], blob, sizeof blob, &h);
+    ASSERT_EQ(h.status, 403);
+    http_free(&h);
+    /* The registry file says it, with the reason. */
+    struct registry_entry e;
+    char err[256];
+    ASSERT_EQ(registry_get(f.reg, "na-co-sa-02", &e, err, sizeof err), 0);
+    ASSERT(e.revoked == T0);
+    ASSERT_STR_EQ(e.reason, "stolen from the market");
+    /* Told twice: the same answer. An unknown id, a bad reason: refused. */
+    post_body(&f, "/post/kiosks/na-co-sa-02/revoke", TOKEN, "reason=again", &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/nobody/revoke", TOKEN, "reason=x", &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/na-co-sa-01/revoke", TOKEN, "reason=", &h);
+    ASSERT_EQ(h.status, 400);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/na-co-sa-01/revoke", TOKEN, "why=stolen", &h);
+    ASSERT_EQ(h.status, 400);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/NA/revoke", TOKEN, "reason=x", &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    free(env.p);
+    still_serving(&f); /* kiosk 0 is not touched */
+    fx_close(&f);
+}
+
+TEST(test_relay_enrolment_from_the_post_lets_a_new_kiosk_in)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[3], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[3], tip, env.n, &h);
+    ASSERT_EQ(h.status, 403);
+    http_free(&h);
+    char key[64], body[200];
+    sodium_bin2base64(key, sizeof key, f.k[3].pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(body, sizeof body, "id=lao-cai-07\nkey=%s\n", key);
+    post_body(&f, "/post/kiosks", TOKEN, body, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    upload_whole(&f, &f.k[3], &env, tip);
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    ASSERT_CONTAINS(body_text(&h), "\"kiosk\":\"lao-cai-07\"");
+    http_free(&h);
+    /* Told again: fine. Another key under that id, or that key under another id: 409. */
+    post_body(&f, "/post/kiosks", TOKEN, body, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    snprintf(body, sizeof body, "id=lao-cai-08\nkey=%s", key);
+    post_body(&f, "/post/kiosks", TOKEN, body, &h);
+    ASSERT_EQ(h.status, 409);
+    http_free(&h);
+    /* Malformed orders. */
+    const char *bad[] = {"id=x", "key=AAAA", "id=lao-cai-09\nkey=not-base64!", "id=a\nid=b\nkey=c",
+                         "id=Bad Id\nkey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "garbage"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        post_body(&f, "/post/kiosks", TOKEN, bad[i], &h);
+        ASSERT_EQ(h.status, 400);
+        http_free(&h);
+    }
+    char big[2048];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    post_body(&f, "/post/kiosks", TOKEN, big, &h);
+    ASSERT_EQ(h.status, 413);
+    http_free(&h);
+    post_req(&f, "GET", "/post/kiosks", TOKEN, &h);
+    ASSERT_EQ(h.status, 405);
+    http_free(&h);
+    free(env.p);
+    still_serving(&f);
     fx_close(&f);
 }

@@ -24,10 +24,11 @@
 
 #include "core/config.h"
 #include "core/errbuf.h"
+#include "core/heartbeat.h"
 #include "core/keys.h"
 #include "core/registry.h"
 
-#define RELAY_SCHEMA_VERSION 1
+#define RELAY_SCHEMA_VERSION 2 /* 2: the heartbeat table */
 /*
  * Body bytes are held per request only until they make a whole envelope
  * chunk: each whole chunk goes to the writer thread at once, so a PATCH
@@ -41,6 +42,7 @@
 #define MAX_REQUEST_ARGS 16
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
+#define SMALL_BODY_MAX 1024 /* a heartbeat, an enrolment or a revocation */
 #define SEEN_MAX_SLOTS (1u << 20) /* replay memory: 32 MiB at most */
 #define SWEEP_EVERY_SECONDS 60
 /*
@@ -190,6 +192,16 @@ struct relay_call {
     int checked;   /* the whole envelope was checked: its last piece may go */
     int verdict;   /* ... and the upload becomes this state */
     char why[300]; /* ... refused for this reason */
+    /*
+     * Not a PATCH: a small body (a heartbeat, an enrolment, a revocation)
+     * kept whole in memory and acted on at the end. None of the above
+     * applies to it: it is never live, queued or superseded.
+     */
+    int small;     /* enum route of the request, 0 for a PATCH */
+    uint8_t sbuf[SMALL_BODY_MAX];
+    size_t sn;
+    int sover;     /* more than SMALL_BODY_MAX bytes came */
+    char kid[40];  /* the kiosk id in the path (revoke) */
 };
 
 /* ---------------------------------------------------------------- basics */
@@ -697,6 +709,20 @@ static const char SCHEMA[] =
     "CREATE UNIQUE INDEX part_at ON part(upload, off);"
     "PRAGMA user_version = 1;";
 
+/*
+ * Schema 2: the latest heartbeat of each kiosk, sealed to the post as it
+ * came (the relay cannot read it), with the relay's time of arrival. A new
+ * one replaces the kiosk's last and takes the next cursor.
+ */
+static const char SCHEMA_2[] =
+    "CREATE TABLE heartbeat("
+    " device BLOB PRIMARY KEY CHECK(length(device) = 32),"
+    " kiosk TEXT NOT NULL,"
+    " received INTEGER NOT NULL," /* relay clock */
+    " cursor INTEGER NOT NULL UNIQUE,"
+    " blob BLOB NOT NULL);"
+    "PRAGMA user_version = 2;";
+
 static const char UPLOAD_COLUMNS[] =
     "id, device, length, got, state, created, updated, received, cursor, kiosk, reason, "
     "fetched, purged";
@@ -921,6 +947,14 @@ static int open_store(struct relay *r, char *err, size_t errlen)
                 SQLITE_OK ||
             sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(r->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            goto damaged;
+        version = 1;
+    }
+    if (version == 1) {
+        /* A store of an older relay gains the heartbeat table; nothing else changes. */
+        if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(r->db, SCHEMA_2, NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             goto damaged;
     }
@@ -2050,6 +2084,15 @@ void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
 {
     if (!c || !len)
         return;
+    if (c->small) {
+        /* One thread per request: no lock. What does not fit only counts. */
+        size_t room = sizeof c->sbuf - c->sn, take = len < room ? len : room;
+        memcpy(c->sbuf + c->sn, bytes, take);
+        c->sn += take;
+        c->sover |= take < len;
+        c->got += len;
+        return;
+    }
     pthread_mutex_lock(&c->r->commit_lock);
     body_locked(c, bytes, len);
     pthread_mutex_unlock(&c->r->commit_lock);
@@ -2107,6 +2150,10 @@ void relay_call_abort(struct relay_call *c)
 {
     if (!c)
         return;
+    if (c->small) {
+        call_free(c); /* a heartbeat or an order cut off is as if never sent */
+        return;
+    }
     struct relay *r = c->r;
     pthread_mutex_lock(&r->commit_lock);
     if (!c->ended) {
@@ -2131,11 +2178,18 @@ void relay_call_abort(struct relay_call *c)
     call_free(c);
 }
 
+static void small_end(struct relay_call *c, struct relay_response *resp);
+
 void relay_call_end(struct relay_call *c, struct relay_response *resp)
 {
     memset(resp, 0, sizeof *resp);
     if (!c) {
         answer(resp, 500, "no request in progress");
+        return;
+    }
+    if (c->small) {
+        small_end(c, resp);
+        call_free(c);
         return;
     }
     struct relay *r = c->r;
@@ -2418,8 +2472,23 @@ enum route {
     R_UPLOAD,      /* /files/<id> */
     R_POST_LIST,   /* /post/tips */
     R_POST_TIP,    /* /post/tips/<id> */
-    R_POST_FETCHED /* /post/tips/<id>/fetched */
+    R_POST_FETCHED, /* /post/tips/<id>/fetched */
+    R_KIOSK_HEARTBEAT, /* /kiosk/heartbeat */
+    R_POST_HEARTBEATS, /* /post/heartbeats */
+    R_POST_KIOSKS,     /* /post/kiosks */
+    R_POST_REVOKE,     /* /post/kiosks/<kiosk id>/revoke */
 };
+
+/* A kiosk id as config_kiosk_id_check() allows it: 1-32 of [a-z0-9-]. */
+static int kiosk_id_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+            return 0;
+    return 1;
+}
 
 static enum route route_of(const char *path, uint8_t id[16])
 {
@@ -2437,6 +2506,15 @@ static enum route route_of(const char *path, uint8_t id[16])
         if (strcmp(path + 11 + 32, "/fetched") == 0)
             return R_POST_FETCHED;
     }
+    if (strcmp(path, "/kiosk/heartbeat") == 0)
+        return R_KIOSK_HEARTBEAT;
+    if (strcmp(path, "/post/heartbeats") == 0)
+        return R_POST_HEARTBEATS;
+    if (strcmp(path, "/post/kiosks") == 0)
+        return R_POST_KIOSKS;
+    if (n > 13 + 7 && strncmp(path, "/post/kiosks/", 13) == 0 &&
+        strcmp(path + n - 7, "/revoke") == 0 && kiosk_id_ok(path + 13, n - 13 - 7))
+        return R_POST_REVOKE;
     return R_NONE;
 }
 
@@ -2470,6 +2548,334 @@ static void log_refusal(struct relay *r, const char *method, const char *path, c
             resp->body ? resp->body : "");
     else
         say(r, "refused %s %s: %d %.*s", m, p, resp->status, len, resp->body ? resp->body : "");
+}
+
+/* ---------------------------------------------------------------- heartbeats, enrolment */
+
+/*
+ * POST /kiosk/heartbeat from an authenticated kiosk: keep the sealed blob
+ * (exactly HEARTBEAT_SEALED_BYTES, unreadable here) as the kiosk's latest,
+ * with the relay's clock. Replaces the last one and takes the next cursor.
+ */
+static void kiosk_heartbeat(struct relay *r, const struct who *w, const uint8_t *blob, size_t n,
+                            struct relay_response *resp)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t t = now(r);
+    pthread_mutex_lock(&r->db_lock);
+    if (sqlite3_prepare_v2(r->db,
+                           "INSERT OR REPLACE INTO heartbeat(device, kiosk, received, cursor, blob)"
+                           " VALUES (?, ?, ?, (SELECT COALESCE(MAX(cursor), 0) + 1 FROM heartbeat),"
+                           " ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        store_failed(r, resp);
+        goto out;
+    }
+    sqlite3_bind_blob(st, 1, w->key, 32, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, w->kiosk, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, t);
+    sqlite3_bind_blob(st, 4, blob, (int)n, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        store_failed(r, resp);
+        goto out;
+    }
+    resp->status = 204;
+    say(r, "heartbeat from kiosk %s (key %s)", w->kiosk, w->fp);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+}
+
+/* GET /post/heartbeats?after=&limit=: the latest heartbeat of each kiosk, by cursor. */
+static void post_heartbeats(struct relay *r, const struct relay_request *q,
+                            struct relay_response *resp)
+{
+    uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
+    const char *a = arg(q, "after"), *l = arg(q, "limit");
+    if (a && (relay_parse_u64(a, &after) || after > INT64_MAX)) {
+        answer(resp, 400, "after must be a cursor: a whole number, 0 for the start");
+        return;
+    }
+    if (l && (relay_parse_u64(l, &limit) || limit < 1 || limit > LIST_LIMIT_MAX)) {
+        answer(resp, 400, "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
+        return;
+    }
+    struct buf b = {0};
+    sqlite3_stmt *st = NULL;
+    int64_t next = (int64_t)after;
+    buf_add(&b, "{\"heartbeats\":[");
+    pthread_mutex_lock(&r->db_lock);
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT device, kiosk, received, cursor, blob FROM heartbeat"
+                           " WHERE cursor > ? ORDER BY cursor LIMIT ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        store_failed(r, resp);
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    int s, first = 1;
+    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 32 ||
+            sqlite3_column_bytes(st, 4) != HEARTBEAT_SEALED_BYTES)
+            continue; /* the table's CHECK and the POST's size make this impossible */
+        char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+        char blob[sodium_base64_ENCODED_LEN(HEARTBEAT_SEALED_BYTES,
+                                            sodium_base64_VARIANT_ORIGINAL)];
+        sodium_bin2base64(key, sizeof key, sqlite3_column_blob(st, 0), 32,
+                          sodium_base64_VARIANT_ORIGINAL);
+        sodium_bin2base64(blob, sizeof blob, sqlite3_column_blob(st, 4), HEARTBEAT_SEALED_BYTES,
+                          sodium_base64_VARIANT_ORIGINAL);
+        char kiosk[40];
+        clean((const char *)sqlite3_column_text(st, 1), kiosk, sizeof kiosk);
+        for (char *p = kiosk; *p; p++)
+            if (*p == '"' || *p == '\\')
+                *p = '?';
+        next = sqlite3_column_int64(st, 3);
+        buf_add(&b, "%s{\"kiosk\":\"%s\",\"key\":\"%s\",\"cursor\":%lld,\"received\":%lld,",
+                first ? "" : ",", kiosk, key, (long long)next,
+                (long long)sqlite3_column_int64(st, 2));
+        buf_add(&b, "\"blob\":\"%s\"}", blob);
+        first = 0;
+    }
+    if (s != SQLITE_DONE) {
+        store_failed(r, resp);
+        goto out;
+    }
+    buf_add(&b, "],\"next\":%lld}\n", (long long)next);
+    if (b.oom) {
+        answer(resp, 503, "the relay is out of memory: try again later");
+        goto out;
+    }
+    resp->status = 200;
+    resp->body = b.p;
+    resp->body_len = b.n;
+    b.p = NULL;
+    add_header(resp, "Content-Type", "application/json");
+    add_header(resp, "Cache-Control", "no-store");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&r->db_lock);
+    free(b.p);
+}
+
+/*
+ * A small text body of `key=value` lines (docs/relay-protocol.md): the
+ * value of each name in names[] into vals[] (each at most caps[i] - 1
+ * bytes). Every line must be one of the names, each at most once, all
+ * present; lines end with LF (the last may not). 0, or -1 with why.
+ */
+static int form_parse(const uint8_t *b, size_t n, const char *const *names, char **vals,
+                      const size_t *caps, size_t k, char *why, size_t whylen)
+{
+    int got[4] = {0};
+    if (k > 4)
+        return -1;
+    size_t i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && b[e] != '\n')
+            e++;
+        size_t eq = i;
+        while (eq < e && b[eq] != '=')
+            eq++;
+        if (eq == e) {
+            set_err(why, whylen, "a line without '='");
+            return -1;
+        }
+        size_t j = 0;
+        while (j < k && !(strlen(names[j]) == eq - i && memcmp(names[j], b + i, eq - i) == 0))
+            j++;
+        if (j == k) {
+            set_err(why, whylen, "an unknown name (expected %s%s%s)", names[0], k > 1 ? ", " : "",
+                    k > 1 ? names[1] : "");
+            return -1;
+        }
+        if (got[j]++) {
+            set_err(why, whylen, "%s is given twice", names[j]);
+            return -1;
+        }
+        size_t vl = e - eq - 1;
+        if (vl >= caps[j]) {
+            set_err(why, whylen, "%s is too long", names[j]);
+            return -1;
+        }
+        for (size_t x = eq + 1; x < e; x++)
+            if (b[x] < 0x20 || b[x] == 0x7f) {
+                set_err(why, whylen, "%s holds a control character", names[j]);
+                return -1;
+            }
+        memcpy(vals[j], b + eq + 1, vl);
+        vals[j][vl] = 0;
+        i = e + 1;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (!got[j]) {
+            set_err(why, whylen, "%s is missing", names[j]);
+            return -1;
+        }
+    return 0;
+}
+
+/* POST /post/kiosks: enrol a kiosk in the registry the relay reads. */
+static void post_enrol(struct relay *r, const uint8_t *b, size_t n, struct relay_response *resp)
+{
+    char id[40], keyb64[64], why[256];
+    static const char *const names[] = {"id", "key"};
+    char *vals[] = {id, keyb64};
+    static const size_t caps[] = {sizeof id, sizeof keyb64};
+    if (form_parse(b, n, names, vals, caps, 2, why, sizeof why)) {
+        answer(resp, 400, "enrolment: %s; send id=<kiosk id> and key=<base64 device key>", why);
+        return;
+    }
+    uint8_t pk[32];
+    if (b64_exact(keyb64, strlen(keyb64), pk, 32)) {
+        answer(resp, 400, "enrolment: key is not base64 of a 32-byte Ed25519 public key");
+        return;
+    }
+    char fp[KEYS_FINGERPRINT_HEX];
+    keys_fingerprint(pk, 32, fp);
+    struct registry_entry e;
+    pthread_mutex_lock(&r->auth_lock);
+    if (registry_fresh(r, why, sizeof why)) {
+        say(r, "cannot read the registry: %s", why);
+        answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
+        goto out;
+    }
+    int rc = registry_enrol(r->reg, id, pk, now(r), why, sizeof why);
+    if (rc == REGISTRY_E_EXISTS) {
+        /* The post tells again (it did not hear the answer), or shares this registry file. */
+        if (registry_get(r->reg, id, &e, why, sizeof why) == 0 &&
+            sodium_memcmp(e.device_pk, pk, 32) == 0) {
+            if (e.revoked)
+                answer(resp, 409, "kiosk %s was revoked: a revoked kiosk is never enrolled again",
+                       id);
+            else
+                resp->status = 204;
+        } else {
+            answer(resp, 409, "kiosk id %s or key %s is enrolled already, with another key or id",
+                   id, fp);
+        }
+        goto out;
+    }
+    if (rc == REGISTRY_E_ARG) {
+        answer(resp, 400, "enrolment refused: %s", why);
+        goto out;
+    }
+    if (rc) {
+        say(r, "cannot write the registry: %s", why);
+        answer(resp, 500, "the relay cannot write its registry of kiosks: %s", why);
+        goto out;
+    }
+    resp->status = 204;
+    say(r, "kiosk %s (key %s) enrolled by the post", id, fp);
+out:
+    pthread_mutex_unlock(&r->auth_lock);
+}
+
+/* POST /post/kiosks/<id>/revoke: the kiosk is refused from its next request on. */
+static void post_revoke(struct relay *r, const char *id, const uint8_t *b, size_t n,
+                        struct relay_response *resp)
+{
+    char reason[REGISTRY_REASON_MAX + 1], why[256];
+    static const char *const names[] = {"reason"};
+    char *vals[] = {reason};
+    static const size_t caps[] = {sizeof reason};
+    if (form_parse(b, n, names, vals, caps, 1, why, sizeof why)) {
+        answer(resp, 400, "revocation: %s; send reason=<one line, at most %d bytes>", why,
+               REGISTRY_REASON_MAX);
+        return;
+    }
+    pthread_mutex_lock(&r->auth_lock);
+    if (registry_fresh(r, why, sizeof why)) {
+        say(r, "cannot read the registry: %s", why);
+        answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
+        goto out;
+    }
+    int rc = registry_revoke(r->reg, id, reason, now(r), why, sizeof why);
+    if (rc == REGISTRY_E_NOTFOUND) {
+        answer(resp, 404, "no kiosk %s is enrolled here", id);
+    } else if (rc == REGISTRY_E_REVOKED) {
+        resp->status = 204; /* told twice: it is revoked all the same */
+    } else if (rc == REGISTRY_E_ARG) {
+        answer(resp, 400, "revocation refused: %s", why);
+    } else if (rc) {
+        say(r, "cannot write the registry: %s", why);
+        answer(resp, 500, "the relay cannot write its registry of kiosks: %s", why);
+    } else {
+        resp->status = 204;
+        say(r, "kiosk %s revoked by the post", id);
+    }
+out:
+    pthread_mutex_unlock(&r->auth_lock);
+}
+
+/* A small-body request, once its body came (relay_call_end). */
+static void small_end(struct relay_call *c, struct relay_response *resp)
+{
+    struct relay *r = c->r;
+    if (c->sover || (c->declared && c->got != c->content_length)) {
+        answer(resp, c->small == R_KIOSK_HEARTBEAT ? 400 : 413,
+               c->small == R_KIOSK_HEARTBEAT
+                   ? "a heartbeat is exactly %d bytes"
+                   : "the body is larger than %d bytes or not its Content-Length",
+               c->small == R_KIOSK_HEARTBEAT ? HEARTBEAT_SEALED_BYTES : SMALL_BODY_MAX);
+    } else if (c->small == R_KIOSK_HEARTBEAT) {
+        if (c->sn != HEARTBEAT_SEALED_BYTES)
+            answer(resp, 400, "a heartbeat is exactly %d bytes, not %zu", HEARTBEAT_SEALED_BYTES,
+                   c->sn);
+        else
+            kiosk_heartbeat(r, &c->who, c->sbuf, c->sn, resp);
+    } else if (c->small == R_POST_KIOSKS) {
+        post_enrol(r, c->sbuf, c->sn, resp);
+    } else {
+        post_revoke(r, c->kid, c->sbuf, c->sn, resp);
+    }
+    if (resp->status >= 400)
+        log_refusal(r, "POST", c->small == R_KIOSK_HEARTBEAT ? "/kiosk/heartbeat" : "/post/kiosks",
+                    c->small == R_KIOSK_HEARTBEAT ? &c->who : NULL, resp);
+}
+
+/*
+ * A request with a small body: check its declared length from the head,
+ * then want the body. 1 with resp filled when refused now, else 0 with *callp.
+ */
+static int small_begin(struct relay *r, const struct relay_request *q, enum route rt,
+                       const struct who *w, const char *kid, struct relay_call **callp,
+                       struct relay_response *resp)
+{
+    const char *cl = header(q, "Content-Length");
+    uint64_t n = 0;
+    int declared = cl != NULL;
+    if (cl && relay_parse_u64(cl, &n) && strcmp(cl, "0") != 0) {
+        answer(resp, 400, "Content-Length is not a number");
+        return 1;
+    }
+    if (rt == R_KIOSK_HEARTBEAT && declared && n != HEARTBEAT_SEALED_BYTES) {
+        answer(resp, 400, "a heartbeat is exactly %d bytes, not %" PRIu64, HEARTBEAT_SEALED_BYTES,
+               n);
+        return 1;
+    }
+    if (declared && n > SMALL_BODY_MAX) {
+        answer(resp, 413, "the body is larger than %d bytes", SMALL_BODY_MAX);
+        return 1;
+    }
+    struct relay_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        answer(resp, 503, "the relay is out of memory: try again later");
+        return 1;
+    }
+    c->r = r;
+    c->small = (int)rt;
+    c->fd = -1;
+    c->declared = declared;
+    c->content_length = n;
+    if (w)
+        c->who = *w;
+    if (kid)
+        snprintf(c->kid, sizeof c->kid, "%s", kid);
+    *callp = c;
+    return 0;
 }
 
 static const char *const SINGLE_HEADERS[] = {
@@ -2542,14 +2948,34 @@ int relay_call_begin(struct relay *r, const struct relay_request *q, struct rela
         }
         goto done;
     }
-    const char *want = rt == R_POST_FETCHED ? "POST" : "GET";
+    const char *want =
+        rt == R_POST_FETCHED || rt == R_KIOSK_HEARTBEAT || rt == R_POST_KIOSKS || rt == R_POST_REVOKE
+            ? "POST"
+            : "GET";
     if (strcmp(method, want) != 0) {
         not_allowed(resp, method, want);
         goto done;
     }
+    if (rt == R_KIOSK_HEARTBEAT) {
+        if (authenticate(r, q, method, &w, resp))
+            goto done;
+        if (small_begin(r, q, rt, &w, NULL, callp, resp))
+            goto done;
+        return 0;
+    }
     if (!post_authorized(r, q, resp))
         goto done;
-    if (rt == R_POST_LIST)
+    if (rt == R_POST_KIOSKS || rt == R_POST_REVOKE) {
+        char kid[40] = "";
+        if (rt == R_POST_REVOKE)
+            snprintf(kid, sizeof kid, "%.*s", (int)(strlen(q->path) - 13 - 7), q->path + 13);
+        if (small_begin(r, q, rt, NULL, kid, callp, resp))
+            goto done;
+        return 0;
+    }
+    if (rt == R_POST_HEARTBEATS)
+        post_heartbeats(r, q, resp);
+    else if (rt == R_POST_LIST)
         post_list(r, q, resp);
     else if (rt == R_POST_TIP)
         post_download(r, id, resp);
