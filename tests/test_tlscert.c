@@ -319,6 +319,32 @@ TEST(tlscert_a_name_that_is_no_host_makes_nothing)
     ASSERT_CONTAINS(err, "no/station.key");
 }
 
+TEST(tlscert_this_hosts_names_make_a_certificate_for_this_host)
+{
+    struct tlscert_names n;
+    tlscert_host_names(&n);
+    char host[256] = "";
+    ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+    int lh = 0, v4 = 0, v6 = 0, me = 0;
+    size_t count = 0;
+    for (; n.list[count]; count++) {
+        lh |= strcmp(n.list[count], "localhost") == 0;
+        v4 |= strcmp(n.list[count], "127.0.0.1") == 0;
+        v6 |= strcmp(n.list[count], "::1") == 0;
+        me |= strcmp(n.list[count], host) == 0;
+        ASSERT(strncmp(n.list[count], "fe80:", 5) != 0);
+    }
+    ASSERT(lh && v4 && v6 && me);
+    ASSERT(count <= TLSCERT_NAMES_MAX);
+    char cert[512], key[512], err[512] = "";
+    paths(cert, key);
+    int made = 0;
+    int rc = tlscert_ensure(cert, key, n.list, (int64_t)time(NULL), &made, err, sizeof err);
+    if (rc)
+        check_fail(__FILE__, __LINE__, "%s", err);
+    ASSERT_EQ(made, 1);
+}
+
 /* ---- serving it ---- */
 
 static const char HELLO[] = "hello from the station";

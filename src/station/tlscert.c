@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,4 +492,60 @@ void tlscert_free(char *cert_pem, char *key_pem)
 {
     free_text(cert_pem, 0);
     free_text(key_pem, 1);
+}
+
+/* Appends `name` unless it is there already, the list is full or no certificate could hold it. */
+static void names_add(struct tlscert_names *n, size_t *count, const char *name)
+{
+    if (*count >= TLSCERT_NAMES_MAX || strlen(name) >= sizeof n->buf[0])
+        return;
+    unsigned char ip[16];
+    if (inet_pton(AF_INET, name, ip) != 1 && inet_pton(AF_INET6, name, ip) != 1 &&
+        !dns_name_ok(name))
+        return;
+    for (size_t i = 0; i < *count; i++)
+        if (strcmp(n->list[i], name) == 0)
+            return;
+    snprintf(n->buf[*count], sizeof n->buf[0], "%s", name);
+    n->list[*count] = n->buf[*count];
+    (*count)++;
+    n->list[*count] = NULL;
+}
+
+void tlscert_host_names(struct tlscert_names *n)
+{
+    size_t count = 0;
+    memset(n, 0, sizeof *n);
+    names_add(n, &count, "localhost");
+    names_add(n, &count, "127.0.0.1");
+    names_add(n, &count, "::1");
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) == 0 && host[0]) {
+        names_add(n, &count, host);
+        if (!strchr(host, '.')) {
+            char local[300];
+            snprintf(local, sizeof local, "%s.local", host);
+            names_add(n, &count, local);
+        }
+    }
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) != 0)
+        return;
+    for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+        if (!i->ifa_addr)
+            continue;
+        char text[INET6_ADDRSTRLEN] = "";
+        if (i->ifa_addr->sa_family == AF_INET) {
+            const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+            inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)i->ifa_addr;
+            if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr))
+                continue;
+            inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+        }
+        if (text[0])
+            names_add(n, &count, text);
+    }
+    freeifaddrs(ifs);
 }

@@ -81,6 +81,22 @@ int tlscert_fingerprint(const char *cert_path, char out[TLSCERT_FINGERPRINT_LEN]
 int tlscert_load(const char *cert_path, const char *key_path, char **cert_pem, char **key_pem,
                  char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * The names this machine answers to, for tlscert_ensure() when the station
+ * is not told any: "localhost", 127.0.0.1, ::1, the host name (and
+ * NAME.local, which Windows and phones resolve by mDNS when the post's
+ * network has no DNS), and every IPv4 and global IPv6 address its network
+ * interfaces have now (link-local fe80:: ones are left out: they need a
+ * scope no URL carries). Names a certificate cannot hold are skipped.
+ * Never fails; `list` is NULL-terminated and points into `buf`.
+ */
+#define TLSCERT_NAMES_MAX 32
+struct tlscert_names {
+    const char *list[TLSCERT_NAMES_MAX + 1];
+    char buf[TLSCERT_NAMES_MAX][256];
+};
+void tlscert_host_names(struct tlscert_names *n);
+
 /* Frees what tlscert_load() gave (the key wiped); NULLs are fine. */
 void tlscert_free(char *cert_pem, char *key_pem);
 
