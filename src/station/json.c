@@ -209,6 +209,11 @@ void json_null(struct json *j)
     put(j, "null", 4);
 }
 
+void json_raw(struct json *j, const char *s, size_t n)
+{
+    put(j, s, n);
+}
+
 void json_kstr(struct json *j, const char *k, const char *s)
 {
     json_key(j, k);

@@ -48,6 +48,9 @@ void json_kstr(struct json *j, const char *k, const char *s);
 void json_kint(struct json *j, const char *k, int64_t v);
 void json_kbool(struct json *j, const char *k, int v);
 
+/* Text as it is, unescaped (the CSV answer uses the same wiped buffer). */
+void json_raw(struct json *j, const char *s, size_t n);
+
 /* The text (NUL-terminated) and its length; j is empty afterwards. NULL on failure. */
 char *json_take(struct json *j, size_t *len);
 /* Wipe and free a json_take() buffer (or j's own when not taken). */
