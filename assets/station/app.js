@@ -380,11 +380,12 @@
       picto('postbox', { class: 'brand-picto' }),
       el('span', { class: 'brand-name', testid: 'post-name', text: postName() })
     ]);
-    var langBtn = button(t('lang.switch'), 'lang-button', function () {
+    var langBtn = el('button', { class: 'btn btn-small btn-ghost', testid: 'lang-button',
+      attrs: { type: 'button', title: t('lang.switch') }, on: { click: function () {
       var next = S.lang === 'vi' ? 'en' : 'vi';
       try { localStorage.setItem('homthu.lang', next); } catch (e) { /* private mode */ }
       loadCatalog(next).then(function () { updateTitle(); render(); }, showError);
-    }, 'btn-small btn-ghost');
+    } } }, [el('span', { class: 'long', text: t('lang.switch') }), el('span', { class: 'short', text: t('lang.switch_short') })]);
     langBtn.setAttribute('lang', S.lang === 'vi' ? 'en' : 'vi');
     var row1 = el('div', { class: 'top-row' }, [brand, el('div', { class: 'spacer' }), langBtn]);
     top.appendChild(row1);
@@ -440,8 +441,8 @@
         S.st.me = null; S.st.csrf = null; S.latest = null;
         return refreshState();
       }).then(function () { go('#/login'); });
-    }), 'btn-small btn-ghost');
-    top.appendChild(el('div', { class: 'top-row' }, [who, lockState, lockCtl, el('div', { class: 'spacer' }), logout]));
+    }), 'btn-small btn-ghost logout');
+    top.appendChild(el('div', { class: 'top-row row-me' }, [who, lockState, lockCtl, el('div', { class: 'spacer' }), logout]));
     top.appendChild(nav);
   }
   // The header's notice survives the re-render that follows a lock change.
@@ -597,7 +598,11 @@
         csv
       ])
     ]);
-    v.appendChild(filters);
+    // On a phone the filters fold away unless one is in use; on a PC they stay open.
+    var anyFilter = Object.keys(f).some(function (k) { return f[k]; });
+    var wide = !window.matchMedia || window.matchMedia('(min-width: 700px)').matches;
+    v.appendChild(el('details', { class: 'filter-box', testid: 'filter-box', attrs: { open: wide || anyFilter } }, [
+      el('summary', { class: 'filter-summary', text: t('filter.toggle') }), filters]));
     if (!unlocked) v.appendChild(el('p', { class: 'locked-note', testid: 'tips-locked-note' }, [picto('lock'), ' ', t('tips.locked_note')]));
 
     var summary = el('div', { class: 'list-summary', testid: 'tips-total', attrs: { 'aria-live': 'polite' } });
@@ -757,9 +762,16 @@
     var head = el('div', { class: 'tip-title' }, [
       tip.category ? picto(tip.category, { class: 'cat-picto big' }) : null,
       el('h1', { testid: 'tip-category-title', text: catLabel(tip.category) }),
-      statusBadge(tip.status)
+      statusBadge(tip.status),
+      el('span', { class: 'spacer' }),
+      el('a', { class: 'btn btn-small', testid: 'print-link', text: t('tip.print'), attrs: { href: '#/tips/' + tipId(id) + '/print' } })
     ]);
     box.appendChild(head);
+    // Two columns on a PC: what the tip says on the left, what the post does on the right.
+    var left = el('div', { class: 'tip-col' });
+    var right = el('div', { class: 'tip-col' });
+    box.appendChild(left);
+    box.appendChild(right);
 
     // Listening first: voice is the main way people tell.
     var listen = el('section', { class: 'card listen' }, [el('h2', {}, [picto('hear'), ' ', t('tip.audio')])]);
@@ -793,15 +805,15 @@
     } else {
       listen.appendChild(el('p', { class: 'muted', testid: 'tip-no-audio', text: t('tip.no_audio') }));
     }
-    box.appendChild(listen);
+    left.appendChild(listen);
 
     var textSec = el('section', { class: 'card' }, [el('h2', {}, [picto('keyboard'), ' ', t('tip.text')])]);
     if (tip.withheld) textSec.appendChild(el('p', { class: 'locked-note', testid: 'tip-withheld', text: t('tip.withheld') }));
     if (tip.text) textSec.appendChild(untrusted('div', tip.text, { class: 'tip-text', testid: 'tip-text' }));
     else textSec.appendChild(el('p', { class: 'muted', testid: 'tip-text', text: t('tip.no_text') }));
-    box.appendChild(textSec);
+    left.appendChild(textSec);
 
-    box.appendChild(el('section', { class: 'card' }, [
+    left.appendChild(el('section', { class: 'card' }, [
       el('h2', { text: t('tip.facts') }),
       dl([
         [t('tip.when'), el('span', {}, [PICTO[tip.when && String(tip.when).replace(/ /g, '_')] ? picto(String(tip.when).replace(/ /g, '_')) : null,
@@ -818,12 +830,8 @@
       verdictExplain(tip)
     ]));
 
-    box.appendChild(assignSection(ctx, tip));
-    box.appendChild(statusSection(ctx, tip));
-
-    box.appendChild(el('div', { class: 'actions' }, [
-      el('a', { class: 'btn', testid: 'print-link', text: t('tip.print'), attrs: { href: '#/tips/' + tipId(id) + '/print' } })
-    ]));
+    right.appendChild(statusSection(ctx, tip));
+    right.appendChild(assignSection(ctx, tip));
   }
 
   function historyList(tip) {
