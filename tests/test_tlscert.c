@@ -308,6 +308,9 @@ TEST(tlscert_a_name_that_is_no_host_makes_nothing)
     ASSERT_EQ(tlscert_ensure(cert, key, bad, (int64_t)time(NULL), NULL, err, sizeof err),
               TLSCERT_E_ARG);
     ASSERT_CONTAINS(err, "\"not a host\" is neither an IP address nor a host name");
+    ASSERT_EQ(tlscert_ensure(cert, cert, NAMES, (int64_t)time(NULL), NULL, err, sizeof err),
+              TLSCERT_E_ARG);
+    ASSERT_CONTAINS(err, "need two files");
     const char *const none[] = {NULL};
     ASSERT_EQ(tlscert_ensure(cert, key, none, (int64_t)time(NULL), NULL, err, sizeof err),
               TLSCERT_E_ARG);

@@ -412,6 +412,9 @@ int tlscert_ensure(const char *cert_path, const char *key_path, const char *cons
         *made = 0;
     if (!cert_path || !key_path || !*cert_path || !*key_path)
         return say(err, errlen, TLSCERT_E_ARG, "the certificate and key need a file name each");
+    if (strcmp(cert_path, key_path) == 0)
+        return say(err, errlen, TLSCERT_E_ARG,
+                   "the certificate and the key need two files, not both %s", cert_path);
     if (sodium_init() < 0)
         return say(err, errlen, TLSCERT_E_NOMEM, "libsodium cannot start");
     int c = exists(cert_path, err, errlen);
