@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -470,6 +471,11 @@ TEST(tlscert_tls_works_with_memory_deny_write_execute)
     if (pid == 0) {
         if (prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0L, 0L, 0L) != 0)
             _exit(errno == EINVAL ? 77 : 3);
+        /* The rule holds: writable-and-executable memory is refused from here on. */
+        void *wx = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+        if (wx != MAP_FAILED)
+            _exit(8);
         char err[512], why[512];
         char *cp = NULL, *kp = NULL;
         if (tlscert_load(cert, key, &cp, &kp, err, sizeof err))
