@@ -71,8 +71,8 @@ static void fx_done(struct fx *f)
     console_close(f->c);
 }
 
-static void add(struct fx *f, int64_t at, const char *officer, const char *action,
-                const char *tip, const char *detail)
+static void add(struct fx *f, int64_t at, const char *officer, const char *action, const char *tip,
+                const char *detail)
 {
     char err[512] = "";
     if (audit_add(f->a, f->c, at, officer, action, tip, detail, err, sizeof err))
@@ -150,8 +150,8 @@ TEST(test_audit_rows_are_sealed_on_disk)
     sqlite3 *db;
     ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
     sqlite3_stmt *st;
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(DISTINCT length(box)), count(*) FROM audit",
-                                 -1, &st, NULL),
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(DISTINCT length(box)), count(*) FROM audit", -1,
+                                 &st, NULL),
               SQLITE_OK);
     ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
     ASSERT_EQ(sqlite3_column_int(st, 0), 1);
@@ -301,10 +301,8 @@ TEST(test_audit_fields_are_bounded)
               AUDIT_E_ARG);
     ASSERT_EQ(audit_add(f.a, f.c, T0, "minh", "Open Tip", "", "", err, sizeof err), AUDIT_E_ARG);
     ASSERT_EQ(audit_add(f.a, f.c, T0, "minh", "", "", "", err, sizeof err), AUDIT_E_ARG);
-    ASSERT_EQ(audit_add(f.a, f.c, T0, "minh", "open", "not-hex", "", err, sizeof err),
-              AUDIT_E_ARG);
-    ASSERT_EQ(audit_add(f.a, f.c, T0, "minh", "open", TIP "00", "", err, sizeof err),
-              AUDIT_E_ARG);
+    ASSERT_EQ(audit_add(f.a, f.c, T0, "minh", "open", "not-hex", "", err, sizeof err), AUDIT_E_ARG);
+    ASSERT_EQ(audit_add(f.a, f.c, T0, "minh", "open", TIP "00", "", err, sizeof err), AUDIT_E_ARG);
     /* A long detail is cut on a letter's edge; control characters and broken UTF-8 become '?'. */
     char longer[1000] = "xy";
     size_t o = 2;
@@ -341,4 +339,68 @@ TEST(test_audit_damaged_station_db_is_a_clear_error)
     ASSERT(a == NULL);
     ASSERT_CONTAINS(err, "damaged");
     ASSERT_CONTAINS(err, STATION_DB_NAME);
+}
+
+TEST(test_audit_damaged_after_opening_is_a_clear_error)
+{
+    struct fx f;
+    fx_init(&f);
+    for (int i = 0; i < 40; i++)
+        add(&f, T0 + i, "minh", "open", TIP, "");
+    audit_close(f.a);
+    f.a = NULL;
+    size_t len = 0;
+    uint8_t *db = check_slurp(f.db, &len);
+    ASSERT(db && len > 8192);
+    for (size_t i = 4096; i < len; i++) /* every page after the first */
+        db[i] = (uint8_t)(i * 13 + 5);
+    check_write_file(f.db, db, len);
+    free(db);
+    fx_unlock(&f);
+    char err[512] = "";
+    int rc = audit_open(&f.a, f.db, err, sizeof err);
+    if (rc == 0) {
+        struct rows r;
+        int intact = 1;
+        rc = audit_read(f.a, f.c, 0, 0, collect, &r, &intact, err, sizeof err);
+        ASSERT_EQ(intact, 0);
+    }
+    ASSERT_EQ(rc, AUDIT_E_IO);
+    ASSERT_CONTAINS(err, "damaged");
+    fx_done(&f);
+}
+
+TEST(test_audit_shares_station_db_with_the_officers)
+{
+    struct fx f;
+    fx_init(&f); /* the audit made station.db */
+    setenv("HOMTHU_PWHASH", "min", 1);
+    char err[512] = "";
+    struct officers *o = NULL;
+    ASSERT_EQ(officers_open(&o, f.db, err, sizeof err), 0);
+    ASSERT_EQ(
+        officers_add(o, "minh", OFFICER_COMMANDER, "correct horse battery", T0, err, sizeof err),
+        0);
+    add(&f, T0, "minh", "officer.add", "", "minh, commander");
+    officers_close(o);
+    audit_close(f.a);
+    f.a = NULL;
+
+    /* And the other way round: the officers first, in a fresh file. */
+    snprintf(f.db, sizeof f.db, "%s/other-" STATION_DB_NAME, f.post);
+    ASSERT_EQ(officers_open(&o, f.db, err, sizeof err), 0);
+    ASSERT_EQ(audit_open(&f.a, f.db, err, sizeof err), 0);
+    ASSERT_EQ(officers_add(o, "lan", OFFICER_OFFICER, "correct horse battery", T0, err, sizeof err),
+              0);
+    add(&f, T0, "lan", "login", "", "");
+    int n = 0;
+    ASSERT_EQ(officers_count(o, &n, err, sizeof err), 0);
+    ASSERT_EQ(n, 1);
+    officers_close(o);
+    fx_unlock(&f);
+    struct rows r;
+    ASSERT_EQ(read_page(&f, 0, 0, &r), 1);
+    ASSERT_EQ(r.n, 1);
+    ASSERT_STR_EQ(r.e[0].officer, "lan");
+    fx_done(&f);
 }

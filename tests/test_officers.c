@@ -83,8 +83,7 @@ TEST(test_officers_names_and_passwords_are_checked)
     ASSERT_CONTAINS(err, "without spaces");
     ASSERT_EQ(officers_add(o, "../etc", OFFICER_OFFICER, PW2, T0, err, sizeof err),
               OFFICERS_E_NAME);
-    ASSERT_EQ(officers_add(o, "ngọc", OFFICER_OFFICER, PW2, T0, err, sizeof err),
-              OFFICERS_E_NAME);
+    ASSERT_EQ(officers_add(o, "ngọc", OFFICER_OFFICER, PW2, T0, err, sizeof err), OFFICERS_E_NAME);
     ASSERT_EQ(officers_add(o, "", OFFICER_OFFICER, PW2, T0, err, sizeof err), OFFICERS_E_NAME);
     ASSERT_EQ(officers_add(o, "abcdefghijabcdefghijabcdefghijabc", OFFICER_OFFICER, PW2, T0, err,
                            sizeof err),
@@ -95,8 +94,7 @@ TEST(test_officers_names_and_passwords_are_checked)
     ASSERT_EQ(officers_add(o, "lan.tran_2", OFFICER_OFFICER, "LAN.TRAN_2", T0, err, sizeof err),
               OFFICERS_E_WEAK_PASSWORD);
     ASSERT_EQ(officers_add(o, "lan", 7, PW2, T0, err, sizeof err), OFFICERS_E_ROLE);
-    ASSERT_EQ(officers_add(o, "lan.tran_2", OFFICER_OFFICER, "exactly10b", T0, err, sizeof err),
-              0);
+    ASSERT_EQ(officers_add(o, "lan.tran_2", OFFICER_OFFICER, "exactly10b", T0, err, sizeof err), 0);
     int n = 0;
     ASSERT_EQ(officers_count(o, &n, err, sizeof err), 0);
     ASSERT_EQ(n, 2);
@@ -117,20 +115,26 @@ TEST(test_officers_unknown_name_and_wrong_password_look_the_same)
     ASSERT_EQ(officers_open(&o, check_path(STATION_DB_NAME), err, sizeof err), 0);
     ASSERT_EQ(officers_set_password(o, "minh", PW, T0, err, sizeof err), 0);
 
-    struct timespec a, b, c;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    int wrong = officers_login(o, "minh", "not the password", T0, NULL, NULL, err, sizeof err);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    int unknown = officers_login(o, "nobody", "not the password", T0, NULL, NULL, err2,
-                                 sizeof err2);
-    clock_gettime(CLOCK_MONOTONIC, &c);
-    ASSERT_EQ(wrong, OFFICERS_E_BAD_LOGIN);
-    ASSERT_EQ(unknown, OFFICERS_E_BAD_LOGIN);
-    ASSERT_STR_EQ(err, err2);
-    double t_wrong = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    double t_unknown = (double)(c.tv_sec - b.tv_sec) + (double)(c.tv_nsec - b.tv_nsec) / 1e9;
+    /* The quickest of three of each, so a busy machine does not decide it. */
+    double t_wrong = 1e9, t_unknown = 1e9;
+    for (int i = 0; i < 3; i++) {
+        struct timespec a, b, c;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int wrong = officers_login(o, "minh", "not the password", T0, NULL, NULL, err, sizeof err);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        int unknown =
+            officers_login(o, "nobody", "not the password", T0, NULL, NULL, err2, sizeof err2);
+        clock_gettime(CLOCK_MONOTONIC, &c);
+        ASSERT_EQ(wrong, OFFICERS_E_BAD_LOGIN);
+        ASSERT_EQ(unknown, OFFICERS_E_BAD_LOGIN);
+        ASSERT_STR_EQ(err, err2);
+        double tw = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+        double tu = (double)(c.tv_sec - b.tv_sec) + (double)(c.tv_nsec - b.tv_nsec) / 1e9;
+        t_wrong = tw < t_wrong ? tw : t_wrong;
+        t_unknown = tu < t_unknown ? tu : t_unknown;
+    }
     /* Without the same hashing, an unknown name would answer in microseconds. */
-    if (t_unknown < 0.3 * t_wrong)
+    if (t_unknown < 0.5 * t_wrong)
         check_fail(__FILE__, __LINE__, "unknown name %.4f s, wrong password %.4f s", t_unknown,
                    t_wrong);
     /* A name no officer could have also answers bad_login, not a hint about the rule. */
@@ -145,9 +149,9 @@ TEST(test_officers_lockout_after_five_wrong_passwords_and_its_end)
     char err[512] = "";
     int64_t retry = 0;
     for (int i = 0; i < OFFICERS_MAX_FAILURES - 1; i++)
-        ASSERT_EQ(officers_login(o, "minh", "wrong password", T0 + i, NULL, &retry, err,
-                                 sizeof err),
-                  OFFICERS_E_BAD_LOGIN);
+        ASSERT_EQ(
+            officers_login(o, "minh", "wrong password", T0 + i, NULL, &retry, err, sizeof err),
+            OFFICERS_E_BAD_LOGIN);
     ASSERT_EQ(officers_login(o, "minh", "wrong password", T0 + 10, NULL, &retry, err, sizeof err),
               OFFICERS_E_LOCKED_OUT);
     ASSERT_EQ(retry, 15 * 60);
@@ -218,8 +222,7 @@ TEST(test_officers_disabled_cannot_log_in)
     char err[512] = "";
     ASSERT_EQ(officers_add(o, "lan", OFFICER_OFFICER, PW2, T0, err, sizeof err), 0);
     ASSERT_EQ(officers_disable(o, "lan", err, sizeof err), 0);
-    ASSERT_EQ(officers_login(o, "lan", PW2, T0, NULL, NULL, err, sizeof err),
-              OFFICERS_E_DISABLED);
+    ASSERT_EQ(officers_login(o, "lan", PW2, T0, NULL, NULL, err, sizeof err), OFFICERS_E_DISABLED);
     ASSERT_CONTAINS(err, "disabled");
     /* A stranger guessing learns nothing more than for any wrong password. */
     ASSERT_EQ(officers_login(o, "lan", "wrong password", T0, NULL, NULL, err, sizeof err),
@@ -406,8 +409,8 @@ TEST(test_officers_foreign_or_newer_file_is_refused)
     o = with_commander();
     officers_close(o);
     ASSERT_EQ(sqlite3_open(check_path(STATION_DB_NAME), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "UPDATE station_part SET version = 99 WHERE name = 'officers'",
-                           NULL, NULL, NULL),
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE station_part SET version = 99 WHERE name = 'officers'", NULL,
+                           NULL, NULL),
               SQLITE_OK);
     sqlite3_close(db);
     ASSERT_EQ(officers_open(&o, check_path(STATION_DB_NAME), err, sizeof err), OFFICERS_E_SCHEMA);

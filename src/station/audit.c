@@ -48,9 +48,8 @@ struct audit {
     size_t nlinks;
 };
 
-static const char audit_schema[] =
-    "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "  box BLOB NOT NULL);";
+static const char audit_schema[] = "CREATE TABLE audit(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                                   "  box BLOB NOT NULL);";
 
 static int fail_db(struct audit *a, const char *doing, char *err, size_t errlen)
 {
@@ -82,8 +81,8 @@ int audit_open(struct audit **out, const char *path, char *err, size_t errlen)
         return say(err, errlen, AUDIT_E_NOMEM, "out of memory");
     }
     pthread_mutex_init(&a->mu, NULL);
-    int rc = station_db_open(&a->db, path, "audit", AUDIT_SCHEMA_VERSION, audit_schema, err,
-                             errlen);
+    int rc =
+        station_db_open(&a->db, path, "audit", AUDIT_SCHEMA_VERSION, audit_schema, err, errlen);
     if (rc) {
         audit_close(a);
         switch (rc) {
@@ -262,8 +261,7 @@ static int parse_plain(const uint8_t *m, int64_t *id, uint8_t prev[HASH_BYTES],
 /* ---- adding ---- */
 
 int audit_add(struct audit *a, const struct console *c, int64_t now, const char *officer,
-              const char *action, const char *tip_hex, const char *detail, char *err,
-              size_t errlen)
+              const char *action, const char *tip_hex, const char *detail, char *err, size_t errlen)
 {
     if (!a || !c || !officer || !action)
         return say(err, errlen, AUDIT_E_ARG, "audit: missing argument");
@@ -295,8 +293,7 @@ int audit_add(struct audit *a, const struct console *c, int64_t now, const char 
      * gap for good. */
     uint8_t prev[HASH_BYTES] = {0};
     int64_t last = 0, seq = 0;
-    if (sqlite3_prepare_v2(a->db,
-                           "SELECT id, box FROM audit ORDER BY id DESC LIMIT 1", -1, &st,
+    if (sqlite3_prepare_v2(a->db, "SELECT id, box FROM audit ORDER BY id DESC LIMIT 1", -1, &st,
                            NULL) != SQLITE_OK) {
         rc = fail_db(a, "recording an audit row", err, errlen);
         goto rollback;
@@ -314,8 +311,8 @@ int audit_add(struct audit *a, const struct console *c, int64_t now, const char 
         rc = fail_db(a, "recording an audit row", err, errlen);
         goto rollback;
     }
-    if (sqlite3_prepare_v2(a->db, "SELECT seq FROM sqlite_sequence WHERE name = 'audit'", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(a->db, "SELECT seq FROM sqlite_sequence WHERE name = 'audit'", -1, &st,
+                           NULL) != SQLITE_OK) {
         rc = fail_db(a, "recording an audit row", err, errlen);
         goto rollback;
     }
@@ -413,8 +410,8 @@ static int check_chain(struct audit *a, const struct console *c, int *intact, ch
         l->id = sqlite3_column_int64(st, 0);
         const void *b = sqlite3_column_blob(st, 1);
         int bn = sqlite3_column_bytes(st, 1);
-        crypto_generichash(l->box_hash, HASH_BYTES, b, (unsigned long long)(bn > 0 ? bn : 0),
-                           NULL, 0);
+        crypto_generichash(l->box_hash, HASH_BYTES, b, (unsigned long long)(bn > 0 ? bn : 0), NULL,
+                           0);
         const struct link *old =
             a->links ? bsearch(&l->id, a->links, a->nlinks, sizeof *a->links, link_cmp) : NULL;
         if (old && memcmp(old->box_hash, l->box_hash, HASH_BYTES) == 0) {
@@ -457,8 +454,8 @@ static int check_chain(struct audit *a, const struct console *c, int *intact, ch
 }
 
 int audit_read(struct audit *a, const struct console *c, int64_t before_id, int limit,
-               int (*fn)(void *ctx, const struct audit_entry *e), void *ctx, int *intact,
-               char *err, size_t errlen)
+               int (*fn)(void *ctx, const struct audit_entry *e), void *ctx, int *intact, char *err,
+               size_t errlen)
 {
     if (intact)
         *intact = 0;
@@ -484,8 +481,9 @@ int audit_read(struct audit *a, const struct console *c, int64_t before_id, int 
     if ((rc = check_chain(a, c, &whole, err, errlen)))
         goto end;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(a->db, "SELECT id, box FROM audit WHERE id < ?1 ORDER BY id DESC "
-                                  "LIMIT ?2",
+    if (sqlite3_prepare_v2(a->db,
+                           "SELECT id, box FROM audit WHERE id < ?1 ORDER BY id DESC "
+                           "LIMIT ?2",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = fail_db(a, "reading the audit", err, errlen);
         goto end;

@@ -50,12 +50,12 @@ struct console;
 
 enum audit_error {
     AUDIT_OK = 0,
-    AUDIT_E_ARG = -1,     /* a field breaks the rules above */
+    AUDIT_E_ARG = -1, /* a field breaks the rules above */
     AUDIT_E_NOMEM = -2,
-    AUDIT_E_IO = -3,      /* SQLite, a damaged or foreign file */
-    AUDIT_E_SCHEMA = -4,  /* made by a newer homthu-station */
-    AUDIT_E_LOCKED = -5,  /* reading needs console_unlock() */
-    AUDIT_E_SEAL = -6,    /* console_seal() failed */
+    AUDIT_E_IO = -3,     /* SQLite, a damaged or foreign file */
+    AUDIT_E_SCHEMA = -4, /* made by a newer homthu-station */
+    AUDIT_E_LOCKED = -5, /* reading needs console_unlock() */
+    AUDIT_E_SEAL = -6,   /* console_seal() failed */
 };
 
 struct audit_entry {
@@ -77,8 +77,8 @@ void audit_close(struct audit *a); /* NULL is a no-op */
 
 /* Record one row, sealed to c's post.pub: works while c is locked. */
 int audit_add(struct audit *a, const struct console *c, int64_t now, const char *officer,
-              const char *action, const char *tip_hex, const char *detail, char *err,
-              size_t errlen) __attribute__((warn_unused_result));
+              const char *action, const char *tip_hex, const char *detail, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * Rows with id < before_id (0: from the newest), newest first, at most
@@ -90,7 +90,7 @@ int audit_add(struct audit *a, const struct console *c, int64_t now, const char 
  * and those shown.
  */
 int audit_read(struct audit *a, const struct console *c, int64_t before_id, int limit,
-               int (*fn)(void *ctx, const struct audit_entry *e), void *ctx, int *intact,
-               char *err, size_t errlen) __attribute__((warn_unused_result));
+               int (*fn)(void *ctx, const struct audit_entry *e), void *ctx, int *intact, char *err,
+               size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -194,8 +194,7 @@ int officer_role_parse(const char *name)
     return -1;
 }
 
-int officers_name_check(const char *name, char out[OFFICER_NAME_MAX + 1], char *err,
-                        size_t errlen)
+int officers_name_check(const char *name, char out[OFFICER_NAME_MAX + 1], char *err, size_t errlen)
 {
     if (out)
         out[0] = 0;
@@ -400,8 +399,8 @@ static int other_commanders(struct officers *o, const char *name, int64_t *n, ch
                             size_t errlen)
 {
     if (one_int(o->db,
-                "SELECT count(*) FROM officer WHERE role = 1 AND disabled = 0 AND name <> ?1",
-                name, n) < 0)
+                "SELECT count(*) FROM officer WHERE role = 1 AND disabled = 0 AND name <> ?1", name,
+                n) < 0)
         return fail_db(o, "counting commanders", err, errlen);
     return 0;
 }
@@ -438,8 +437,8 @@ int officers_count(struct officers *o, int *n, char *err, size_t errlen)
     return rc;
 }
 
-int officers_add(struct officers *o, const char *name, int role, const char *password,
-                 int64_t now, char *err, size_t errlen)
+int officers_add(struct officers *o, const char *name, int role, const char *password, int64_t now,
+                 char *err, size_t errlen)
 {
     if (!o || !name || !password)
         return say(err, errlen, OFFICERS_E_ARG, "officers: missing argument");
@@ -516,8 +515,8 @@ int officers_login(struct officers *o, const char *name, const char *password, i
     if (valid_name) {
         pthread_mutex_lock(&o->mu);
         sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(o->db, "SELECT hash, locked_until FROM officer WHERE name = ?1",
-                               -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(o->db, "SELECT hash, locked_until FROM officer WHERE name = ?1", -1,
+                               &st, NULL) != SQLITE_OK) {
             rc = fail_db(o, "logging in", err, errlen);
         } else {
             sqlite3_bind_text(st, 1, nm, -1, SQLITE_STATIC);
@@ -560,8 +559,9 @@ int officers_login(struct officers *o, const char *name, const char *password, i
     int64_t locks = 0;
     int still = 0; /* the row is there with the hash we checked */
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(o->db, "SELECT " OFFICER_COLUMNS ", locks, hash FROM officer "
-                                  "WHERE name = ?1",
+    if (sqlite3_prepare_v2(o->db,
+                           "SELECT " OFFICER_COLUMNS ", locks, hash FROM officer "
+                           "WHERE name = ?1",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = fail_db(o, "logging in", err, errlen);
         goto out;
@@ -617,8 +617,8 @@ int officers_login(struct officers *o, const char *name, const char *password, i
         goto out;
     }
     if (of.disabled) {
-        rc = say(err, errlen, OFFICERS_E_DISABLED,
-                 "the account %s is disabled: ask the commander", nm);
+        rc = say(err, errlen, OFFICERS_E_DISABLED, "the account %s is disabled: ask the commander",
+                 nm);
         goto out;
     }
     int64_t v[1] = {now};
@@ -643,8 +643,8 @@ int officers_login(struct officers *o, const char *name, const char *password, i
             pthread_mutex_lock(&o->mu);
             sqlite3_stmt *up;
             if (sqlite3_prepare_v2(o->db,
-                                   "UPDATE officer SET hash = ?2 WHERE name = ?1 AND hash = ?3",
-                                   -1, &up, NULL) == SQLITE_OK) {
+                                   "UPDATE officer SET hash = ?2 WHERE name = ?1 AND hash = ?3", -1,
+                                   &up, NULL) == SQLITE_OK) {
                 sqlite3_bind_text(up, 1, nm, -1, SQLITE_STATIC);
                 sqlite3_bind_text(up, 2, fresh, -1, SQLITE_STATIC);
                 sqlite3_bind_text(up, 3, hash, -1, SQLITE_STATIC);
@@ -682,8 +682,8 @@ static int begin_named(struct officers *o, const char *name, char nm[OFFICER_NAM
     return rc;
 }
 
-int officers_set_password(struct officers *o, const char *name, const char *password,
-                          int64_t now, char *err, size_t errlen)
+int officers_set_password(struct officers *o, const char *name, const char *password, int64_t now,
+                          char *err, size_t errlen)
 {
     if (!o || !name || !password)
         return say(err, errlen, OFFICERS_E_ARG, "officers: missing argument");
@@ -871,8 +871,8 @@ out:
 
 /* ---- assignments ---- */
 
-int officers_assign(struct officers *o, int64_t tip_seq, const char *name, int64_t now,
-                    char *err, size_t errlen)
+int officers_assign(struct officers *o, int64_t tip_seq, const char *name, int64_t now, char *err,
+                    size_t errlen)
 {
     if (!o || !name)
         return say(err, errlen, OFFICERS_E_ARG, "officers: missing argument");
@@ -922,8 +922,8 @@ int officers_assigned(struct officers *o, int64_t tip_seq, char out[OFFICER_NAME
     pthread_mutex_lock(&o->mu);
     sqlite3_stmt *st;
     int rc = 0;
-    if (sqlite3_prepare_v2(o->db, "SELECT officer FROM assignment WHERE tip = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(o->db, "SELECT officer FROM assignment WHERE tip = ?1", -1, &st, NULL) !=
+        SQLITE_OK) {
         rc = fail_db(o, "reading an assignment", err, errlen);
     } else {
         sqlite3_bind_int64(st, 1, tip_seq);

@@ -97,15 +97,21 @@ int officer_role_parse(const char *name);
  * OFFICERS_E_NAME with a sentence. For the server to check a form field
  * before doing anything else with it.
  */
-int officers_name_check(const char *name, char out[OFFICER_NAME_MAX + 1], char *err,
-                        size_t errlen) __attribute__((warn_unused_result));
+int officers_name_check(const char *name, char out[OFFICER_NAME_MAX + 1], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 struct officers;
 
 /*
  * Open (creating when missing, 0600) the officers' part of station.db.
  * A file made by a newer homthu-station is OFFICERS_E_SCHEMA; a damaged
- * file, or one that is not station.db, OFFICERS_E_IO saying so.
+ * file, or one that is not station.db, OFFICERS_E_IO saying so. Costs one
+ * password hash (the stand-in for unknown names).
+ *
+ * The file holds officers' names in the clear (they log in by them), and
+ * so do the seen marks and assignments below: a copied station.db tells
+ * which officer has seen or holds which tip number, though not what any
+ * tip says. Who did what, when, is the audit's, sealed (audit.h).
  */
 int officers_open(struct officers **out, const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
@@ -115,24 +121,27 @@ void officers_close(struct officers *o); /* NULL is a no-op */
 int officers_count(struct officers *o, int *n, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
-int officers_add(struct officers *o, const char *name, int role, const char *password,
-                 int64_t now, char *err, size_t errlen) __attribute__((warn_unused_result));
+int officers_add(struct officers *o, const char *name, int role, const char *password, int64_t now,
+                 char *err, size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Check a name and password. 0 fills *out (may be NULL) and records the
  * login. OFFICERS_E_BAD_LOGIN for an unknown name or a wrong password, with
  * the same hashing work done for both; OFFICERS_E_LOCKED_OUT with
- * *retry_after (seconds, may be NULL) while locked; OFFICERS_E_DISABLED for
- * the right password of a disabled account.
+ * *retry_after (seconds, may be NULL) for the wrong password that locks
+ * the account (the fifth) and for every attempt while it is locked;
+ * OFFICERS_E_DISABLED for the right password of a disabled account (a
+ * wrong one is OFFICERS_E_BAD_LOGIN as for anyone). The server should
+ * count BAD_LOGIN and LOCKED_OUT as failures of the client's address
+ * (sessions_login_failed()).
  */
 int officers_login(struct officers *o, const char *name, const char *password, int64_t now,
                    struct officer *out, int64_t *retry_after, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* New password; clears the failure count and any lock. End the officer's sessions. */
-int officers_set_password(struct officers *o, const char *name, const char *password,
-                          int64_t now, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
+int officers_set_password(struct officers *o, const char *name, const char *password, int64_t now,
+                          char *err, size_t errlen) __attribute__((warn_unused_result));
 int officers_set_role(struct officers *o, const char *name, int role, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 /* Disable (OFFICERS_E_LAST_COMMANDER for the last active commander) or enable again. */
@@ -165,8 +174,8 @@ int officers_seen(struct officers *o, const char *name, const int64_t *seqs, siz
  * Give tip_seq to `name` (an enabled commander or officer: OFFICERS_E_NOTFOUND,
  * _DISABLED, _ROLE otherwise), or "" to clear.
  */
-int officers_assign(struct officers *o, int64_t tip_seq, const char *name, int64_t now,
-                    char *err, size_t errlen) __attribute__((warn_unused_result));
+int officers_assign(struct officers *o, int64_t tip_seq, const char *name, int64_t now, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
 /* The officer tip_seq is given to, "" when none. */
 int officers_assigned(struct officers *o, int64_t tip_seq, char out[OFFICER_NAME_MAX + 1],
                       char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -18,9 +18,9 @@ struct slot {
 
 struct addr_slot {
     char addr[SESSIONS_ADDR_MAX + 1]; /* "" when free */
-    int fails;             /* in the window that began at `first` */
-    int64_t first, last;   /* the window's first failure, the latest one */
-    int64_t blocked_until; /* 0 or when the wait ends */
+    int fails;                        /* in the window that began at `first` */
+    int64_t first, last;              /* the window's first failure, the latest one */
+    int64_t blocked_until;            /* 0 or when the wait ends */
 };
 
 struct sessions {
@@ -224,8 +224,7 @@ static struct addr_slot *addr_find(struct sessions *s, const char *key)
     return NULL;
 }
 
-int sessions_login_allowed(struct sessions *s, const char *addr, int64_t now,
-                           int64_t *retry_after)
+int sessions_login_allowed(struct sessions *s, const char *addr, int64_t now, int64_t *retry_after)
 {
     if (retry_after)
         *retry_after = 0;

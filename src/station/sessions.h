@@ -94,8 +94,7 @@ int sessions_count(struct sessions *s, int64_t now);
 /* ---- the login rate limit per client address ---- */
 
 /* 1: `addr` may try a login now; 0: it must wait *retry_after seconds (may be NULL). */
-int sessions_login_allowed(struct sessions *s, const char *addr, int64_t now,
-                           int64_t *retry_after);
+int sessions_login_allowed(struct sessions *s, const char *addr, int64_t now, int64_t *retry_after);
 /* A failed login from addr (wrong name or password, or a locked account). */
 void sessions_login_failed(struct sessions *s, const char *addr, int64_t now);
 /* A good login from addr: its count starts again. */
