@@ -200,6 +200,16 @@ run: deps
 image:
 	./image/build.sh
 
+# The post's .deb (docs/station-install.md): build/deb/homthu-post-station_<version>_<arch>.deb
+# from a release build of its programs; CROSS=aarch64-linux-gnu makes the Pi's (arm64).
+DEB_PROGRAMS ?= homthu-station homthu-post homthu-relay homthu-provision
+DEB_BUILD := $(if $(CROSS),build/$(CROSS)-release,build/release)
+.PHONY: deb
+deb: deps
+	$(if $(CROSS),@./tools/deps-arm64.sh)
+	@$(MAKE) --no-print-directory MODE=release BUILD=$(DEB_BUILD) $(addprefix $(DEB_BUILD)/,$(DEB_PROGRAMS))
+	@PROGRAMS="$(DEB_PROGRAMS)" ./tools/make-deb.sh $(DEB_BUILD) $(if $(CROSS),arm64,$$(dpkg --print-architecture)) build/deb
+
 check-banned:
 	@! grep -rnE '\b(sprintf|strcpy|strcat|gets)\s*\(' --include='*.c' --include='*.h' src tools tests
 
