@@ -351,6 +351,7 @@
     S.route = name;
     document.body.setAttribute('data-route', name);
     document.body.classList.toggle('printing', name === 'tips' && parts[2] === 'print');
+    updateTitle();
     renderHeader();
     renderBanner();
     var v = clear($('view'));
@@ -375,7 +376,7 @@
     var top = $('top');
     clear(top);
     var m = me();
-    top.hidden = !S.st || S.st.setup_needed === true && !m;
+    top.hidden = false;
     var brand = el('div', { class: 'brand' }, [
       picto('postbox', { class: 'brand-picto' }),
       el('span', { class: 'brand-name', testid: 'post-name', text: postName() })
@@ -565,7 +566,7 @@
     var fFrom = input('date', 'from', 'filter-from', { value: f.from });
     var fTo = input('date', 'to', 'filter-to', { value: f.to });
     var fQ = input('search', 'q', 'filter-q', { value: unlocked ? f.q : '', disabled: !unlocked,
-      placeholder: unlocked ? t('filter.q_placeholder') : t('filter.q_locked') });
+      placeholder: unlocked ? t('filter.q_placeholder') : '' });
     var csv = el('a', { class: 'btn btn-small', testid: 'csv-link', text: t('tips.csv'),
       attrs: { href: '/api/tips.csv', download: 'tin-bao.csv' } });
     function setCsv() {
