@@ -21,11 +21,15 @@
 
 #include "check.h"
 #include "core/envelope.h"
+#include "core/heartbeat.h"
 #include "core/keys.h"
+#include "core/version.h"
 #include "core/queue.h"
 #include "core/registry.h"
 #include "relay/relay.h"
+#include "delivery/uplink_status.h"
 #include "delivery/uploader.h"
+#include "kiosk/leds.h"
 
 #define TOKEN "test-post-token-0123456789abcdefghijklmnop"
 
@@ -1061,4 +1065,128 @@ TEST(test_uploader_unknown_device_is_a_clear_fault_and_tips_stay_queued)
     uploader_free(u);
     free(env);
     fx_done(&f);
+}
+
+/* ---- heartbeats ---- */
+
+/* The one heartbeat the relay holds, opened with the post's key. */
+static void relay_heartbeat(struct fx *f, struct heartbeat *hb, int64_t *received)
+{
+    struct relay_response resp;
+    post_get(f, "/post/heartbeats", NULL, &resp);
+    ASSERT_EQ(resp.status, 200);
+    const char *b = strstr(resp.body, "\"blob\":\"");
+    ASSERT(b);
+    b += 8;
+    const char *r = strstr(resp.body, "\"received\":");
+    ASSERT(r);
+    *received = strtoll(r + 11, NULL, 10);
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES], plain[HEARTBEAT_PLAIN_BYTES];
+    size_t n = 0;
+    ASSERT_EQ(sodium_base642bin(sealed, sizeof sealed, b, strcspn(b, "\""), NULL, &n, NULL,
+                                sodium_base64_VARIANT_ORIGINAL),
+              0);
+    ASSERT_EQ(n, sizeof sealed);
+    ASSERT_EQ(crypto_box_seal_open(plain, sealed, sizeof sealed, f->post->pk, f->post->sk), 0);
+    char err[200];
+    ASSERT_EQ(heartbeat_parse(plain, sizeof plain, hb, err, sizeof err), 0);
+    relay_response_clear(&resp);
+}
+
+TEST(test_uploader_sends_a_heartbeat_the_post_can_open_with_the_kiosks_state)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    f.shift = 86400 + 5; /* the kiosk's clock is off: the heartbeat takes the relay's time */
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 8, id, &env, &len);
+    const char *dir = check_path("kiosk");
+    ASSERT_EQ(uplink_faults_write(dir, LEDS_FAULT_NO_MICROPHONE | LEDS_FAULT_NO_SPEAKER), 0);
+    struct heartbeat hb;
+    uplink_heartbeat_gather(dir, f.q, (int64_t)time(NULL) + 3600, 0, 4242, &hb);
+    ASSERT_EQ(hb.tips_waiting, 1);
+    ASSERT(hb.oldest_waiting_s >= 3600 && hb.oldest_waiting_s < 3700);
+    ASSERT_EQ(hb.faults, LEDS_FAULT_NO_MICROPHONE | LEDS_FAULT_NO_SPEAKER);
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    hb.sent_at = uploader_relay_time(u);
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES];
+    char err[512] = "";
+    ASSERT_EQ(heartbeat_seal(&hb, f.dev->sk, f.post->pk, sealed, err, sizeof err), 0);
+    if (uploader_send_heartbeat(u, sealed, sizeof sealed, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "heartbeat: %s", err);
+    ASSERT(llabs(uploader_clock_offset(u) - f.shift) <= 2);
+    struct heartbeat got;
+    int64_t received = 0;
+    relay_heartbeat(&f, &got, &received);
+    ASSERT_EQ(got.tips_waiting, 1);
+    ASSERT_EQ(got.faults, LEDS_FAULT_NO_MICROPHONE | LEDS_FAULT_NO_SPEAKER);
+    ASSERT_EQ(got.uptime_s, 4242);
+    ASSERT_MEM_EQ(got.device_pk, f.dev->pk, 32);
+    ASSERT_STR_EQ(got.version, HOMTHU_VERSION);
+    ASSERT(llabs(received - ((int64_t)time(NULL) + f.shift)) <= 5);
+    /* Nothing of the tip went: it is still waiting, its upload not begun. */
+    ASSERT_EQ(tip_state(&f, id), QUEUE_SEALED);
+    ASSERT_EQ(relay_count(&f, id), 0);
+    /* Waited past undelivered_days: the red LED's code 5 rides along. */
+    uplink_heartbeat_gather(dir, f.q, (int64_t)time(NULL) + 3 * 86400, 2, 1, &hb);
+    ASSERT(hb.faults & LEDS_FAULT_UNDELIVERED);
+    /* No queue: the queue fault. */
+    uplink_heartbeat_gather(dir, NULL, (int64_t)time(NULL), 2, 1, &hb);
+    ASSERT_EQ(hb.tips_waiting, 0);
+    ASSERT(hb.faults & LEDS_FAULT_QUEUE);
+    /* Wrong size: not sent. */
+    ASSERT_EQ(uploader_send_heartbeat(u, sealed, sizeof sealed - 1, err, sizeof err),
+              UPLOADER_E_ARG);
+    uploader_free(u);
+    free(env);
+    fx_done(&f);
+}
+
+TEST(test_uploader_heartbeat_of_a_kiosk_not_enrolled_is_refused_clearly)
+{
+    struct fx f;
+    fx_init(&f, 0);
+    fx_relay(&f, 0, 0);
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    struct heartbeat hb = {0};
+    snprintf(hb.version, sizeof hb.version, "0.1.0");
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES];
+    char err[512] = "";
+    ASSERT_EQ(heartbeat_seal(&hb, f.dev->sk, f.post->pk, sealed, err, sizeof err), 0);
+    ASSERT_EQ(uploader_send_heartbeat(u, sealed, sizeof sealed, err, sizeof err),
+              UPLOADER_E_DEVICE);
+    ASSERT_CONTAINS(err, "unknown device");
+    uploader_free(u);
+    /* Nobody listening: offline, said as such. */
+    int fd;
+    uint16_t port = refusing_port(&fd);
+    u = fx_uploader(&f, port, "http", 10);
+    ASSERT_EQ(uploader_send_heartbeat(u, sealed, sizeof sealed, err, sizeof err),
+              UPLOADER_E_OFFLINE);
+    close(fd);
+    uploader_free(u);
+    fx_done(&f);
+}
+
+TEST(test_uplink_faults_file_is_read_strictly)
+{
+    const char *dir = check_dir();
+    unsigned f = 99;
+    ASSERT_EQ(uplink_faults_read(dir, &f), -ENOENT);
+    ASSERT_EQ(f, 0);
+    ASSERT_EQ(uplink_faults_write(dir, LEDS_FAULT_DISK), 0);
+    ASSERT_EQ(uplink_faults_read(dir, &f), 0);
+    ASSERT_EQ(f, LEDS_FAULT_DISK);
+    char *text = fx_text(check_path("kiosk.faults"));
+    ASSERT_STR_EQ(text, "faults=4\n");
+    free(text);
+    const char *bad[] = {"faults=64\n", "faults=\n", "faults=1", "faults=1\nx=2\n", "fault=1\n",
+                         "faults=-1\n", "faults=99999999999\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        check_write_file(check_path("kiosk.faults"), bad[i], strlen(bad[i]));
+        ASSERT_EQ(uplink_faults_read(dir, &f), -EINVAL);
+        ASSERT_EQ(f, 0);
+    }
 }

@@ -6,6 +6,7 @@
  * and a stalled link can never freeze the screen.
  *
  *   homthu-uplink --config kiosk.conf [--once] [--max-failures N]
+ *                 [--heartbeat-minutes N] [--heartbeat-once]
  *
  * --once: send what waits, then exit (a technician's "send now", tests);
  * it gives up after ONCE_FAILURES failed attempts in a row that moved
@@ -17,6 +18,15 @@
  * Under systemd (Type=notify) it says READY=1 once delivering, keeps the
  * unit's STATUS= line saying what it does, and pets WatchdogSec= for as
  * long as its loop turns - through backoff waits and long uploads alike.
+ *
+ * Heartbeats (core/heartbeat.h, docs/relay-protocol.md): a thread of its
+ * own sends one every --heartbeat-minutes (HEARTBEAT_MINUTES by default,
+ * 0 = none) at fixed slots of the kiosk's clock, shifted by an offset
+ * drawn from its device key: a slot never depends on a tip, an upload or a
+ * restart, so the relay cannot time a tip by a heartbeat. It has its own
+ * connection and its own uploader, so a long upload never delays it and
+ * it never slows an upload. A heartbeat that fails waits for the next
+ * slot. --heartbeat-once sends one now and exits (0 sent, 1 not).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +44,7 @@
 #include <sodium.h>
 
 #include "core/config.h"
+#include "core/heartbeat.h"
 #include "core/keys.h"
 #include "core/queue.h"
 #include "delivery/uplink_status.h"
@@ -42,6 +54,7 @@
 #define PROG "homthu-uplink"
 #define EXIT_UNDELIVERED 3
 #define ONCE_FAILURES 5
+#define HEARTBEAT_MINUTES 15
 
 static volatile sig_atomic_t stop_flag;
 
@@ -90,19 +103,95 @@ static void on_tick(void *ctx, const struct uploader_news *n)
     (void)uplink_status_note(status, n, (int64_t)time(NULL));
 }
 
+/* ---- heartbeats ---- */
+
+struct beat {
+    const char *data_dir;
+    const uint8_t *post_pk; /* 32 */
+    const uint8_t *device_sk; /* 64 */
+    int undelivered_days;
+    int64_t period_s, offset_s;
+    struct uploader *u; /* its own: its own connection, clock offset and signatures */
+};
+
+/* Seconds since boot, suspend included: the kiosk's uptime. */
+static uint64_t uptime_s(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec;
+}
+
+/* The first slot after `now`: offset + k * period. */
+static int64_t next_slot(int64_t now, int64_t period, int64_t offset)
+{
+    int64_t k = (now - offset) / period;
+    int64_t t = offset + k * period;
+    while (t <= now)
+        t += period;
+    return t;
+}
+
+/* Gather, seal and send one heartbeat: 0 when the relay took it. */
+static int beat_once(struct beat *b)
+{
+    char err[512];
+    struct queue *q = NULL;
+    if (queue_open_readonly(&q, b->data_dir, err, sizeof err) != 0)
+        q = NULL; /* the heartbeat then says LEDS_FAULT_QUEUE */
+    struct heartbeat hb;
+    uplink_heartbeat_gather(b->data_dir, q, (int64_t)time(NULL), b->undelivered_days, uptime_s(),
+                            &hb);
+    queue_close(q);
+    hb.sent_at = uploader_relay_time(b->u);
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES];
+    int rc = heartbeat_seal(&hb, b->device_sk, b->post_pk, sealed, err, sizeof err);
+    if (rc == 0)
+        rc = uploader_send_heartbeat(b->u, sealed, sizeof sealed, err, sizeof err);
+    if (rc)
+        fprintf(stderr, PROG ": heartbeat not sent (%s): %s; the next at its slot\n",
+                uploader_strerror(rc), err);
+    else
+        fprintf(stderr, PROG ": heartbeat sent: %u waiting, faults 0x%x\n", hb.tips_waiting,
+                hb.faults);
+    return rc;
+}
+
+static void *beat_main(void *arg)
+{
+    struct beat *b = arg;
+    int64_t now = (int64_t)time(NULL), next = next_slot(now, b->period_s, b->offset_s);
+    while (!stop_flag) {
+        sleep(1);
+        now = (int64_t)time(NULL);
+        if (now < next - b->period_s) /* the clock went back (no RTC): find the slot again */
+            next = next_slot(now, b->period_s, b->offset_s);
+        if (now < next)
+            continue;
+        (void)beat_once(b);
+        next = next_slot((int64_t)time(NULL), b->period_s, b->offset_s);
+    }
+    return NULL;
+}
+
 static int usage(const char *msg)
 {
     if (msg)
         fprintf(stderr, PROG ": %s\n", msg);
     fprintf(stderr,
             "usage: " PROG " --config kiosk.conf [--once] [--max-failures N]\n"
+            "         [--heartbeat-minutes N] [--heartbeat-once]\n"
             "  --once            send what waits, then exit; gives up after %d failed attempts\n"
             "                    in a row that moved nothing (or N)\n"
             "  --max-failures N  give up after N failed attempts in a row that moved nothing\n"
+            "  --heartbeat-minutes N  a heartbeat to the post every N minutes (default %d;\n"
+            "                    0: none)\n"
+            "  --heartbeat-once  send one heartbeat now, then exit (0 sent, 1 not)\n"
             "exit status: 0 nothing waits (without --once: also stopped by a signal);\n"
             "  %d tips remain undelivered: each is named with why (offline, refused,\n"
             "  not verified by the server, ...); 1 cannot run (config, key, queue); 2 bad usage\n",
-            ONCE_FAILURES, EXIT_UNDELIVERED);
+            ONCE_FAILURES, HEARTBEAT_MINUTES, EXIT_UNDELIVERED);
     return 2;
 }
 
@@ -148,11 +237,14 @@ int main(int argc, char **argv)
 {
     const char *conf_path = NULL;
     int once = 0;
-    long max_failures = 0;
+    long max_failures = 0, beat_minutes = HEARTBEAT_MINUTES;
+    int beat_only = 0;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"once", no_argument, NULL, 'o'},
         {"max-failures", required_argument, NULL, 'm'},
+        {"heartbeat-minutes", required_argument, NULL, 'b'},
+        {"heartbeat-once", no_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -173,6 +265,16 @@ int main(int argc, char **argv)
                 return usage("--max-failures needs a whole number from 1");
             break;
         }
+        case 'b': {
+            char *end;
+            beat_minutes = strtol(optarg, &end, 10);
+            if (*end || !*optarg || beat_minutes < 0 || beat_minutes > 7 * 24 * 60)
+                return usage("--heartbeat-minutes needs a whole number from 0 to 10080");
+            break;
+        }
+        case 'B':
+            beat_only = 1;
+            break;
         case 'h':
             usage(NULL);
             return 0;
@@ -191,8 +293,11 @@ int main(int argc, char **argv)
     struct kiosk_conf *k = calloc(1, sizeof *k);
     struct keys_device *dev = NULL;
     struct queue *q = NULL;
-    struct uploader *u = NULL;
+    struct uploader *u = NULL, *beat_u = NULL;
     struct watchdog *wd = NULL;
+    struct beat beat = {0};
+    pthread_t beat_thread;
+    int beat_on = 0;
     if (!k) {
         fprintf(stderr, PROG ": out of memory\n");
         goto out;
@@ -257,6 +362,28 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
+    if (beat_only || (beat_minutes > 0 && !once)) {
+        if (uploader_new(&beat_u, &uo, err, sizeof err)) {
+            fprintf(stderr, PROG ": %s\n", err);
+            goto out;
+        }
+        uint8_t h[8];
+        crypto_generichash(h, sizeof h, dev->sk + 32, 32, (const uint8_t *)"heartbeat-slot", 14);
+        uint64_t x = 0;
+        for (int i = 0; i < 8; i++)
+            x = x << 8 | h[i];
+        beat = (struct beat){.data_dir = k->data_dir,
+                             .post_pk = k->post_key,
+                             .device_sk = dev->sk,
+                             .undelivered_days = k->undelivered_days,
+                             .period_s = beat_minutes > 0 ? beat_minutes * 60 : 60,
+                             .u = beat_u};
+        beat.offset_s = (int64_t)(x % (uint64_t)beat.period_s);
+    }
+    if (beat_only) {
+        rc = beat_once(&beat) == 0 ? 0 : 1;
+        goto out;
+    }
     if (!k->uplink_require_verified)
         fprintf(stderr, PROG ": uplink_require_verified is false: tips leave the queue without "
                              "the relay's check (for third-party tus servers only)\n");
@@ -277,6 +404,12 @@ int main(int argc, char **argv)
         .tick_ctx = wd,
     };
     fprintf(stderr, PROG ": delivering to %s\n", k->relay_url);
+    if (beat_u) {
+        if (pthread_create(&beat_thread, NULL, beat_main, &beat) == 0)
+            beat_on = 1;
+        else
+            fprintf(stderr, PROG ": cannot start the heartbeat thread: no heartbeats\n");
+    }
     watchdog_ready(wd);
     struct uploader_totals tot;
     int r = uploader_run(u, q, &ro, &stop_flag, &tot);
@@ -297,6 +430,11 @@ int main(int argc, char **argv)
         }
     }
 out:
+    if (beat_on) {
+        stop_flag = 1;
+        pthread_join(beat_thread, NULL);
+    }
+    uploader_free(beat_u);
     if (netfd >= 0)
         close(netfd);
     watchdog_free(wd);

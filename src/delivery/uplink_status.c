@@ -1,13 +1,18 @@
 /* uplink_status — see uplink_status.h. */
 #include "delivery/uplink_status.h"
 
+#include "core/heartbeat.h"
+#include "core/queue.h"
+#include "core/version.h"
 #include "delivery/uploader.h"
+#include "kiosk/leds.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 struct uplink_status {
@@ -137,4 +142,84 @@ int uplink_status_read(const char *data_dir, struct uplink_status_info *out)
                     out->state = i, seen |= 2;
     }
     return seen == 3 ? 0 : -EINVAL;
+}
+
+/* ---- the kiosk's faults, for the heartbeat ---- */
+
+int uplink_faults_write(const char *data_dir, unsigned led_faults)
+{
+    char path[4200], tmp[4300], buf[64];
+    snprintf(path, sizeof path, "%s/" UPLINK_FAULTS_FILE, data_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(buf, sizeof buf, "faults=%u\n", led_faults);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    ssize_t w = write(fd, buf, (size_t)n);
+    int e = w == n ? 0 : (w < 0 ? errno : EIO);
+    if (close(fd) < 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) < 0)
+        e = errno;
+    if (e) {
+        unlink(tmp);
+        return -e;
+    }
+    return 0;
+}
+
+int uplink_faults_read(const char *data_dir, unsigned *led_faults)
+{
+    char path[4200], buf[64];
+    *led_faults = 0;
+    snprintf(path, sizeof path, "%s/" UPLINK_FAULTS_FILE, data_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? -ENOENT : -EINVAL;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -EINVAL;
+    buf[n] = 0;
+    /* Exactly "faults=<1-10 digits>\n", the bits the red LED knows. */
+    if (strncmp(buf, "faults=", 7) != 0)
+        return -EINVAL;
+    const char *d = buf + 7;
+    size_t k = strspn(d, "0123456789");
+    if (k == 0 || k > 10 || strcmp(d + k, "\n") != 0)
+        return -EINVAL;
+    unsigned long v = strtoul(d, NULL, 10);
+    if (v & ~(unsigned long)HEARTBEAT_FAULT_MASK)
+        return -EINVAL;
+    *led_faults = (unsigned)v;
+    return 0;
+}
+
+void uplink_heartbeat_gather(const char *data_dir, struct queue *q, int64_t now,
+                             int undelivered_days, uint64_t uptime_s, struct heartbeat *hb)
+{
+    memset(hb, 0, sizeof *hb);
+    snprintf(hb->version, sizeof hb->version, "%s", HOMTHU_VERSION);
+    hb->uptime_s = uptime_s;
+    unsigned f = 0;
+    (void)uplink_faults_read(data_dir, &f); /* none yet: the app has found nothing */
+    struct queue_stats st;
+    if (q && queue_stats(q, &st) == 0) {
+        hb->tips_waiting = st.count[QUEUE_SEALED] + st.count[QUEUE_UPLOADING];
+        /* The kiosk has no RTC: an age from a clock that jumped is no age. */
+        int64_t age = now - st.oldest_waiting;
+        if (hb->tips_waiting && st.oldest_waiting && age >= 0 && age <= 366LL * 86400)
+            hb->oldest_waiting_s = (uint64_t)age;
+    } else {
+        f |= LEDS_FAULT_QUEUE;
+    }
+    if (undelivered_days > 0 && hb->tips_waiting &&
+        hb->oldest_waiting_s >= (uint64_t)undelivered_days * 86400)
+        f |= LEDS_FAULT_UNDELIVERED;
+    struct statvfs vfs;
+    if (statvfs(data_dir, &vfs) == 0 &&
+        leds_disk_nearly_full((uint64_t)vfs.f_bavail * vfs.f_frsize,
+                              (uint64_t)vfs.f_blocks * vfs.f_frsize))
+        f |= LEDS_FAULT_DISK;
+    hb->faults = f & HEARTBEAT_FAULT_MASK;
 }

@@ -60,4 +60,35 @@ int uplink_status_no_relay(struct uplink_status *s, int64_t now);
 /* Read what the uplink left: 0, -ENOENT none, -EINVAL not understood. */
 int uplink_status_read(const char *data_dir, struct uplink_status_info *out);
 
+/*
+ * ---- the kiosk's faults, for the heartbeat ----
+ *
+ *     <data_dir>/kiosk.faults       one line: faults=<enum leds_fault bits, decimal>
+ *
+ * The touch app (kiosk.c) writes it whenever the faults it found change;
+ * homthu-uplink reads it for each heartbeat. Only the bits: no time, no
+ * tip facts. Written atomically (a rename), not synced.
+ */
+#define UPLINK_FAULTS_FILE "kiosk.faults"
+
+/* 0, or -errno of a failed write. */
+int uplink_faults_write(const char *data_dir, unsigned led_faults);
+/* 0, -ENOENT none (the touch app has not run), -EINVAL not understood. */
+int uplink_faults_read(const char *data_dir, unsigned *led_faults);
+
+struct heartbeat;
+struct queue;
+
+/*
+ * Fill a heartbeat (core/heartbeat.h) with what the kiosk can tell the
+ * post at wall time `now`: tips waiting and the oldest one's age from `q`
+ * (a read-only handle is enough; NULL or unreadable: LEDS_FAULT_QUEUE),
+ * the faults of the fault file, a nearly full data partition
+ * (LEDS_FAULT_DISK, as the red LED judges it), LEDS_FAULT_UNDELIVERED when
+ * the oldest waiting tip has waited `undelivered_days` or more, the
+ * version, and `uptime_s`. hb->sent_at is left for the sender.
+ */
+void uplink_heartbeat_gather(const char *data_dir, struct queue *q, int64_t now,
+                             int undelivered_days, uint64_t uptime_s, struct heartbeat *hb);
+
 #endif

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "core/errbuf.h"
+#include "core/heartbeat.h"
 
 #define SIG_SLOTS 1024 /* signed requests remembered for the current second, fresh_ts() */
 #define BODY_CAP 512   /* bytes of an error answer kept for the log */
@@ -28,6 +29,7 @@
 struct uploader {
     CURL *h;
     char files_url[URL_CAP]; /* <relay_url>/files/ */
+    char beat_url[URL_CAP];  /* <relay_url>/kiosk/heartbeat */
     uint8_t sk[crypto_sign_SECRETKEYBYTES];
     char key_b64[64];
     char pin[1024];
@@ -214,6 +216,8 @@ int uploader_new(struct uploader **out, const struct uploader_opts *o, char *err
         return say(err, errlen, UPLOADER_E_NOMEM, "libcurl could not make a handle");
     }
     snprintf(u->files_url, sizeof u->files_url, "%s%sfiles/", o->relay_url,
+             o->relay_url[ul - 1] == '/' ? "" : "/");
+    snprintf(u->beat_url, sizeof u->beat_url, "%s%skiosk/heartbeat", o->relay_url,
              o->relay_url[ul - 1] == '/' ? "" : "/");
     memcpy(u->sk, o->device_sk, sizeof u->sk);
     sodium_bin2base64(u->key_b64, sizeof u->key_b64, u->sk + 32, 32,
@@ -1250,4 +1254,24 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
     if (totals)
         *totals = tot;
     return rc;
+}
+
+/* ---- heartbeats ---- */
+
+int uploader_send_heartbeat(struct uploader *u, const uint8_t *sealed, size_t len, char *err,
+                            size_t errlen)
+{
+    if (!u || !sealed || len != HEARTBEAT_SEALED_BYTES)
+        return say(err, errlen, UPLOADER_E_ARG, "a heartbeat is %d sealed bytes",
+                   HEARTBEAT_SEALED_BYTES);
+    struct resp r;
+    request(u, "POST", u->beat_url, -1, -1, NULL, sealed, len, &r, NULL);
+    if (r.cc != CURLE_OK)
+        return curl_fail(u, &r, "heartbeat", err, errlen);
+    if (r.status == 204 || r.status == 200)
+        return 0;
+    if (r.status == 404 || r.status == 405)
+        return say(err, errlen, UPLOADER_E_PROTOCOL,
+                   "the relay takes no heartbeats (%ld): is it older than this kiosk?", r.status);
+    return status_fail(u, &r, "heartbeat", err, errlen);
 }

@@ -135,6 +135,16 @@ int64_t uploader_clock_offset(const struct uploader *u);
  */
 uint64_t uploader_backoff_ms(uint64_t base_ms, uint64_t cap_ms, unsigned attempt, uint32_t rnd);
 
+/*
+ * One heartbeat (core/heartbeat.h: HEARTBEAT_SEALED_BYTES, sealed to the
+ * post) to <relay_url>/kiosk/heartbeat, signed like every request, with the
+ * clock offset learned as for tips. 0 when the relay took it (204); else
+ * the same codes as a tip's request (UPLOADER_E_OFFLINE, _DEVICE, ...).
+ * No retry here: the caller waits for its next slot (main_uplink.c).
+ */
+int uploader_send_heartbeat(struct uploader *u, const uint8_t *sealed, size_t len, char *err,
+                            size_t errlen) __attribute__((warn_unused_result));
+
 /* ---- the daemon's loop ---- */
 
 /* What the loop is doing, for a tick: the phase and, while failing, the

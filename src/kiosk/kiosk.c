@@ -54,7 +54,32 @@ struct kiosk {
     } pending[KIOSK_MAX_PENDING];
     int npending;
     int16_t pump[PUMP_SAMPLES];
+    /* The faults as last left in <data_dir>/kiosk.faults for homthu-uplink's
+       heartbeat (uplink_status.h); written only when they change. */
+    int faults_published;
+    unsigned faults_file;
 };
+
+/*
+ * Leave the faults found here where homthu-uplink reads them for its
+ * heartbeat: only the bits (never when or why, nor anything of a tip).
+ * The disk and the undelivered faults it finds itself. Called every loop
+ * turn (kiosk_pump); a write happens only on a change.
+ */
+static void say_log(struct kiosk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void publish_faults(struct kiosk *k)
+{
+    if (!k->o.data_dir)
+        return;
+    unsigned lf = leds_faults_from_kiosk(k->faults) | (k->o.queue ? 0u : LEDS_FAULT_QUEUE);
+    if (k->faults_published && lf == k->faults_file)
+        return;
+    /* Tried once per change: a data folder that refuses it must not be hit every turn. */
+    if (uplink_faults_write(k->o.data_dir, lf) != 0)
+        say_log(k, "cannot leave the faults in %s/" UPLINK_FAULTS_FILE, k->o.data_dir);
+    k->faults_published = 1;
+    k->faults_file = lf;
+}
 
 static void say_log(struct kiosk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say_log(struct kiosk *k, const char *fmt, ...)
@@ -117,6 +142,7 @@ int kiosk_new(struct kiosk **out, const struct kiosk_opts *o, char *err, size_t 
         k->audio.set_volume(k->audio.ctx, o->volume > 0 ? o->volume : 80);
     if (!kiosk_has_microphone(k))
         say_log(k, "fault: %s", AUDIO_NO_MICROPHONE);
+    publish_faults(k);
     *out = k;
     return 0;
 }
@@ -207,6 +233,7 @@ static void tee(void *ctx, const uint8_t *b, size_t len)
 
 void kiosk_pump(struct kiosk *k)
 {
+    publish_faults(k); /* what the last turn found (a failed send, a silent speaker) */
     if (!k->audio.capture_read || (!k->capturing && !k->vrecording))
         return;
     size_t n;
