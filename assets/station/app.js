@@ -279,7 +279,9 @@
   }
 
   // ---------- sound and title ----------
+  var IDLE_MS = 15 * 60 * 1000;  // docs/station-api.md: a session ends after 15 idle minutes
   function noteInteraction() {
+    S.lastActive = Date.now();
     if (S.interacted) return;
     S.interacted = true;
     var AC = window.AudioContext || window.webkitAudioContext;
@@ -789,9 +791,9 @@
           });
         }, 'btn-small');
         b.setAttribute('aria-pressed', r === 1 ? 'true' : 'false');
+        b.setAttribute('data-rate', String(r));
         speeds.appendChild(b);
       });
-      // Playing again resets playbackRate in some browsers after src changes: keep the chosen one.
       var seeks = el('div', { class: 'seeks' }, [
         button(t('tip.back10'), 'seek-back', function () { au.currentTime = Math.max(0, au.currentTime - 10); }, 'btn-small'),
         button(t('tip.fwd10'), 'seek-forward', function () {
@@ -799,7 +801,16 @@
           au.currentTime = Math.min(d, au.currentTime + 10);
         }, 'btn-small')
       ]);
+      var auErr = el('p', { class: 'locked-note', testid: 'tip-audio-error', text: t('tip.audio_failed'), attrs: { hidden: true } });
+      au.addEventListener('error', function () { auErr.hidden = false; });
+      au.addEventListener('loadedmetadata', function () { auErr.hidden = true; });
+      // Some browsers reset the rate when a new source loads: keep the chosen one.
+      au.addEventListener('play', function () {
+        var on = speeds.querySelector('[aria-pressed="true"]');
+        if (on) au.playbackRate = parseFloat(on.getAttribute('data-rate'));
+      });
       listen.appendChild(au);
+      listen.appendChild(auErr);
       listen.appendChild(el('div', { class: 'player-ctl' }, [seeks, speeds]));
       listen.appendChild(el('a', { class: 'btn btn-small', testid: 'audio-download', text: t('tip.download'),
         attrs: { href: '/api/tips/' + tipId(id) + '/audio?download=1', download: 'tin-bao-' + id.slice(0, 8) + '.ogg' } }));
@@ -949,6 +960,12 @@
     }).catch(function (e) { if (ctx.alive()) { clear(rep); showError(e); } });
   }
 
+  // A phone shows each table row as a card: every cell carries its column's name.
+  function labelled(tr, names) {
+    Array.prototype.forEach.call(tr.children, function (td, i) { if (names[i]) td.setAttribute('data-label', names[i]); });
+    return tr;
+  }
+
   // ---------- 7. audit ----------
   function viewAudit(ctx) {
     var v = ctx.view;
@@ -977,13 +994,13 @@
         clear(flag).appendChild(el('span', {}, [ok ? null : picto('warning'), ok ? null : ' ', ok ? t('audit.intact_ok') : t('audit.intact_bad')]));
         var es = r.entries || [];
         es.forEach(function (e) {
-          body.appendChild(el('tr', { testid: 'audit-row' }, [
+          body.appendChild(labelled(el('tr', { testid: 'audit-row', attrs: { 'data-action': e.action } }, [
             el('td', { class: 'nowrap', text: fmtTime(e.at) }),
             el('td', {}, [untrusted('span', e.officer || '—')]),
             el('td', { text: tOr('audit.action.' + e.action, e.action) }),
             el('td', {}, [e.tip ? el('a', { text: String(e.tip).slice(0, 8), attrs: { href: '#/tips/' + encodeURIComponent(e.tip), dir: 'ltr' } }) : null]),
             el('td', {}, [untrusted('span', e.detail || '')])
-          ]));
+          ]), ['at', 'officer', 'action', 'tip', 'detail'].map(function (c) { return t('audit.col.' + c); })));
         });
         if (!body.firstChild) body.appendChild(el('tr', {}, [el('td', { text: t('audit.none'), attrs: { colspan: 5 } })]));
         clear(more);
@@ -1043,6 +1060,7 @@
           el('td', { class: 'nowrap', text: o.last_login ? fmtTime(o.last_login) : t('officers.never') }),
           actions
         ]);
+        labelled(tr, ['name', 'role', 'state', 'created', 'last_login', 'actions'].map(function (c) { return t('officers.col.' + c); }));
         if (!o.disabled) {
           var pwBox = el('div', { class: 'pw-box' });
           actions.appendChild(button(t('officers.set_password'), 'officer-set-password', function () {
@@ -1216,6 +1234,17 @@
 
   // ---------- 5. polling ----------
   function pollOnce() {
+    // The poll itself is a request: without this the page would keep an
+    // unattended session alive for ever. 15 minutes with nobody touching the
+    // page logs it out, as the station would.
+    if (me() && Date.now() - S.lastActive > IDLE_MS) {
+      S.lastActive = Date.now();
+      post('/api/logout').catch(function () { return null; }).then(function () {
+        S.st.me = null; S.st.csrf = null; S.latest = null; S.expired = true;
+        go('#/login');
+      });
+      return;
+    }
     if (document.body.classList.contains('printing')) return;
     var hadMe = !!me();
     var wasUnlocked = S.st && S.st.unlocked;
@@ -1261,6 +1290,7 @@
     started = true;
     var lang = 'vi';
     try { if (localStorage.getItem('homthu.lang') === 'en') lang = 'en'; } catch (e) { /* private mode */ }
+    S.lastActive = Date.now();
     loadCatalog(lang).catch(function () { return lang === 'vi' ? null : loadCatalog('vi'); })
       .then(refreshState)
       .then(function (st) {
@@ -1278,7 +1308,7 @@
       });
   }
   function hookOnce() {
-    ['pointerdown', 'keydown', 'touchstart'].forEach(function (ev) {
+    ['pointerdown', 'keydown', 'touchstart', 'wheel'].forEach(function (ev) {
       document.addEventListener(ev, noteInteraction, { capture: true, passive: true });
     });
     window.addEventListener('error', function (ev) {
