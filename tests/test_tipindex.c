@@ -320,20 +320,16 @@ TEST(test_tipindex_lists_each_verdict_as_the_api_names_it)
     struct fx f;
     fx_init(&f);
     struct bytes ogg = make_ogg(2);
-    struct postbox_tip drugs = tip(&f, &(struct tipspec){.text = "xe tải chở hàng ban đêm",
-                                                          .category = CATEGORY_DRUGS},
-                                   1000);
-    struct postbox_tip spoken =
-        tip(&f, &(struct tipspec){.ogg = &ogg, .category = CATEGORY_WEAPONS, .language = "hmn"},
-            2000);
-    struct postbox_tip practice =
-        tip(&f, &(struct tipspec){.text = "thử thôi", .training = 1, .category = CATEGORY_OTHER},
-            3000);
+    struct postbox_tip drugs = tip(
+        &f, &(struct tipspec){.text = "xe tải chở hàng ban đêm", .category = CATEGORY_DRUGS}, 1000);
+    struct postbox_tip spoken = tip(
+        &f, &(struct tipspec){.ogg = &ogg, .category = CATEGORY_WEAPONS, .language = "hmn"}, 2000);
+    struct postbox_tip practice = tip(
+        &f, &(struct tipspec){.text = "thử thôi", .training = 1, .category = CATEGORY_OTHER}, 3000);
     struct postbox_tip cut =
         tip(&f, &(struct tipspec){.ogg = &ogg, .cut = 1, .category = CATEGORY_BORDER}, 4000);
     struct postbox_tip left =
-        tip(&f, &(struct tipspec){.ogg = &ogg, .unconfirmed = 1, .category = CATEGORY_THEFT},
-            5000);
+        tip(&f, &(struct tipspec){.ogg = &ogg, .unconfirmed = 1, .category = CATEGORY_THEFT}, 5000);
     struct postbox_tip forged =
         tip(&f, &(struct tipspec){.text = "giả mạo", .dev = f.stranger}, 6000);
     struct postbox_tip stolen = tip(
@@ -416,15 +412,14 @@ TEST(test_tipindex_filters_and_pages_give_exactly_the_expected_rows)
     struct fx f;
     fx_init(&f);
     struct postbox_tip t[8];
-    static const int cats[8] = {CATEGORY_DRUGS,   CATEGORY_WEAPONS, CATEGORY_DRUGS,
-                                CATEGORY_BORDER,  CATEGORY_DRUGS,   CATEGORY_THEFT,
-                                CATEGORY_DRUGS,   CATEGORY_OTHER};
+    static const int cats[8] = {CATEGORY_DRUGS, CATEGORY_WEAPONS, CATEGORY_DRUGS, CATEGORY_BORDER,
+                                CATEGORY_DRUGS, CATEGORY_THEFT,   CATEGORY_DRUGS, CATEGORY_OTHER};
     for (int i = 0; i < 8; i++) {
         char text[64];
         snprintf(text, sizeof text, "tin số %d", i + 1);
         t[i] = tip(&f,
-                   &(struct tipspec){.text = text, .category = cats[i],
-                                     .dev = i % 3 == 2 ? f.dev2 : f.dev},
+                   &(struct tipspec){
+                       .text = text, .category = cats[i], .dev = i % 3 == 2 ? f.dev2 : f.dev},
                    1000 * (i + 1));
     }
     /* One that came by mail late but happened earlier: arrival orders the list, not seq. */
@@ -517,11 +512,15 @@ TEST(test_tipindex_search_finds_the_words_of_one_tip_and_is_refused_while_locked
 {
     struct fx f;
     fx_init(&f);
-    struct postbox_tip a = tip(&f, &(struct tipspec){.text = "Có Người Lạ qua suối lúc 3 giờ sáng"}, 1000);
-    struct postbox_tip b = tip(&f, &(struct tipspec){.text = "xe máy chở ngươi khác, biển số 24B1"}, 2000);
+    struct postbox_tip a =
+        tip(&f, &(struct tipspec){.text = "Có Người Lạ qua suối lúc 3 giờ sáng"}, 1000);
+    struct postbox_tip b =
+        tip(&f, &(struct tipspec){.text = "xe máy chở ngươi khác, biển số 24B1"}, 2000);
     struct postbox_tip c = tip(&f, &(struct tipspec){.text = "HÀNG LẬU ở chợ phiên"}, 3000);
-    struct postbox_tip forged = tip(&f, &(struct tipspec){.text = "người lạ giả", .dev = f.stranger}, 4000);
-    struct postbox_tip stolen = tip(&f, &(struct tipspec){.text = "kho hàng lậu", .dev = f.dev2}, 5000);
+    struct postbox_tip forged =
+        tip(&f, &(struct tipspec){.text = "người lạ giả", .dev = f.stranger}, 4000);
+    struct postbox_tip stolen =
+        tip(&f, &(struct tipspec){.text = "kho hàng lậu", .dev = f.dev2}, 5000);
 
     struct tipindex_row rows[8];
     size_t n = 0, total = 0;
@@ -553,9 +552,8 @@ TEST(test_tipindex_search_finds_the_words_of_one_tip_and_is_refused_while_locked
     flt.q = "hang lau";
     /* The revoked kiosk's tip read while it was enrolled... */
     ASSERT_STR_EQ(seqs(query(&f, flt)), "5,3");
-    ASSERT_EQ(registry_revoke(console_registry(f.c), "na-co-sa-02", "stolen", 6000, err,
-                              sizeof err),
-              0);
+    ASSERT_EQ(
+        registry_revoke(console_registry(f.c), "na-co-sa-02", "stolen", 6000, err, sizeof err), 0);
     /* ...is not searched once revoked, nor is the forgery ever. */
     ASSERT_STR_EQ(seqs(query(&f, flt)), "3");
     flt.q = "giả";
@@ -581,10 +579,12 @@ TEST(test_tipindex_db_never_holds_a_tips_text_or_facts)
     struct bytes ogg = make_ogg(1);
     tip(&f,
         &(struct tipspec){.text = "bimatxyz: người lạ mang súng qua bản Pa Vệ Sủ",
-                          .category = CATEGORY_WEAPONS, .language = "hmn"},
+                          .category = CATEGORY_WEAPONS,
+                          .language = "hmn"},
         1000);
-    tip(&f, &(struct tipspec){.text = "thuốc phiện drugs ở nhà kho", .ogg = &ogg,
-                              .category = CATEGORY_DRUGS},
+    tip(&f,
+        &(struct tipspec){
+            .text = "thuốc phiện drugs ở nhà kho", .ogg = &ogg, .category = CATEGORY_DRUGS},
         2000);
     fx_unlock(&f);
     ASSERT_EQ(refresh(&f, 100), 0);
@@ -600,8 +600,8 @@ TEST(test_tipindex_db_never_holds_a_tips_text_or_facts)
     ASSERT_EQ(sb.st_mode & 0777, 0600);
     fx_open(&f);
     struct bytes closed = index_files(&f);
-    const char *secrets[] = {"bimatxyz", "người lạ", "súng", "Pa V", "thuốc phiện", "drugs",
-                             "weapons", "hmn", "nh\xc3\xa0 kho"};
+    const char *secrets[] = {"bimatxyz", "người lạ", "súng", "Pa V",          "thuốc phiện",
+                             "drugs",    "weapons",  "hmn",  "nh\xc3\xa0 kho"};
     for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
         if (has_bytes(&open_files, secrets[i]) || has_bytes(&closed, secrets[i]))
             check_fail(__FILE__, __LINE__, "tipindex.db holds \"%s\"", secrets[i]);
@@ -789,7 +789,8 @@ TEST(test_tipindex_forgery_replaced_by_the_genuine_tip_is_read_again)
     struct fx f;
     fx_init(&f);
     uint8_t id[16];
-    struct bytes good = make_tip(&f, &(struct tipspec){.text = "thật", .category = CATEGORY_THEFT}, id);
+    struct bytes good =
+        make_tip(&f, &(struct tipspec){.text = "thật", .category = CATEGORY_THEFT}, id);
     struct bytes bad = {malloc(good.len), good.len};
     ASSERT(bad.b);
     memcpy(bad.b, good.b, good.len);

@@ -6,16 +6,19 @@
  * Opening a tip decrypts all of it, audio too (console_open_tip), so the
  * facts a list row shows — category, language, practice, the inner
  * verdict, unconfirmed, seconds of audio, has text/audio, and the typed
- * text for search (its first TIPINDEX_TEXT_MAX bytes) — are read ONCE per
- * tip and kept in a side store, POSTDIR/tipindex.db (SQLite). There each
- * tip's facts are one XChaCha20-Poly1305 box under
- * console_derive_key(c, "station-index"), bound (as additional data) to
- * the tip's seq, id, size, storing time and outer verdict, and padded to
- * a power of two of at least 1 KiB: a copied tipindex.db says no more
- * than postbox.db already does without post.key's passphrase. Beside the
- * boxes it keeps in clear only what postbox.db shows to anyone already:
- * the device key from each envelope's clear header (so the locked list
- * names the kiosk without reading 10,000 envelopes again).
+ * text for search (its first TIPINDEX_TEXT_MAX bytes, kept only folded as
+ * search reads it) — are read ONCE per tip and kept in a side store,
+ * POSTDIR/tipindex.db (SQLite, 0600). There each tip's facts are one
+ * XChaCha20-Poly1305 box under console_derive_key(c, "station-index"),
+ * bound (as additional data) to the tip's seq, id, size, storing time and
+ * outer verdict, and padded to a power of two of at least 1 KiB. Without
+ * post.key's passphrase a copied tipindex.db says what postbox.db says,
+ * and one thing more: which typed texts are over about 1, 2 or 4 KiB (a
+ * kiosk's typed tips are nearly all under 1 KiB; one size for all would
+ * make 10,000 rows 16 KiB each). Beside the boxes it keeps in clear only
+ * what postbox.db shows to anyone already: the device key from each
+ * envelope's clear header (so the locked list names the kiosk without
+ * reading 10,000 envelopes again).
  *
  * In memory: the postbox's facts of every tip (clear, as in postbox.db)
  * and, only while unlocked, the opened facts and the text folded for
@@ -57,7 +60,7 @@
 
 #define TIPINDEX_DB_NAME "tipindex.db"
 #define TIPINDEX_SCHEMA_VERSION 1
-#define TIPINDEX_TEXT_MAX 8192 /* bytes of a tip's typed text kept for search */
+#define TIPINDEX_TEXT_MAX 8192           /* bytes of a tip's typed text kept for search */
 #define TIPINDEX_PURPOSE "station-index" /* console_derive_key()'s purpose */
 
 enum tipindex_error {
@@ -95,16 +98,15 @@ struct tipindex_row {
 };
 
 struct tipindex_filter {
-    int status;          /* enum postbox_status, -1 any */
-    int category;        /* enum envelope_category, -1 any (only indexed tips match one) */
-    const char *kiosk;   /* exact kiosk name; NULL or "" any */
-    int64_t from, to;    /* arrival (t.received), unix seconds, inclusive; 0: open */
-    const char *q;       /* a piece of the typed text; NULL or "" none (needs unlocked) */
+    int status;           /* enum postbox_status, -1 any */
+    int category;         /* enum envelope_category, -1 any (only indexed tips match one) */
+    const char *kiosk;    /* exact kiosk name; NULL or "" any */
+    int64_t from, to;     /* arrival (t.received), unix seconds, inclusive; 0: open */
+    const char *q;        /* a piece of the typed text; NULL or "" none (needs unlocked) */
     size_t offset, limit; /* the page: rows [offset, offset + limit) of the matches */
 };
 /* Every tip, first page of 50. */
-#define TIPINDEX_FILTER_ALL                                                                        \
-    ((struct tipindex_filter){.status = -1, .category = -1, .limit = 50})
+#define TIPINDEX_FILTER_ALL ((struct tipindex_filter){.status = -1, .category = -1, .limit = 50})
 
 struct tipindex;
 
@@ -138,8 +140,8 @@ int tipindex_unlocked(const struct tipindex *ix);
  * error. A tip that cannot be opened now (the store) is left unread and
  * not tried again until the postbox changes; max_new 0 only syncs.
  */
-int tipindex_refresh(struct tipindex *ix, struct console *c, int max_new, char *err,
-                     size_t errlen) __attribute__((warn_unused_result));
+int tipindex_refresh(struct tipindex *ix, struct console *c, int max_new, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * The tips matching f, newest first (arrival, then seq): *total matches,
@@ -155,7 +157,7 @@ int tipindex_query(struct tipindex *ix, struct console *c, const struct tipindex
                    size_t errlen) __attribute__((warn_unused_result));
 
 /* Every tip held, and those with status new (for GET /api/state). */
-int tipindex_counts(struct tipindex *ix, struct console *c, size_t *total, size_t *fresh,
-                    char *err, size_t errlen) __attribute__((warn_unused_result));
+int tipindex_counts(struct tipindex *ix, struct console *c, size_t *total, size_t *fresh, char *err,
+                    size_t errlen) __attribute__((warn_unused_result));
 
 #endif
