@@ -611,7 +611,7 @@ static size_t facts_plain(const struct console_tip *v, uint8_t *plain)
     size_t n = FACTS_HEAD + lo + ba, bucket = FACTS_MIN_BUCKET, padded = 0;
     while (bucket < n + 1)
         bucket *= 2;
-    /* Sizes in powers of two: the row tells no more than the envelope's bucket does. */
+    /* Sizes in powers of two from 1 KiB: a row tells only roughly how long its text is. */
     if (sodium_pad(&padded, plain, n, bucket, FACTS_PLAIN_MAX) != 0)
         return 0;
     return padded;
@@ -743,25 +743,23 @@ int tipindex_unlock(struct tipindex *ix, struct console *c, char *err, size_t er
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (nbad) {
-        if (sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_prepare_v2(ix->db, "UPDATE tip SET facts = NULL WHERE seq = ?1", -1, &st,
-                               NULL) != SQLITE_OK) {
-            rc = db_say(ix, err, errlen, "dropping rows that do not open");
-            sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-            goto out;
-        }
-        for (size_t i = 0; i < nbad && !rc; i++) {
+    /*
+     * Mark them unread in the file too. Not needed for the list (reading a
+     * tip again overwrites its row) and so not fatal: a store that cannot
+     * be written now only means the next unlock tries those rows again.
+     */
+    if (nbad && sqlite3_exec(ix->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        int ok = sqlite3_prepare_v2(ix->db, "UPDATE tip SET facts = NULL WHERE seq = ?1", -1, &st,
+                                    NULL) == SQLITE_OK;
+        for (size_t i = 0; i < nbad && ok; i++) {
             sqlite3_bind_int64(st, 1, bad[i]);
-            if (sqlite3_step(st) != SQLITE_DONE)
-                rc = db_say(ix, err, errlen, "dropping rows that do not open");
+            ok = sqlite3_step(st) == SQLITE_DONE;
             sqlite3_reset(st);
         }
-        if (rc || sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-            if (!rc)
-                rc = db_say(ix, err, errlen, "dropping rows that do not open");
+        sqlite3_finalize(st);
+        st = NULL;
+        if (!ok || sqlite3_exec(ix->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
-        }
     }
 out:
     sqlite3_finalize(st);
@@ -923,6 +921,8 @@ static int reread_list(struct tipindex *ix, struct console *c, char *err, size_t
 {
     ix->have_list = 0;
     ix->nlist = 0;
+    for (size_t i = 0; i < ix->nhdrs; i++)
+        ix->hdrs[i].failed = 0; /* the postbox changed: worth another try */
     struct collect k = {ix, 0};
     char why[512];
     int rc = postbox_foreach(console_postbox(c), collect_one, &k, why, sizeof why);
