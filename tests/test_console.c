@@ -21,15 +21,20 @@
 #include "check.h"
 #include "core/envelope.h"
 #include "core/errbuf.h"
+#include "core/heartbeat.h"
 #include "core/keys.h"
 #include "core/queue.h"
 #include "core/registry.h"
+#include "core/version.h"
+#include "delivery/uplink_status.h"
 #include "delivery/uploader.h"
+#include "kiosk/leds.h"
 #include "post/console.h"
 #include "post/export.h"
 #include "post/postbox.h"
 #include "post/pull.h"
 #include "relay/relay.h"
+#include "station/health.h"
 
 #define PASS "a long passphrase"
 #define TOKEN "test-post-token-0123456789abcdefghijklmnop"
@@ -1097,5 +1102,238 @@ TEST(test_console_seals_to_the_post_opens_only_unlocked_and_locks_again)
     console_lock(f.c);
     ASSERT(!console_unlocked(f.c));
     ASSERT_EQ(console_derive_key(f.c, "station-index", k2), CONSOLE_E_LOCKED);
+    fx_done(&f);
+}
+
+/* ---- kiosk health and orders through the relay (issue 11, item 6) ---- */
+
+/* What homthu-uplink does at a heartbeat slot: gather, seal to the post, send. */
+static int send_heartbeat(struct fx *f, const struct keys_device *dev, char *err, size_t errlen)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", f->port);
+    struct uploader_opts o = {.relay_url = url, .device_sk = dev->sk, .require_verified = 1};
+    struct uploader *u = NULL;
+    ASSERT_EQ(uploader_new(&u, &o, err, errlen), 0);
+    struct heartbeat hb;
+    uplink_heartbeat_gather(check_path("kiosk"), f->q, (int64_t)time(NULL) + 600, 0, 777, &hb);
+    hb.sent_at = uploader_relay_time(u);
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES];
+    ASSERT_EQ(heartbeat_seal(&hb, dev->sk, f->key->pk, sealed, err, errlen), 0);
+    int rc = uploader_send_heartbeat(u, sealed, sizeof sealed, err, errlen);
+    uploader_free(u);
+    return rc;
+}
+
+TEST(test_console_a_kiosks_heartbeat_reaches_the_post_and_opens_once_unlocked)
+{
+    ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), 0);
+    struct fx f;
+    fx_init(&f);
+    fx_relay(&f);
+    char err[1024] = "";
+    /* The kiosk: two tips waiting (never uploaded), a microphone gone and a silent speaker. */
+    uint8_t ids[2][16];
+    struct bytes e1 = make_tip(&f, &(struct tipspec){.text = "một"}, ids[0]);
+    struct bytes e2 = make_tip(&f, &(struct tipspec){.text = "hai"}, ids[1]);
+    ASSERT_EQ(uplink_faults_write(check_path("kiosk"),
+                                  LEDS_FAULT_NO_MICROPHONE | LEDS_FAULT_NO_SPEAKER),
+              0);
+    if (send_heartbeat(&f, f.dev, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "heartbeat: %s", err);
+    int64_t sent = (int64_t)time(NULL);
+
+    /* The post pulls it, locked, and keeps it sealed. */
+    struct health *h = NULL;
+    char hpath[4200];
+    ASSERT_EQ(console_file(f.c, HEALTH_DB_NAME, hpath, sizeof hpath), 0);
+    ASSERT_EQ(health_open(&h, hpath, err, sizeof err), 0);
+    struct pull_settings s;
+    settings(&f, &s, TOKEN);
+    unsigned n = 0;
+    if (pull_heartbeats(f.c, &s, health_keep, h, &n, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "pull_heartbeats: %s", err);
+    ASSERT_EQ(n, 1);
+    size_t dblen = 0;
+    uint8_t *db = check_slurp(hpath, &dblen);
+    ASSERT(db && !memmem(db, dblen, HOMTHU_VERSION, strlen(HOMTHU_VERSION)));
+    free(db);
+    struct heartbeat hb;
+    int64_t contact = 0;
+    ASSERT_EQ(health_latest(h, f.c, f.dev->pk, &hb, &contact, err, sizeof err), CONSOLE_E_LOCKED);
+    ASSERT_CONTAINS(err, "unlock to see");
+    ASSERT(contact >= sent - 5 && contact <= sent + 5); /* last contact is known locked too */
+    ASSERT_EQ(hb.tips_waiting, 0);
+
+    /* Unlocked: the officer sees what the kiosk had. */
+    fx_unlock(&f);
+    if (health_latest(h, f.c, f.dev->pk, &hb, &contact, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "health_latest: %s", err);
+    ASSERT_EQ(hb.tips_waiting, 2);
+    ASSERT(hb.oldest_waiting_s >= 590 && hb.oldest_waiting_s <= 620);
+    int codes[HEARTBEAT_NFAULTS];
+    ASSERT_EQ(heartbeat_fault_codes(hb.faults, codes), 2);
+    ASSERT_EQ(codes[0], 4);
+    ASSERT_EQ(codes[1], 6);
+    ASSERT_STR_EQ(heartbeat_fault_name(codes[0]), "no microphone");
+    ASSERT_STR_EQ(hb.version, HOMTHU_VERSION);
+    ASSERT_EQ(hb.uptime_s, 777);
+    /* No kiosk sent one as the second: nothing held for it. */
+    ASSERT_EQ(health_latest(h, f.c, f.dev2->pk, &hb, &contact, err, sizeof err),
+              CONSOLE_E_NOTFOUND);
+    ASSERT_EQ(contact, 0);
+
+    /* A second pull brings nothing new; the next heartbeat replaces the first. */
+    ASSERT_EQ(pull_heartbeats(f.c, &s, health_keep, h, &n, err, sizeof err), 0);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(uplink_faults_write(check_path("kiosk"), 0), 0);
+    ASSERT_EQ(send_heartbeat(&f, f.dev, err, sizeof err), 0);
+    ASSERT_EQ(pull_heartbeats(f.c, &s, health_keep, h, &n, err, sizeof err), 0);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(health_latest(h, f.c, f.dev->pk, &hb, &contact, err, sizeof err), 0);
+    ASSERT_EQ(hb.faults, 0);
+    /* The tips stayed in the kiosk's queue: a heartbeat carries none. */
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f.q, ids[0], &t), 0);
+    ASSERT_EQ(t.state, QUEUE_SEALED);
+
+    /* A wrong token: refused, said so. */
+    settings(&f, &s, "wrong-token-0123456789abcdef0123456789");
+    ASSERT_EQ(pull_heartbeats(f.c, &s, health_keep, h, &n, err, sizeof err), CONSOLE_E_REMOTE);
+    ASSERT_CONTAINS(err, "the relay refused the token");
+
+    /* The commune set at enrolment. */
+    char commune[HEALTH_COMMUNE_MAX + 1];
+    ASSERT_EQ(health_commune(h, "na-co-sa-01", commune, sizeof commune, err, sizeof err), 0);
+    ASSERT_STR_EQ(commune, "");
+    ASSERT_EQ(health_set_commune(h, "na-co-sa-01", "Na Cô Sa", err, sizeof err), 0);
+    ASSERT_EQ(health_commune(h, "na-co-sa-01", commune, sizeof commune, err, sizeof err), 0);
+    ASSERT_STR_EQ(commune, "Na Cô Sa");
+    ASSERT_EQ(health_set_commune(h, "na-co-sa-01", "two\nlines", err, sizeof err),
+              CONSOLE_E_ARG);
+    ASSERT_EQ(health_set_commune(h, "na-co-sa-01", "bad \xff", err, sizeof err), CONSOLE_E_ARG);
+    health_close(h);
+    free(e1.b);
+    free(e2.b);
+    fx_done(&f);
+}
+
+TEST(test_console_health_refuses_a_beat_signed_by_another_kiosk_or_damaged)
+{
+    struct fx f;
+    fx_init(&f);
+    char err[512] = "";
+    struct health *h = NULL;
+    ASSERT_EQ(health_open(&h, check_path("health.db"), err, sizeof err), 0);
+    struct heartbeat hb = {.tips_waiting = 9};
+    snprintf(hb.version, sizeof hb.version, "0.1.0");
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES];
+    ASSERT_EQ(heartbeat_seal(&hb, f.dev2->sk, f.key->pk, sealed, err, sizeof err), 0);
+    /* A relay hands kiosk 2's heartbeat as kiosk 1's. */
+    ASSERT_EQ(health_put(h, f.dev->pk, 2000, sealed, sizeof sealed, err, sizeof err), 0);
+    fx_unlock(&f);
+    struct heartbeat got;
+    int64_t t = 0;
+    ASSERT_EQ(health_latest(h, f.c, f.dev->pk, &got, &t, err, sizeof err), CONSOLE_E_REFUSED);
+    ASSERT_CONTAINS(err, "another kiosk's key");
+    ASSERT_EQ(got.tips_waiting, 0);
+    /* An older one handed again does not replace the newer. */
+    ASSERT_EQ(heartbeat_seal(&hb, f.dev->sk, f.key->pk, sealed, err, sizeof err), 0);
+    ASSERT_EQ(health_put(h, f.dev->pk, 1000, sealed, sizeof sealed, err, sizeof err), 0);
+    ASSERT_EQ(health_latest(h, f.c, f.dev->pk, &got, &t, err, sizeof err), CONSOLE_E_REFUSED);
+    ASSERT_EQ(t, 2000);
+    ASSERT_EQ(health_put(h, f.dev->pk, 3000, sealed, sizeof sealed, err, sizeof err), 0);
+    ASSERT_EQ(health_latest(h, f.c, f.dev->pk, &got, &t, err, sizeof err), 0);
+    ASSERT_EQ(got.tips_waiting, 9);
+    /* Damaged, or truncated: refused, nothing given out. */
+    sealed[100] ^= 1;
+    ASSERT_EQ(health_open_beat(f.c, sealed, sizeof sealed, &got, err, sizeof err),
+              CONSOLE_E_REFUSED);
+    ASSERT_EQ(health_open_beat(f.c, sealed, sizeof sealed - 1, &got, err, sizeof err),
+              CONSOLE_E_REFUSED);
+    ASSERT_EQ(health_put(h, f.dev->pk, 4000, sealed, 10, err, sizeof err), CONSOLE_E_ARG);
+    health_close(h);
+    fx_done(&f);
+}
+
+TEST(test_console_enrol_and_revoke_reach_the_relay_without_copying_files)
+{
+    ASSERT_EQ(curl_global_init(CURL_GLOBAL_DEFAULT), 0);
+    struct fx f;
+    fx_init(&f);
+    /* The relay's own copy of the registry, made once at setup (docs/relay.md). */
+    char reg_path[4200];
+    snprintf(reg_path, sizeof reg_path, "%s/" REGISTRY_DB_NAME, f.post);
+    size_t len = 0;
+    uint8_t *copy = check_slurp(reg_path, &len);
+    ASSERT(copy);
+    check_write_file(check_path("relay-registry.db"), copy, len);
+    free(copy);
+    struct relay_config c;
+    relay_config_defaults(&c);
+    snprintf(c.listen, sizeof c.listen, "127.0.0.1:0");
+    snprintf(c.database, sizeof c.database, "%s", check_path("relay.db"));
+    snprintf(c.registry, sizeof c.registry, "%s", check_path("relay-registry.db"));
+    snprintf(c.post_token, sizeof c.post_token, "%s", TOKEN);
+    char err[1024] = "";
+    if (relay_open(&f.relay, &c, err, sizeof err) || relay_start(f.relay, &f.port, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "relay: %s", err);
+    struct pull_settings s;
+    settings(&f, &s, TOKEN);
+
+    /* A new kiosk, enrolled at the post and told to the relay: its heartbeat goes in. */
+    ASSERT_EQ(send_heartbeat(&f, f.stranger, err, sizeof err), UPLOADER_E_DEVICE);
+    ASSERT_EQ(registry_enrol(console_registry(f.c), "lao-cai-07", f.stranger->pk, 2000, err,
+                             sizeof err),
+              0);
+    if (pull_tell_relay_enrol(&s, "lao-cai-07", f.stranger->pk, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "enrol: %s", err);
+    ASSERT_EQ(send_heartbeat(&f, f.stranger, err, sizeof err), 0);
+
+    /* Kiosk 2 revoked at the post and at the relay: its next tip and heartbeat are refused. */
+    uint8_t id[16];
+    struct bytes env = make_tip(&f, &(struct tipspec){.text = "x", .dev = f.dev2}, id);
+    ASSERT_EQ(send_heartbeat(&f, f.dev2, err, sizeof err), 0);
+    if (pull_tell_relay_revoke(&s, "na-co-sa-02", "stolen from the market", err, sizeof err))
+        check_fail(__FILE__, __LINE__, "revoke: %s", err);
+    ASSERT_EQ(send_heartbeat(&f, f.dev2, err, sizeof err), UPLOADER_E_DEVICE);
+    ASSERT_CONTAINS(err, "revoked device");
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/", f.port);
+    struct uploader_opts o = {.relay_url = url, .device_sk = f.dev2->sk, .require_verified = 1};
+    struct uploader *u = NULL;
+    ASSERT_EQ(uploader_new(&u, &o, err, sizeof err), 0);
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    struct uploader_report rep = {0};
+    ASSERT_EQ(uploader_send_tip(u, f.q, &t, &rep, err, sizeof err), UPLOADER_E_DEVICE);
+    uploader_free(u);
+    /* Told twice: fine. Bad orders are refused before anything is sent or by the relay. */
+    ASSERT_EQ(pull_tell_relay_revoke(&s, "na-co-sa-02", "again", err, sizeof err), 0);
+    ASSERT_EQ(pull_tell_relay_revoke(&s, "nobody", "x", err, sizeof err), CONSOLE_E_REMOTE);
+    ASSERT_CONTAINS(err, "404");
+    ASSERT_EQ(pull_tell_relay_revoke(&s, "na-co-sa-01", "two\nlines", err, sizeof err),
+              CONSOLE_E_ARG);
+    ASSERT_EQ(pull_tell_relay_enrol(&s, "Bad Id", f.stranger->pk, err, sizeof err),
+              CONSOLE_E_ARG);
+    ASSERT_EQ(pull_tell_relay_enrol(&s, "lao-cai-08", f.stranger->pk, err, sizeof err),
+              CONSOLE_E_REMOTE);
+    ASSERT_CONTAINS(err, "409");
+    settings(&f, &s, "wrong-token-0123456789abcdef0123456789");
+    ASSERT_EQ(pull_tell_relay_revoke(&s, "na-co-sa-01", "x", err, sizeof err), CONSOLE_E_REMOTE);
+    ASSERT_CONTAINS(err, "the relay refused the token");
+    /* The relay's registry says it; the post's file was never copied again. */
+    struct registry *rr = NULL;
+    ASSERT_EQ(registry_open(&rr, check_path("relay-registry.db"), 0, err, sizeof err), 0);
+    struct registry_entry e;
+    ASSERT_EQ(registry_get(rr, "na-co-sa-02", &e, err, sizeof err), 0);
+    ASSERT(e.revoked != 0);
+    ASSERT_STR_EQ(e.reason, "stolen from the market");
+    ASSERT_EQ(registry_get(rr, "lao-cai-07", &e, err, sizeof err), 0);
+    ASSERT_EQ(e.revoked, 0);
+    registry_close(rr);
+    /* Kiosk 1 is still served. */
+    ASSERT_EQ(send_heartbeat(&f, f.dev, err, sizeof err), 0);
+    free(env.b);
     fx_done(&f);
 }

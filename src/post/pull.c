@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "core/errbuf.h"
+#include "core/heartbeat.h"
 #include "core/registry.h"
 #include "post/mailbox.h"
 #include "post/postbox.h"
@@ -156,13 +157,25 @@ static size_t http_write(char *data, size_t size, size_t nmemb, void *ctx)
     return b->toobig ? 0 : size * nmemb;
 }
 
+/* A request with a body (POST only; NULL: an empty one). */
+static int http_do_body(struct http *h, const char *method, const char *url, const char *body,
+                        size_t blen, size_t max, char *err, size_t errlen);
+
 static int http_do(struct http *h, const char *method, const char *url, size_t max, char *err,
                    size_t errlen)
+{
+    return http_do_body(h, method, url, NULL, 0, max, err, errlen);
+}
+
+static int http_do_body(struct http *h, const char *method, const char *url, const char *body,
+                        size_t blen, size_t max, char *err, size_t errlen)
 {
     char auth[600], ebuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdr = NULL;
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", h->s->token);
     hdr = curl_slist_append(hdr, auth);
+    if (body)
+        hdr = curl_slist_append(hdr, "Content-Type: text/plain; charset=utf-8");
     buf_free(&h->body);
     h->body.max = max;
     curl_easy_reset(h->c);
@@ -180,8 +193,8 @@ static int http_do(struct http *h, const char *method, const char *url, size_t m
         curl_easy_setopt(h->c, CURLOPT_CAINFO, h->s->ca);
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(h->c, CURLOPT_POST, 1L);
-        curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(h->c, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h->c, CURLOPT_POSTFIELDSIZE, body ? (long)blen : 0L);
     }
     CURLcode cc = curl_easy_perform(h->c);
     curl_slist_free_all(hdr);
@@ -617,4 +630,243 @@ int pull_imap(struct console *c, const struct pull_settings *s, int all, const s
         return errbuf_say(err, errlen, CONSOLE_E_REMOTE, "reading the mailbox %s failed: %s",
                           s->imap, why);
     return 0;
+}
+
+/* -- heartbeats, enrolment and revocation at the relay (docs/relay-protocol.md) -- */
+
+/* The relay's address without trailing '/', checked, and the token there. */
+static int relay_base(const struct pull_settings *s, char *relay, size_t cap, char *err,
+                      size_t errlen)
+{
+    snprintf(relay, cap, "%s", s->relay);
+    size_t rl = strlen(relay);
+    while (rl && relay[rl - 1] == '/')
+        relay[--rl] = 0;
+    if (!rl)
+        return errbuf_say(err, errlen, CONSOLE_E_ARG,
+                          "no relay: set relay_url in post.conf (the post uses the mailbox only)");
+    if (strncmp(relay, "https://", 8) != 0 && strncmp(relay, "http://", 7) != 0)
+        return errbuf_say(err, errlen, CONSOLE_E_ARG, "%s is not an http:// or https:// address",
+                          relay);
+    if (!s->token[0])
+        return errbuf_say(err, errlen, CONSOLE_E_ARG,
+                          "no token for the relay: put relay_token in post.conf");
+    return 0;
+}
+
+/* {"heartbeats":[{...}],"next":N}: each entry to fn; *next. -1 when malformed. */
+static int parse_heartbeats(const uint8_t *b, size_t len,
+                            int (*fn)(void *ctx, const struct pull_heartbeat *hb), void *ctx,
+                            int *stopped, size_t *n, int64_t *last, int64_t *next)
+{
+    struct json j = {(const char *)b, (const char *)b + len, 0};
+    *n = 0;
+    *next = -1;
+    *stopped = 0;
+    if (json_lit(&j, '{') || json_lit(&j, '}') == 0)
+        return -1;
+    for (;;) {
+        char key[32];
+        if (json_string(&j, key, sizeof key) || json_lit(&j, ':'))
+            return -1;
+        if (strcmp(key, "next") == 0) {
+            if (json_int(&j, next))
+                return -1;
+        } else if (strcmp(key, "heartbeats") == 0) {
+            if (json_lit(&j, '['))
+                return -1;
+            if (json_lit(&j, ']') != 0) {
+                for (;;) {
+                    if (json_lit(&j, '{'))
+                        return -1;
+                    struct pull_heartbeat hb;
+                    memset(&hb, 0, sizeof hb);
+                    int64_t cursor = -1;
+                    int have = 0;
+                    for (;;) {
+                        char k[32], sval[HEARTBEAT_SEALED_BYTES * 2];
+                        size_t got = 0;
+                        if (json_string(&j, k, sizeof k) || json_lit(&j, ':'))
+                            return -1;
+                        if (strcmp(k, "kiosk") == 0) {
+                            if (json_string(&j, hb.kiosk, sizeof hb.kiosk))
+                                return -1;
+                        } else if (strcmp(k, "key") == 0) {
+                            if (json_string(&j, sval, sizeof sval) ||
+                                sodium_base642bin(hb.device_pk, 32, sval, strlen(sval), NULL, &got,
+                                                  NULL, sodium_base64_VARIANT_ORIGINAL) ||
+                                got != 32)
+                                return -1;
+                            have |= 1;
+                        } else if (strcmp(k, "blob") == 0) {
+                            if (json_string(&j, sval, sizeof sval) ||
+                                sodium_base642bin(hb.sealed, sizeof hb.sealed, sval, strlen(sval),
+                                                  NULL, &got, NULL,
+                                                  sodium_base64_VARIANT_ORIGINAL) ||
+                                got != sizeof hb.sealed)
+                                return -1;
+                            have |= 2;
+                        } else if (strcmp(k, "received") == 0) {
+                            if (json_int(&j, &hb.received))
+                                return -1;
+                            have |= 4;
+                        } else if (strcmp(k, "cursor") == 0) {
+                            if (json_int(&j, &cursor) || cursor < 1)
+                                return -1;
+                            have |= 8;
+                        } else if (json_skip(&j)) {
+                            return -1;
+                        }
+                        if (json_lit(&j, ',') == 0)
+                            continue;
+                        if (json_lit(&j, '}'))
+                            return -1;
+                        break;
+                    }
+                    if (have != 15)
+                        return -1;
+                    if (!*stopped) {
+                        if (fn && fn(ctx, &hb) != 0)
+                            *stopped = 1;
+                        else {
+                            (*n)++;
+                            *last = cursor > *last ? cursor : *last;
+                        }
+                    }
+                    if (json_lit(&j, ',') == 0)
+                        continue;
+                    if (json_lit(&j, ']'))
+                        return -1;
+                    break;
+                }
+            }
+        } else if (json_skip(&j)) {
+            return -1;
+        }
+        if (json_lit(&j, ',') == 0)
+            continue;
+        if (json_lit(&j, '}'))
+            return -1;
+        break;
+    }
+    json_ws(&j);
+    return j.p == j.end && *next >= 0 ? 0 : -1;
+}
+
+int pull_heartbeats(struct console *c, const struct pull_settings *s,
+                    int (*fn)(void *ctx, const struct pull_heartbeat *hb), void *ctx,
+                    unsigned *count, char *err, size_t errlen)
+{
+    char relay[sizeof s->relay];
+    if (count)
+        *count = 0;
+    int rc = relay_base(s, relay, sizeof relay, err, errlen);
+    if (rc)
+        return rc;
+    struct postbox *pb = console_postbox(c);
+    char key[1100], cursor_s[32];
+    snprintf(key, sizeof key, "heartbeat_cursor %s", relay);
+    if (postbox_get_setting(pb, key, cursor_s, sizeof cursor_s))
+        return errbuf_say(err, errlen, CONSOLE_E_IO, "cannot read the heartbeat cursor");
+    int64_t cursor = cursor_s[0] ? strtoll(cursor_s, NULL, 10) : 0;
+    struct http hc = {.c = curl_easy_init(), .s = s};
+    if (!hc.c)
+        return errbuf_say(err, errlen, CONSOLE_E_NOMEM, "libcurl failed to start");
+    for (int page = 0; page < 10000; page++) {
+        char url[1300];
+        snprintf(url, sizeof url, "%s/post/heartbeats?after=%lld&limit=%d", relay,
+                 (long long)cursor, RELAY_PAGE);
+        if ((rc = http_do(&hc, "GET", url, 1024 * 1024, err, errlen)))
+            break;
+        size_t n = 0;
+        int64_t next = 0, last = cursor;
+        int stopped = 0;
+        if (parse_heartbeats(hc.body.b, hc.body.len, fn, ctx, &stopped, &n, &last, &next)) {
+            rc = errbuf_say(err, errlen, CONSOLE_E_REMOTE,
+                            "the relay's heartbeat list is not what docs/relay-protocol.md "
+                            "describes (is %s really the relay, and as new as the station?)",
+                            relay);
+            break;
+        }
+        if (count)
+            *count += (unsigned)n;
+        /* Past what the caller took, and no further: what it refused comes again. */
+        int64_t to = stopped ? last : (next > last ? next : last);
+        if (to > cursor) {
+            cursor = to;
+            if ((rc = save_cursor(pb, key, cursor, err, errlen)))
+                break;
+        }
+        if (stopped) {
+            rc = errbuf_say(err, errlen, CONSOLE_E_IO,
+                            "a heartbeat could not be kept; the next pull brings it again");
+            break;
+        }
+        if (n < RELAY_PAGE)
+            break;
+    }
+    buf_free(&hc.body);
+    curl_easy_cleanup(hc.c);
+    return rc;
+}
+
+/* One order to the relay with a small key=value body (docs/relay-protocol.md). */
+static int tell_relay(const struct pull_settings *s, const char *path, const char *body,
+                      char *err, size_t errlen)
+{
+    char relay[sizeof s->relay], url[1400];
+    int rc = relay_base(s, relay, sizeof relay, err, errlen);
+    if (rc)
+        return rc;
+    snprintf(url, sizeof url, "%s%s", relay, path);
+    struct http hc = {.c = curl_easy_init(), .s = s};
+    if (!hc.c)
+        return errbuf_say(err, errlen, CONSOLE_E_NOMEM, "libcurl failed to start");
+    rc = http_do_body(&hc, "POST", url, body, strlen(body), 4096, err, errlen);
+    buf_free(&hc.body);
+    curl_easy_cleanup(hc.c);
+    return rc;
+}
+
+/* A kiosk id as the relay takes it in a path: 1-32 of [a-z0-9-]. */
+static int id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9') || id[i] == '-'))
+            return 0;
+    return 1;
+}
+
+int pull_tell_relay_enrol(const struct pull_settings *s, const char *id,
+                          const uint8_t device_pk[32], char *err, size_t errlen)
+{
+    if (!id_ok(id) || !device_pk)
+        return errbuf_say(err, errlen, CONSOLE_E_ARG,
+                          "a kiosk id is 1 to 32 lowercase letters, digits and '-'");
+    char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)], body[200];
+    sodium_bin2base64(key, sizeof key, device_pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(body, sizeof body, "id=%s\nkey=%s\n", id, key);
+    return tell_relay(s, "/post/kiosks", body, err, errlen);
+}
+
+int pull_tell_relay_revoke(const struct pull_settings *s, const char *id, const char *reason,
+                           char *err, size_t errlen)
+{
+    if (!id_ok(id))
+        return errbuf_say(err, errlen, CONSOLE_E_ARG,
+                          "a kiosk id is 1 to 32 lowercase letters, digits and '-'");
+    size_t rl = reason ? strlen(reason) : 0;
+    if (rl == 0 || rl > REGISTRY_REASON_MAX)
+        return errbuf_say(err, errlen, CONSOLE_E_ARG, "a reason is 1 to %d bytes",
+                          REGISTRY_REASON_MAX);
+    for (size_t i = 0; i < rl; i++)
+        if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+            return errbuf_say(err, errlen, CONSOLE_E_ARG, "a reason is one line of text");
+    char path[80], body[REGISTRY_REASON_MAX + 16];
+    snprintf(path, sizeof path, "/post/kiosks/%s/revoke", id);
+    snprintf(body, sizeof body, "reason=%s\n", reason);
+    return tell_relay(s, path, body, err, errlen);
 }

@@ -82,4 +82,42 @@ int pull_imap(struct console *c, const struct pull_settings *s, int all, const s
               struct pull_report *rep, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/* ---- heartbeats, enrolment and revocation at the relay (docs/relay-protocol.md) ---- */
+
+#include "core/heartbeat.h"
+
+/* One kiosk's latest heartbeat as the relay holds it: sealed, unread. */
+struct pull_heartbeat {
+    char kiosk[40];        /* the relay's registry id for the key (its word only) */
+    uint8_t device_pk[32]; /* the key that signed the request */
+    int64_t received;      /* the relay's clock when it came */
+    uint8_t sealed[HEARTBEAT_SEALED_BYTES];
+};
+
+/*
+ * Fetch the heartbeats the relay s->relay received since the last pull
+ * (its cursor is kept in the postbox, per relay) and give each to fn,
+ * borrowed for the call. fn returns 0 when it kept the heartbeat; any
+ * other value stops the pull there, and that heartbeat comes again next
+ * time. *count (may be NULL) gets how many fn kept. Needs no passphrase.
+ */
+int pull_heartbeats(struct console *c, const struct pull_settings *s,
+                    int (*fn)(void *ctx, const struct pull_heartbeat *hb), void *ctx,
+                    unsigned *count, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Tell the relay s->relay to enrol kiosk `id` with its Ed25519 device key
+ * (POST /post/kiosks), or to revoke it with a one-line reason (POST
+ * /post/kiosks/<id>/revoke): the relay refuses the kiosk from its next
+ * request on. Telling twice is fine. CONSOLE_E_REMOTE with the relay's
+ * words when it refuses (409: that id or key is enrolled there otherwise;
+ * 404: no such kiosk there) or cannot be reached; CONSOLE_E_ARG for a bad
+ * id or reason, or no relay in the settings.
+ */
+int pull_tell_relay_enrol(const struct pull_settings *s, const char *id,
+                          const uint8_t device_pk[32], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+int pull_tell_relay_revoke(const struct pull_settings *s, const char *id, const char *reason,
+                           char *err, size_t errlen) __attribute__((warn_unused_result));
+
 #endif
