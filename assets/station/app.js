@@ -445,7 +445,7 @@
         return refreshState();
       }).then(function () { go('#/login'); });
     }), 'btn-small btn-ghost logout');
-    top.appendChild(el('div', { class: 'top-row row-me' }, [who, lockState, lockCtl, el('div', { class: 'spacer' }), logout]));
+    top.appendChild(el('div', { class: 'top-row row-me' }, [who, lockState, lockCtl, el('div', { class: 'spacer' }), el('span', { class: 'break' }), logout]));
     top.appendChild(nav);
   }
   // The header's notice survives the re-render that follows a lock change.
@@ -1262,9 +1262,11 @@
       if (latest != null) S.latest = latest;
       if (grew) beep();
       updateTitle();
-      if (!!st.unlocked !== !!wasUnlocked && (S.route === 'tips' || S.route === 'kiosks')) {
-        // Locked or unlocked elsewhere: what may be shown changed.
-        if (!isTyping()) return render();
+      if (!!st.unlocked !== !!wasUnlocked && st.me) {
+        // Locked or unlocked elsewhere (another browser, the console, the idle
+        // timer): what may be shown changed. Locking wipes what is on screen at
+        // once; unlocking waits until nobody is typing.
+        if (!st.unlocked || !isTyping()) return render();
       }
       var banner = JSON.stringify([st.pull, st.disk, st.store]);
       if (!prev || banner !== JSON.stringify([prev.pull, prev.disk, prev.store])) renderBanner();
