@@ -1004,7 +1004,7 @@
         });
         if (!body.firstChild) body.appendChild(el('tr', {}, [el('td', { text: t('audit.none'), attrs: { colspan: 5 } })]));
         clear(more);
-        if (es.length >= limit) more.appendChild(button(t('audit.more'), 'audit-more', function () { load(es[es.length - 1].at); }, 'btn-small'));
+        if (es.length >= limit) more.appendChild(button(t('audit.more'), 'audit-more', function () { var last = es[es.length - 1]; load(last.id != null ? last.id : last.at); }, 'btn-small'));
       }).catch(function (e) { if (ctx.alive()) showError(e); });
     }
     return load(0);
@@ -1142,7 +1142,7 @@
       [t('kiosks.last_contact'), el('span', { text: ago(k.last_contact), attrs: { title: fmtTime(k.last_contact) } }), 'kiosk-last-contact'],
       [t('kiosks.held'), String(k.tips_held || 0), 'kiosk-held'],
       [t('kiosks.last_tip'), k.last_tip ? fmtTime(k.last_tip) : '—', 'kiosk-last-tip'],
-      [t('kiosks.enrolled'), fmtDate(k.enrolled), 'kiosk-enrolled']
+      [t('kiosks.enrolled'), k.enrolled_known === false ? t('kiosks.not_enrolled') : fmtDate(k.enrolled), 'kiosk-enrolled']
     ];
     if (hb) {
       facts.push([t('kiosks.waiting'), String(hb.tips_waiting || 0), 'kiosk-waiting']);
