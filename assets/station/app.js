@@ -625,6 +625,9 @@
       clear(list); clear(pager);
       var tips = r.tips || [];
       var total = r.total || 0;
+      // Right after an unlock the station reads the tips in the background:
+      // look again on the next poll until every row shown is read.
+      S.listPending = !!r.unlocked && tips.some(function (x) { return x.indexed === false; });
       summary.setAttribute('data-total', String(total));
       summary.textContent = total === 0 ? t('tips.none')
         : t('tips.total', { from: r.offset + 1, to: r.offset + tips.length, total: total });
@@ -897,9 +900,13 @@
     var row = el('div', { class: 'assign-row' });
     if (isCommander()) {
       var sel = select('officer', 'assign-select', [['', t('tip.assign_none')]], tip.assigned);
-      var form = el('form', { class: 'inline-form', testid: 'assign-form', on: { submit: guarded(function () { return send(sel.value); }) } },
-        [sel, button(t('tip.assign_submit'), 'assign-submit', null, 'btn-small btn-primary')]);
+      var form = el('form', { class: 'inline-form', testid: 'assign-form', on: { submit: guarded(function () {
+        if (sel.value === (tip.assigned || '')) return null;
+        return send(sel.value);
+      }) } }, [sel, button(t('tip.assign_submit'), 'assign-submit', null, 'btn-small btn-primary')]);
       row.appendChild(form);
+      if (tip.assigned !== me().name)
+        row.appendChild(button(t('tip.assign_me'), 'assign-me', guarded(function () { return send(me().name); }), 'btn-small'));
       get('/api/officers').then(function (r) {
         if (!ctx.alive()) return;
         (r.officers || []).forEach(function (o) {
@@ -1277,7 +1284,7 @@
         nc.classList.toggle('has-new', st.tips.new > 0);
         nc.setAttribute('title', t('tips.new_count', { n: st.tips.new }));
       }
-      if (changed && S.route === 'tips' && location.hash.split('/').length <= 2 && S.reloadList) S.reloadList();
+      if ((changed || S.listPending) && S.route === 'tips' && location.hash.split('/').length <= 2 && S.reloadList) S.reloadList();
     }, function () { /* the next poll tries again; a failing station shows on the next action */ });
   }
   function isTyping() {
