@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pthread.h>
 #include <sodium.h>
@@ -97,8 +98,27 @@ int main(int argc, char **argv)
         sodium_memzero(&c, sizeof c);
         return 1;
     }
+    /*
+     * The post station enrols and revokes kiosks through the relay, which
+     * writes them into this registry (and SQLite a journal beside it).
+     */
+    char regdir[RELAY_PATH_MAX];
+    snprintf(regdir, sizeof regdir, "%s", c.registry);
+    char *slash = strrchr(regdir, '/');
+    if (slash)
+        *(slash == regdir ? slash + 1 : slash) = 0;
+    else
+        snprintf(regdir, sizeof regdir, ".");
+    int reg_writable = access(c.registry, W_OK) == 0 && access(regdir, W_OK) == 0;
+    if (!reg_writable)
+        fprintf(stderr,
+                PROG ": the registry %s (or its folder) is read-only to the relay: the post "
+                     "station's enrolments and revocations will be refused until it is writable "
+                     "(docs/relay.md, The registry)\n",
+                c.registry);
     if (check) {
-        printf("%s is fine: store %s, registry %s, listen %s (%s)\n", conf, c.database, c.registry,
+        printf("%s is fine: store %s, registry %s (%s), listen %s (%s)\n", conf, c.database,
+               c.registry, reg_writable ? "writable: the station can enrol and revoke" : "read-only",
                c.listen, c.tls_cert[0] ? "https" : "http, TLS left to nginx");
         relay_close(r);
         sodium_memzero(&c, sizeof c);
