@@ -255,9 +255,10 @@
     $('notice-box').hidden = true;
     if (box.scrollIntoView) box.scrollIntoView({ block: 'nearest' });
   }
-  function showNotice(words) {
+  function showNotice(words, warn) {
     var box = $('notice-box');
     box.textContent = words;
+    box.classList.toggle('is-warn', !!warn);
     box.hidden = false;
     $('error-box').hidden = true;
   }
@@ -1199,7 +1200,7 @@
           render();
           var words = t('kiosks.revoked_done', { id: k.id }) + ' ' +
             (told ? t('kiosks.relay_told') : t('kiosks.relay_not_told', { why: why || '?' }));
-          showNotice(words);
+          showNotice(words, !told);
           $('notice-box').setAttribute('data-relay', told ? 'told' : 'not-told');
         });
       }) } }, [
