@@ -363,7 +363,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (beat_only || (beat_minutes > 0 && !once)) {
-        if (uploader_new(&beat_u, &uo, err, sizeof err)) {
+        struct uploader_opts bo = uo;
+        bo.abort_flag = &stop_flag; /* a heartbeat in flight never holds up a stop */
+        if (uploader_new(&beat_u, &bo, err, sizeof err)) {
             fprintf(stderr, PROG ": %s\n", err);
             goto out;
         }

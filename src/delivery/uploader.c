@@ -37,6 +37,7 @@ struct uploader {
     long connect_timeout_s, low_speed_bytes, low_speed_seconds;
     unsigned chunks_per_patch;
     int require_verified;
+    const volatile sig_atomic_t *abort_flag;
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
 
@@ -229,6 +230,7 @@ int uploader_new(struct uploader **out, const struct uploader_opts *o, char *err
     u->low_speed_seconds = o->low_speed_seconds > 0 ? o->low_speed_seconds : 60;
     u->chunks_per_patch = o->chunks_per_patch ? o->chunks_per_patch : 8;
     u->require_verified = o->require_verified;
+    u->abort_flag = o->abort_flag;
     u->log = o->log;
     u->log_ctx = o->log_ctx;
     /* Room for the header or trailer riding along with a PATCH's chunks. */
@@ -544,8 +546,9 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
                        curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    tick(ctx);
-    return 0;
+    struct uploader *u = ctx;
+    tick(u);
+    return u->abort_flag && *u->abort_flag ? 1 : 0; /* 1: libcurl aborts the transfer */
 }
 
 static void common_opts(struct uploader *u, struct resp *r)
@@ -568,7 +571,7 @@ static void common_opts(struct uploader *u, struct resp *r)
     curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
     curl_easy_setopt(h, CURLOPT_DEBUGDATA, r);
-    if (u->tick) {
+    if (u->tick || u->abort_flag) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, u);
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);

@@ -76,6 +76,9 @@ struct uploader_opts {
     int require_verified;      /* 1: delivered only on Homthu-Verified: yes (the relay).
                                   0: a complete offset confirmed by HEAD is enough (third-party
                                   tus servers only; docs/uploader.md) */
+    /* Non-zero ends a transfer in progress (a signal handler sets it): the
+       heartbeat thread's uploader stops with the daemon. NULL: never. */
+    const volatile sig_atomic_t *abort_flag;
     /* One log line, no newline; NULL → stderr with "homthu-uplink: " before it. */
     void (*log)(void *ctx, const char *line);
     void *log_ctx;
