@@ -130,7 +130,8 @@ static struct slot *find(struct sessions *s, const char *token)
     return hit;
 }
 
-int sessions_check(struct sessions *s, const char *token, int64_t now, struct session_view *out)
+static int check(struct sessions *s, const char *token, int64_t now, int touch,
+                 struct session_view *out)
 {
     if (out)
         memset(out, 0, sizeof *out);
@@ -145,13 +146,23 @@ int sessions_check(struct sessions *s, const char *token, int64_t now, struct se
         drop(sl);
         rc = SESSIONS_E_EXPIRED;
     } else {
-        if (now > sl->v.last_seen)
+        if (touch && now > sl->v.last_seen)
             sl->v.last_seen = now;
         if (out)
             *out = sl->v;
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int sessions_check(struct sessions *s, const char *token, int64_t now, struct session_view *out)
+{
+    return check(s, token, now, 1, out);
+}
+
+int sessions_look(struct sessions *s, const char *token, int64_t now, struct session_view *out)
+{
+    return check(s, token, now, 0, out);
 }
 
 int sessions_csrf_ok(const struct session_view *v, const char *csrf)

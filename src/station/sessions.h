@@ -82,6 +82,13 @@ int sessions_check(struct sessions *s, const char *token, int64_t now, struct se
     __attribute__((warn_unused_result));
 
 /* 1 when `csrf` (the X-CSRF-Token header, may be NULL) is the session's, else 0. */
+/*
+ * As sessions_check() but not counting as the officer's activity: the
+ * page's poll for news (GET /api/state every few seconds) must not keep
+ * an abandoned session, or a stolen cookie being polled, alive forever.
+ */
+int sessions_look(struct sessions *s, const char *token, int64_t now, struct session_view *out)
+    __attribute__((warn_unused_result));
 int sessions_csrf_ok(const struct session_view *v, const char *csrf);
 
 /* Logout: that cookie never works again. 0, or SESSIONS_E_NOTFOUND. */
