@@ -681,6 +681,7 @@ const char *const config_kiosk_keys[] = {
     "relay_pin", "relay_ca_file", "uplink_backoff_base_ms", "uplink_backoff_cap_ms",
     "uplink_connect_timeout_s", "uplink_low_speed_bytes", "uplink_low_speed_seconds",
     "uplink_chunks_per_patch", "uplink_probe_seconds", "uplink_require_verified",
+    "heartbeat_minutes",
     /* homthu-mailer */
     "mail_smtp_url", "mail_user", "mail_password", "mail_from", "mail_to", "mail_part_bytes",
     "mail_ca_file", NULL,
@@ -850,6 +851,9 @@ static int read_gpio(const struct config *c, struct kiosk_conf *out, char *err, 
     if ((rc = config_get_int(c, "undelivered_days", 3, 1, 60, &n, err, errlen)))
         return rc;
     out->undelivered_days = (int)n;
+    if ((rc = config_get_int(c, "heartbeat_minutes", 15, 0, 7 * 24 * 60, &n, err, errlen)))
+        return rc;
+    out->heartbeat_minutes = (int)n;
 
     if (out->led_chip[0]) {
         for (int i = 0; i < 3; i++)

@@ -159,6 +159,7 @@ struct kiosk_conf {
     int handset_hook_active_low; /* 1: the line reads low while the handset is lifted */
     char handset_device[128];   /* part of the SDL device name of its card; "" when no handset */
     int undelivered_days; /* red LED code 5 after this long with nothing delivered */
+    int heartbeat_minutes; /* a sealed heartbeat to the post this often; 0: none (homthu-uplink) */
     /* The delivery daemon (homthu-uplink, docs/uploader.md). */
     char relay_pin[1024];      /* "sha256//<base64>[;sha256//...]"; "" = not pinned */
     char relay_ca_file[4096];  /* PEM to trust instead of the system's CAs; "" = system */

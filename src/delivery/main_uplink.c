@@ -20,7 +20,8 @@
  * long as its loop turns - through backoff waits and long uploads alike.
  *
  * Heartbeats (core/heartbeat.h, docs/relay-protocol.md): a thread of its
- * own sends one every --heartbeat-minutes (HEARTBEAT_MINUTES by default,
+ * own sends one every --heartbeat-minutes (kiosk.conf heartbeat_minutes,
+ * HEARTBEAT_MINUTES by default,
  * 0 = none) at fixed slots of the kiosk's clock, shifted by an offset
  * drawn from its device key: a slot never depends on a tip, an upload or a
  * restart, so the relay cannot time a tip by a heartbeat. It has its own
@@ -185,7 +186,8 @@ static int usage(const char *msg)
             "  --once            send what waits, then exit; gives up after %d failed attempts\n"
             "                    in a row that moved nothing (or N)\n"
             "  --max-failures N  give up after N failed attempts in a row that moved nothing\n"
-            "  --heartbeat-minutes N  a heartbeat to the post every N minutes (default %d;\n"
+            "  --heartbeat-minutes N  a heartbeat to the post every N minutes (default:\n"
+            "                    kiosk.conf heartbeat_minutes, else %d;\n"
             "                    0: none)\n"
             "  --heartbeat-once  send one heartbeat now, then exit (0 sent, 1 not)\n"
             "exit status: 0 nothing waits (without --once: also stopped by a signal);\n"
@@ -237,7 +239,7 @@ int main(int argc, char **argv)
 {
     const char *conf_path = NULL;
     int once = 0;
-    long max_failures = 0, beat_minutes = HEARTBEAT_MINUTES;
+    long max_failures = 0, beat_minutes = -1; /* -1: kiosk.conf's heartbeat_minutes */
     int beat_only = 0;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -307,6 +309,8 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
+    if (beat_minutes < 0)
+        beat_minutes = k->heartbeat_minutes;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

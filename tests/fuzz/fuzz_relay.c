@@ -248,7 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 } else {
                     relay_call_body(call, body + half, blen - half);
                     relay_call_end(call, &resp);
-                    check(&resp, 1);
+                    check(&resp, tus);
                     relay_response_clear(&resp);
                 }
             }
