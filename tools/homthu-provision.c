@@ -496,6 +496,8 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "uplink_chunks_per_patch = 8\n"
                  "uplink_probe_seconds = 5\n"
                  "uplink_require_verified = true\n"
+                 "# A sealed heartbeat to the post every N minutes (0: none).\n"
+                 "heartbeat_minutes = 15\n"
                  "# Delivery by e-mail instead (homthu-mailer, docs/mail.md); empty: off.\n"
                  "mail_smtp_url =\n"
                  "mail_user =\n"
