@@ -37,3 +37,31 @@ check demo_console_pulls_and_lists_it "grep -q '1 new tip' '$dir/console.log' &&
 "$B/homthu-queue" "$dir/demo/data" >"$dir/queue.log" 2>&1
 check demo_kiosk_queue_holds_nothing_waiting "grep -Eq '^waiting: +0 tips' '$dir/queue.log'"
 check demo_logs_hold_no_tip_content "! grep -qi 'OggS' '$dir/relay.log' '$dir/uplink.log'"
+
+# The post station as `make run` starts it: the officer makes the commander
+# with the printed setup code, unlocks with the demo passphrase, and the
+# tip is in the list with its category.
+sport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$B/homthu-station" --post "$dir/demo/post" --plain --listen "127.0.0.1:$sport" --pull-seconds 2 \
+    >"$dir/station.log" 2>&1 &
+pids="$pids $!"
+i=0
+while [ $i -lt 100 ] && ! grep -q ready "$dir/station.log"; do sleep 0.1; i=$((i + 1)); done
+S="http://127.0.0.1:$sport"
+j="$dir/jar"
+code=$(cat "$dir/demo/post/station-setup-code" 2>/dev/null)
+curl -s -c "$j" -b "$j" --data-urlencode "code=$code" --data-urlencode name=chihuy \
+    --data-urlencode password=demo-password-1 "$S/api/setup" >"$dir/setup.json"
+csrf=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["csrf"])' "$dir/setup.json" 2>/dev/null)
+curl -s -c "$j" -b "$j" -H "X-CSRF-Token: $csrf" --data-urlencode passphrase=demo-passphrase \
+    "$S/api/unlock" >/dev/null
+i=0
+while [ $i -lt 100 ]; do
+    curl -s -b "$j" "$S/api/tips" >"$dir/tips.json"
+    python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["tips"]; sys.exit(0 if t and t[0]["indexed"] else 1)' \
+        "$dir/tips.json" 2>/dev/null && break
+    sleep 0.2
+    i=$((i + 1))
+done
+check demo_station_lists_the_tip_for_the_officer \
+    "python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))[\"tips\"]; sys.exit(0 if [x[\"category\"] for x in t] == [\"weapons\"] else 1)' '$dir/tips.json'"

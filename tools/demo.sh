@@ -6,6 +6,8 @@
 #   run:     setup, start the relay and the kiosk's delivery daemon in the
 #            background, then the kiosk in a window. Volunteer PIN: 2468.
 #   console: pull the tips from the local relay and list them, as an officer.
+# `run` also starts the post station (homthu-station) on http://127.0.0.1:8788/,
+# pulling from the local relay every 5 s: the officers' page on this desk.
 # Demo keys are for trying things out only: never put them on a real kiosk.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 B=$HOMTHU_BUILD
 demo=${HOMTHU_DEMO_DIR:-build/demo}
 port=${HOMTHU_DEMO_PORT:-8787}
+station_port=${HOMTHU_DEMO_STATION_PORT:-8788}
 relay_url="http://127.0.0.1:$port/"
 export HOMTHU_PASSPHRASE=demo-passphrase
 
@@ -25,7 +28,8 @@ setup() {
     "$B/homthu-provision" kiosk-new --post "$demo/post" --id demo-kiosk --out "$demo/kiosk" \
         --relay "$relay_url" >/dev/null
     sed -i -e "s|^data_dir = .*|data_dir = $abs/data|" \
-        -e "s|^volunteer_pin =.*|volunteer_pin = 2468|" "$demo/kiosk/kiosk.conf"
+        -e "s|^volunteer_pin =.*|volunteer_pin = 2468|" \
+        -e "s|^heartbeat_minutes =.*|heartbeat_minutes = 1|" "$demo/kiosk/kiosk.conf"
     token=$(head -c 32 /dev/urandom | base64)
     cat >"$demo/relay/relay.conf" <<EOF
 # The demo relay: plain HTTP on loopback (docs/relay.md).
@@ -35,6 +39,9 @@ registry = $abs/post/registry.db
 post_token = $token
 EOF
     echo "$token" >"$demo/relay/post_token"
+    # The station pulls from the demo relay by itself.
+    printf 'relay_url = %s\nrelay_token = %s\n' "$relay_url" "$token" >"$demo/post/post.conf"
+    chmod 600 "$demo/post/post.conf"
     echo "demo: post keys in $demo/post (passphrase: demo-passphrase), kiosk in $demo/kiosk,"
     echo "      relay on $relay_url"
 }
@@ -54,7 +61,16 @@ run)
     relay=$!
     "$B/homthu-uplink" --config "$demo/kiosk/kiosk.conf" >"$demo/uplink.log" 2>&1 &
     uplink=$!
-    trap 'kill $relay $uplink 2>/dev/null || true' EXIT INT TERM
+    "$B/homthu-station" --post "$demo/post" --plain --listen "127.0.0.1:$station_port" \
+        --pull-seconds 5 >"$demo/station.log" 2>&1 &
+    station=$!
+    trap 'kill $relay $uplink $station 2>/dev/null || true' EXIT INT TERM
+    for _ in $(seq 1 50); do grep -q ready "$demo/station.log" 2>/dev/null && break; sleep 0.1; done
+    if [ -f "$demo/post/station-setup-code" ]; then
+        setup_line="first start: enter the setup code $(cat "$demo/post/station-setup-code") to make the commander,"
+    else
+        setup_line="log in as the commander you made,"
+    fi
     if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
         echo "demo: no desktop here (no DISPLAY): 'make screens' shows every screen instead." >&2
         echo "      The kiosk runs on SDL's offscreen driver; Ctrl-C ends the demo." >&2
@@ -63,7 +79,11 @@ run)
     cat <<EOF
 demo: the kiosk opens in a window (Esc closes it). Volunteer PIN: 2468.
 demo: relay on $relay_url (log $demo/relay.log), delivery daemon log $demo/uplink.log.
-demo: leave a tip, then, as the officer, in another terminal:
+demo: the post station (officers' page): open http://127.0.0.1:$station_port/ in a browser;
+      $setup_line
+      then unlock the post key with the passphrase demo-passphrase. Log: $demo/station.log
+demo: leave a tip on the kiosk: it appears in the page by itself within seconds.
+demo: or, as the officer on the command line, in another terminal:
         ./tools/demo.sh console                       # pull from the relay and list
         $B/homthu-post show ID --post $demo/post        # text, metadata, verdict
         $B/homthu-post audio ID --post $demo/post --out tip.ogg
