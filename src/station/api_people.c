@@ -160,7 +160,14 @@ enum MHD_Result api_login(struct station *s, struct MHD_Connection *con, const s
         return http_error(con, 429, "locked_out", "too many wrong passwords from this computer",
                           retry);
     struct officer of;
+    /*
+     * A password hash takes a tenth of a second or more on purpose: let the
+     * other officers' requests through meanwhile (officers and sessions
+     * take their own locks; s->of lives as long as the station).
+     */
+    pthread_mutex_unlock(&s->mu);
     int rc = officers_login(s->of, name, pw, now, &of, &retry, err, sizeof err);
+    pthread_mutex_lock(&s->mu);
     if (rc) {
         if (rc == OFFICERS_E_BAD_LOGIN || rc == OFFICERS_E_LOCKED_OUT)
             sessions_login_failed(s->ss, addr, now);

@@ -649,6 +649,8 @@ int station_start(struct station **out, const struct station_opts *o, uint16_t *
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
         {MHD_OPTION_CONNECTION_LIMIT, 128, NULL},
+        /* A few threads: one officer's login (a slow hash, made so on purpose) does not hold up the others. */
+        {MHD_OPTION_THREAD_POOL_SIZE, 4, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
         /* A request line and headers past this are refused (414/431) by libmicrohttpd. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 * 1024, NULL},
