@@ -252,6 +252,23 @@ check revoked_kiosk_is_refused_by_the_relay grep -qi 'revoked' "$T/out"
 api cmd GET /api/kiosks
 check kiosk_shows_revoked json_is "[k['reason'] for k in j['kiosks'] if k['id']=='na-co-sa-02']" "['mất trộm']"
 
+# --- a kiosk's heartbeat: sealed to the post, opened once unlocked ---
+"$B/homthu-uplink" --config "$K1" --heartbeat-once >"$T/out" 2>&1
+check kiosk_sends_a_heartbeat wait_for 15 cmd /api/kiosks "[k['heartbeat']['version'] if k['heartbeat'] else None for k in j['kiosks'] if k['id']=='na-co-sa-01']" "['0.1.0']"
+check heartbeat_says_nothing_waits json_is "[k['heartbeat']['tips_waiting'] for k in j['kiosks'] if k['id']=='na-co-sa-01']" "[0]"
+check heartbeat_gives_the_last_contact json_is "[k['last_contact'] > 0 for k in j['kiosks'] if k['id']=='na-co-sa-01']" "[True]"
+
+# --- a kiosk enrolled from the page ---
+NEWKEY=$($PY -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+api cmd POST /api/kiosks id=na-co-sa-03 "device_key=$NEWKEY" "commune=Na Cô Sa"
+check enrol_tells_the_relay eval "code_is 200 && json_is 'j[\"relay\"]' told"
+api cmd GET /api/kiosks
+check enrolled_kiosk_has_its_commune json_is "[k['commune'] for k in j['kiosks'] if k['id']=='na-co-sa-03']" "['Na Cô Sa']"
+api cmd POST /api/kiosks id=na-co-sa-04 device_key=not-a-key
+check enrol_refuses_a_bad_key eval "code_is 400 && says bad_request"
+api cmd POST /api/kiosks id=na-co-sa-05 "device_key=$NEWKEY"
+check enrol_refuses_a_key_held_already code_is 409
+
 # --- oversize and malformed requests ---
 head -c 70000 /dev/zero | tr '\0' a >"$T/big"
 { printf 'status=acted&note='; cat "$T/big"; } >"$T/bigform"
