@@ -62,6 +62,8 @@ fixture_tips() {
 
 # fixture_station [ARGS...]: start homthu-station; sets STATION_URL. 0 or 1.
 fixture_station() {
+    # Each start's log is kept (a sanitizer's report comes at exit).
+    [ -f "$T/station.log" ] && cat "$T/station.log" >>"$T/station-all.log"
     "$B/homthu-station" --post "$POST" --plain --listen 127.0.0.1:0 --pull-seconds 1 "$@" \
         >"$T/station.log" 2>&1 &
     STATION_PID=$!

@@ -349,5 +349,10 @@ api cmd GET /api/tips
 check polling_does_not_keep_the_session sh -c "[ \"\$(cat '$T/code')\" = 401 ]"
 check idle_lock_is_in_the_log grep -q 'locked again (idle)' "$T/station.log"
 
+fixture_stop
+cat "$T/station.log" >>"$T/station-all.log"
+check station_exits_clean_every_time eval "! grep -q 'Sanitizer\|runtime error' '$T/station-all.log'"
+check log_holds_no_tip_content eval "! grep -q 'tshuaj\|Gọi trưởng\|OggS' '$T/station-all.log'"
+
 echo "$failed" >"$T/failed"
 [ "$failed" = 0 ]
