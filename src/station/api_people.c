@@ -197,15 +197,9 @@ enum MHD_Result api_logout(struct station *s, struct MHD_Connection *con,
     json_init(&j);
     json_obj(&j);
     json_end(&j);
-    size_t len = 0;
-    char *b = json_take(&j, &len);
-    struct MHD_Response *resp =
-        b ? MHD_create_response_from_buffer_with_free_callback(len, b, json_free_buf) : NULL;
-    if (!resp) {
-        json_free_buf(b);
+    struct MHD_Response *resp = http_json_response(&j);
+    if (!resp)
         return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     http_set_cookie(resp, "", s->tls);
     return http_queue(con, 200, resp, 1);
 }

@@ -109,20 +109,33 @@ static enum MHD_Result list_error(struct MHD_Connection *con, int rc, const char
     return http_error(con, 500, "io", err, 0);
 }
 
+/* The store is there, the filter reads, rows are allocated: NULL when answered already. */
+static struct tipindex_row *start_list(struct station *s, struct MHD_Connection *con,
+                                       struct tipindex_filter *f, enum MHD_Result *ret)
+{
+    char err[512] = "";
+    if (station_store_missing(s, con, ret))
+        return NULL;
+    if (read_filter(con, f, err, sizeof err)) {
+        *ret = http_error(con, 400, "bad_request", err, 0);
+        return NULL;
+    }
+    struct tipindex_row *rows = calloc(LIST_MAX, sizeof *rows);
+    if (!rows)
+        *ret = http_error(con, 500, "io", "out of memory", 0);
+    return rows;
+}
+
 enum MHD_Result api_tips(struct station *s, struct MHD_Connection *con, const struct http_req *r,
                          const struct who *w, const char *arg)
 {
     (void)r, (void)arg;
     enum MHD_Result ret;
-    if (station_store_missing(s, con, &ret))
-        return ret;
     struct tipindex_filter f;
-    char err[512] = "";
-    if (read_filter(con, &f, err, sizeof err))
-        return http_error(con, 400, "bad_request", err, 0);
-    struct tipindex_row *rows = calloc(LIST_MAX, sizeof *rows);
+    struct tipindex_row *rows = start_list(s, con, &f, &ret);
     if (!rows)
-        return http_error(con, 500, "io", "out of memory", 0);
+        return ret;
+    char err[512] = "";
     size_t n = 0, total = 0;
     int rc = tipindex_query(s->ix, s->c, &f, rows, LIST_MAX, &n, &total, err, sizeof err);
     if (rc) {
@@ -192,15 +205,11 @@ enum MHD_Result api_tips_csv(struct station *s, struct MHD_Connection *con,
 {
     (void)r, (void)arg;
     enum MHD_Result ret;
-    if (station_store_missing(s, con, &ret))
-        return ret;
     struct tipindex_filter f;
-    char err[512] = "";
-    if (read_filter(con, &f, err, sizeof err))
-        return http_error(con, 400, "bad_request", err, 0);
-    struct tipindex_row *rows = calloc(LIST_MAX, sizeof *rows);
+    struct tipindex_row *rows = start_list(s, con, &f, &ret);
     if (!rows)
-        return http_error(con, 500, "io", "out of memory", 0);
+        return ret;
+    char err[512] = "";
     struct json out;
     json_init(&out);
     static const char *head[] = {"id", "received_utc", "kiosk", "commune", "category",

@@ -139,19 +139,27 @@ enum MHD_Result http_queue(struct MHD_Connection *con, unsigned status, struct M
     return ret;
 }
 
-enum MHD_Result http_json(struct MHD_Connection *con, unsigned status, struct json *j)
+struct MHD_Response *http_json_response(struct json *j)
 {
     size_t len = 0;
     char *b = json_take(j, &len);
     if (!b)
-        return http_error(con, 500, "io", "out of memory building the answer", 0);
+        return NULL;
     struct MHD_Response *resp =
         MHD_create_response_from_buffer_with_free_callback(len, b, json_free_buf);
     if (!resp) {
         json_free_buf(b);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    return resp;
+}
+
+enum MHD_Result http_json(struct MHD_Connection *con, unsigned status, struct json *j)
+{
+    struct MHD_Response *resp = http_json_response(j);
+    if (!resp)
+        return http_error(con, 500, "io", "out of memory building the answer", 0);
     return http_queue(con, status, resp, 1);
 }
 
@@ -166,17 +174,9 @@ enum MHD_Result http_error(struct MHD_Connection *con, unsigned status, const ch
     if (retry_after > 0)
         json_kint(&j, "retry_after", retry_after);
     json_end(&j);
-    size_t len = 0;
-    char *b = json_take(&j, &len);
-    if (!b)
+    struct MHD_Response *resp = http_json_response(&j);
+    if (!resp)
         return MHD_NO;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(len, b, json_free_buf);
-    if (!resp) {
-        json_free_buf(b);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     if (retry_after > 0) {
         char ra[32];
         snprintf(ra, sizeof ra, "%" PRId64, retry_after);

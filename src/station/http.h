@@ -57,6 +57,8 @@ void http_security_headers(struct MHD_Response *resp);
 /* Queue resp with the security headers (and no-store when `nostore`); destroys it. */
 enum MHD_Result http_queue(struct MHD_Connection *con, unsigned status, struct MHD_Response *resp,
                            int nostore);
+/* A response holding j's text (taken from j; wiped when sent), or NULL. */
+struct MHD_Response *http_json_response(struct json *j);
 /* A JSON answer taken from j (no-store). */
 enum MHD_Result http_json(struct MHD_Connection *con, unsigned status, struct json *j);
 /* {"error":code,"message":message} (no-store); retry_after > 0 adds that field and header. */

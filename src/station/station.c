@@ -101,16 +101,11 @@ enum MHD_Result station_new_session(struct station *s, struct MHD_Connection *co
     json_end(&j);
     json_kstr(&j, "csrf", csrf);
     json_end(&j);
-    size_t len = 0;
-    char *b = json_take(&j, &len);
-    struct MHD_Response *resp =
-        b ? MHD_create_response_from_buffer_with_free_callback(len, b, json_free_buf) : NULL;
+    struct MHD_Response *resp = http_json_response(&j);
     if (!resp) {
-        json_free_buf(b);
         sodium_memzero(token, sizeof token);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
     http_set_cookie(resp, token, s->tls);
     sodium_memzero(token, sizeof token);
     sodium_memzero(csrf, sizeof csrf);
