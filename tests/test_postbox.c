@@ -7,6 +7,7 @@
 #include "core/envelope.h"
 #include "post/postbox.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -282,6 +283,16 @@ TEST(test_postbox_a_prefix_must_be_hex_and_unique)
     char hex[33];
     sodium_bin2hex(hex, sizeof hex, first, 16);
     ASSERT_EQ(postbox_find(pb, hex, &t, err, sizeof err), 0);
+    ASSERT_MEM_EQ(t.id, first, 16);
+    /* An odd number of digits, upper case: the same tip, or a clear miss. */
+    char part[8];
+    snprintf(part, sizeof part, "%.7s", hex);
+    for (char *p = part; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    ASSERT_EQ(postbox_find(pb, part, &t, err, sizeof err), 0);
+    ASSERT_MEM_EQ(t.id, first, 16);
+    part[6] = part[6] == '0' ? '1' : '0';
+    ASSERT_EQ(postbox_find(pb, part, &t, err, sizeof err), POSTBOX_E_NOTFOUND);
     postbox_close(pb);
 }
 

@@ -324,15 +324,35 @@ int postbox_find(struct postbox *pb, const char *hex, struct postbox_tip *out, c
                    hex);
     for (size_t i = 0; i <= n; i++)
         up[i] = (char)toupper((unsigned char)hex[i]);
+    /*
+     * The ids that start with the prefix are one range of 16-byte blobs:
+     * the prefix padded with 0 bits to the lowest, 1 bits to the highest.
+     * The id's own index finds it without reading every tip (the web
+     * station asks once per audio range request).
+     */
+    uint8_t lo[16], hi[16];
+    memset(lo, 0x00, sizeof lo);
+    memset(hi, 0xFF, sizeof hi);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = (unsigned)(isdigit((unsigned char)up[i]) ? up[i] - '0' : up[i] - 'A' + 10);
+        size_t byte = i / 2;
+        if (i % 2 == 0) {
+            lo[byte] = (uint8_t)(v << 4);
+            hi[byte] = (uint8_t)(v << 4 | 0x0F);
+        } else {
+            lo[byte] = (uint8_t)(lo[byte] | v);
+            hi[byte] = (uint8_t)((hi[byte] & 0xF0) | v);
+        }
+    }
     sqlite3_stmt *st;
     int rc = prepare(pb, &st,
-                     "SELECT " TIP_COLUMNS " FROM tip WHERE substr(hex(id), 1, ?2) = ?1 "
+                     "SELECT " TIP_COLUMNS " FROM tip WHERE id BETWEEN ?1 AND ?2 "
                      "ORDER BY seq LIMIT 6",
                      err, errlen);
     if (rc)
         return rc;
-    sqlite3_bind_text(st, 1, up, (int)n, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, (int)n);
+    sqlite3_bind_blob(st, 1, lo, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, hi, 16, SQLITE_STATIC);
     int count = 0, step;
     char others[256] = "";
     size_t ol = 0;

@@ -31,7 +31,13 @@
 #include "station/tlscert.h"
 
 #define LOW_DISK_MB 64
-#define INDEX_PER_TICK 25 /* tips read into the index per keeper tick, so requests never stall */
+/*
+ * New tips are read into the list in steps of a few, for at most this long
+ * per keeper tick: 10,000 tips after a first unlock take seconds, and a
+ * request waits at most this long for the lock meanwhile.
+ */
+#define INDEX_STEP 25
+#define INDEX_BUDGET_MS 300
 
 int64_t station_now(void)
 {
@@ -468,7 +474,21 @@ static void *keeper(void *arg)
         pthread_mutex_unlock(&s->pmu);
         if (s->c && s->ix) {
             char err[512] = "";
-            int left = tipindex_refresh(s->ix, s->c, INDEX_PER_TICK, err, sizeof err);
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+            int left, before = -1;
+            /* Locked, or tips that cannot be read now, leave `left` as it was: stop then. */
+            do {
+                if (before >= 0 && !console_unlocked(s->c))
+                    break;
+                left = tipindex_refresh(s->ix, s->c, INDEX_STEP, err, sizeof err);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                if (left == before)
+                    break;
+                before = left;
+            } while (left > 0 && (t1.tv_sec - t0.tv_sec) * 1000 +
+                                         (t1.tv_nsec - t0.tv_nsec) / 1000000 <
+                                     INDEX_BUDGET_MS);
             if (left < 0)
                 station_log("tip list: %s", err);
             if (left == 0)
