@@ -825,8 +825,13 @@
 
     var textSec = el('section', { class: 'card' }, [el('h2', {}, [picto('keyboard'), ' ', t('tip.text')])]);
     if (tip.withheld) textSec.appendChild(el('p', { class: 'locked-note', testid: 'tip-withheld', text: t('tip.withheld') }));
-    if (tip.text) textSec.appendChild(untrusted('div', tip.text, { class: 'tip-text', testid: 'tip-text' }));
-    else textSec.appendChild(el('p', { class: 'muted', testid: 'tip-text', text: t('tip.no_text') }));
+    if (tip.text) {
+      textSec.appendChild(untrusted('div', tip.text, { class: 'tip-text', testid: 'tip-text' }));
+      var shown = bidiShown(tip.text);
+      if (shown) textSec.appendChild(el('div', { class: 'bidi-warn', testid: 'tip-bidi-warning' }, [
+        picto('warning'), ' ', el('span', { text: t('tip.bidi_warning') }),
+        el('code', { class: 'bidi-shown', testid: 'tip-bidi-shown', text: shown, attrs: { dir: 'ltr' } })]));
+    } else textSec.appendChild(el('p', { class: 'muted', testid: 'tip-text', text: t('tip.no_text') }));
     left.appendChild(textSec);
 
     left.appendChild(el('section', { class: 'card' }, [
@@ -848,6 +853,19 @@
 
     right.appendChild(statusSection(ctx, tip));
     right.appendChild(assignSection(ctx, tip));
+  }
+
+  // Characters that turn the direction of what follows (U+202A..202E, U+2066..2069,
+  // U+200E/F, U+061C): a typed "gnp.exe" behind U+202E reads as "exe.png". The text
+  // is isolated either way (.iso); this makes the trick visible: the characters
+  // named, in reading order. "" when there are none.
+  var BIDI_NAMES = { '\u202a': 'LRE', '\u202b': 'RLE', '\u202c': 'PDF', '\u202d': 'LRO', '\u202e': 'RLO',
+    '\u2066': 'LRI', '\u2067': 'RLI', '\u2068': 'FSI', '\u2069': 'PDI', '\u200e': 'LRM', '\u200f': 'RLM', '\u061c': 'ALM' };
+  var BIDI_RE = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+  function bidiShown(text) {
+    var s = String(text);
+    if (!s.match(BIDI_RE)) return '';
+    return s.replace(BIDI_RE, function (c) { return '[' + BIDI_NAMES[c] + ']'; });
   }
 
   function historyList(tip) {
@@ -975,6 +993,22 @@
   }
 
   // ---------- 7. audit ----------
+  // The station writes an entry's detail in fixed English forms (src/station/):
+  // those known are said in the officer's words, anything else is shown as is.
+  function auditDetail(e) {
+    var d = e.detail || '';
+    var m;
+    if (!d) return null;
+    if (e.action === 'status_changed' && (m = /^([a-z]+) -> ([a-z]+)$/.exec(d)))
+      return el('span', {}, [statusBadge(m[1]), ' → ', statusBadge(m[2])]);
+    if (e.action === 'officer_added' && (m = /^(.+) as (commander|officer|technician)$/.exec(d)))
+      return el('span', {}, [untrusted('span', m[1]), ' (' + t('role.' + m[2]) + ')']);
+    if (e.action === 'exported_list' && (m = /^(\d+) rows$/.exec(d)))
+      return el('span', { text: t('audit.detail.rows', { n: m[1] }) });
+    if (d && has('audit.detail.' + d)) return el('span', { text: t('audit.detail.' + d) });
+    return untrusted('span', d);
+  }
+
   function viewAudit(ctx) {
     var v = ctx.view;
     v.appendChild(el('h1', { text: t('audit.title') }));
@@ -1007,7 +1041,7 @@
             el('td', {}, [untrusted('span', e.officer || '—')]),
             el('td', { text: tOr('audit.action.' + e.action, e.action) }),
             el('td', {}, [e.tip ? el('a', { text: String(e.tip).slice(0, 8), attrs: { href: '#/tips/' + encodeURIComponent(e.tip), dir: 'ltr' } }) : null]),
-            el('td', {}, [untrusted('span', e.detail || '')])
+            el('td', {}, [auditDetail(e)])
           ]), ['at', 'officer', 'action', 'tip', 'detail'].map(function (c) { return t('audit.col.' + c); })));
         });
         if (!body.firstChild) body.appendChild(el('tr', {}, [el('td', { text: t('audit.none'), attrs: { colspan: 5 } })]));
@@ -1178,7 +1212,10 @@
       }
       card.appendChild(fl);
     } else {
-      card.appendChild(el('p', { class: 'locked-note', testid: 'kiosk-sealed' }, [picto('lock'), ' ', t('kiosks.sealed')]));
+      // null is "sealed" only while locked; unlocked, no heartbeat has come yet.
+      card.appendChild(S.st && S.st.unlocked
+        ? el('p', { class: 'muted', testid: 'kiosk-no-heartbeat' }, [picto('wait'), ' ', t('kiosks.no_heartbeat')])
+        : el('p', { class: 'locked-note', testid: 'kiosk-sealed' }, [picto('lock'), ' ', t('kiosks.sealed')]));
     }
     if (isCommander() && !revoked) card.appendChild(revokeBox(k));
     return card;

@@ -365,6 +365,8 @@ async function main(browser, attacker) {
     assert(r.text.includes('\u202e'), 'the override is not in the text');
     assert(r.dir === 'auto' && /isolate|plaintext/.test(r.bidi), `text is dir=${r.dir}, unicode-bidi ${r.bidi}`);
     assert(r.facts.length >= 5, 'no facts');
+    const shown = await tid(A, 'tip-bidi-shown').textContent();
+    assert(shown === 'abc [RLO]gnp.exe cba', `the trick is not shown as typed: "${shown}"`);
     r.facts.forEach((f, i) => {
       assert(f.dtL <= f.ddL, `fact ${i}: the value is left of its label`);
       if (i) assert(f.top >= r.facts[i - 1].top, `fact ${i} is above the one before`);
