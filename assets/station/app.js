@@ -971,7 +971,7 @@
         [t('tip.language'), langLabel(tip.language)],
         [t('tip.length'), tip.has_audio ? fmtLen(tip.seconds) : t('tip.no_audio')],
         [t('tip.status'), tOr('status.' + tip.status, tip.status)],
-        [t('tip.assigned_to'), tip.assigned ? untrusted('span', tip.assigned) : t('tip.nobody')]
+        [t('tip.assigned_to').replace(/:\s*$/, ''), tip.assigned ? untrusted('span', tip.assigned) : t('tip.nobody')]
       ], 'report-facts'));
       rep.appendChild(verdictExplain(tip, 'print-verdict'));
       rep.appendChild(el('h2', { text: t('tip.text') }));
