@@ -2556,3 +2556,127 @@ TEST(test_relay_enrolment_from_the_post_lets_a_new_kiosk_in)
     still_serving(&f);
     fx_close(&f);
 }
+
+/* ================================================================ hardening (issue 12) */
+
+/*
+ * A kiosk's signed request straight into the relay, no socket: fast enough
+ * to flood it as an attacker with a stolen key would. Returns the status.
+ */
+static int inproc(const struct fx *f, const struct kiosk *k, const char *method, const char *path,
+                  int64_t ts)
+{
+    char auth[400];
+    sign(auth, k, NULL, method, path, ts, NULL, NULL);
+    struct relay_header hs[] = {
+        {"Tus-Resumable", "1.0.0"},
+        {"Authorization", auth + strlen("Authorization: ")},
+    };
+    struct relay_request q = {method, path, hs, 2, NULL, 0};
+    struct relay_response resp;
+    relay_handle(f->relay, &q, NULL, 0, &resp);
+    int status = resp.status;
+    relay_response_clear(&resp);
+    return status;
+}
+
+/* /files/<a random tip id>: each path a different signed text. */
+static void random_upload_path(char out[64])
+{
+    uint8_t id[16];
+    char x[33];
+    randombytes_buf(id, sizeof id);
+    hex(id, x);
+    snprintf(out, 64, "/files/%s", x);
+}
+
+TEST(test_relay_a_key_flooding_the_replay_memory_never_stops_other_kiosks)
+{
+    struct fx f;
+    fx_init(&f);
+    /*
+     * The attack: a thief with two enrolled keys sends requests dated up to
+     * 10 minutes ahead as fast as it can, each a new signed text, to fill
+     * the memory the relay keeps against replays (before the fix: 524,000
+     * requests, then every kiosk's POST/PATCH/DELETE got 503 for 20 min).
+     * The rate is set out of the way, so only the memory's bounds hold it;
+     * the bounds are small so that the flood fills them many times over.
+     */
+    f.cfg.device_requests_per_minute = 1000000;
+    f.cfg.replay_per_device = 300;
+    f.cfg.replay_total = 500;
+    fx_start(&f);
+    /* An honest request captured on the way, to replay at the end. */
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    char auth[400], md[80], len[48];
+    metadata(md, tip);
+    snprintf(len, sizeof len, "Upload-Length: %zu", env.n);
+    sign(auth, &f.k[0], NULL, "POST", "/files/", T0, NULL, len + 15);
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, md, len, NULL};
+    struct http h;
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+
+    char first[64];
+    int taken = 0, n = 0;
+    enum { ROUNDS = 8, PER_ROUND = 400 };
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < PER_ROUND; i++, n++) {
+            char path[64];
+            random_upload_path(path);
+            if (n == 0)
+                snprintf(first, sizeof first, "%s", path);
+            /* Dated from 10 minutes behind to 10 minutes ahead, in order. */
+            int64_t ts = T0 - 599 + (int64_t)n * 1199 / (ROUNDS * PER_ROUND);
+            int s = inproc(&f, &f.k[1 + n % 2], "DELETE", path, ts);
+            ASSERT(s == 404 || s == 401); /* taken (no such upload), or refused as a replay */
+            taken += s == 404;
+        }
+        /* Throughout, the honest kiosk creates, uploads and is verified, and the post gets it. */
+        still_serving(&f);
+    }
+    /* The flood was taken, not merely refused: the memory kept forgetting the thief's oldest. */
+    ASSERT(taken > ROUNDS * PER_ROUND * 9 / 10);
+    /* Forgetting never opened a replay: the thief's first request, and the honest one, are refused. */
+    ASSERT_EQ(inproc(&f, &f.k[1], "DELETE", first, T0 - 599), 401);
+    http_do(&f, "POST", "/files/", hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_STR_EQ(body_text(&h),
+                  "replay: this signed request was used before; sign each request afresh\n");
+    http_free(&h);
+    upload_whole(&f, &f.k[0], &env, tip);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_remembers_a_request_only_once_the_rate_let_it_through)
+{
+    struct fx f;
+    fx_init(&f);
+    f.cfg.device_requests_per_minute = 50;
+    fx_start(&f);
+    /* A stolen key sends 2000 requests in one minute: 50 are taken, the rest get 429. */
+    char paths[2000][64];
+    int ok = 0, slowed = 0;
+    for (int i = 0; i < 2000; i++) {
+        random_upload_path(paths[i]);
+        int s = inproc(&f, &f.k[1], "DELETE", paths[i], T0);
+        ok += s == 404;
+        slowed += s == 429;
+    }
+    ASSERT_EQ(ok, 50);
+    ASSERT_EQ(slowed, 1950);
+    still_serving(&f); /* another kiosk is not slowed */
+    /*
+     * The 1950 refused were never remembered (they took no memory): the
+     * next minute, one of them is taken like any new request (a request
+     * refused with 429 never took effect), and one of the 50 is a replay.
+     */
+    atomic_store(&fake_now, T0 + 60);
+    ASSERT_EQ(inproc(&f, &f.k[1], "DELETE", paths[1999], T0), 404);
+    ASSERT_EQ(inproc(&f, &f.k[1], "DELETE", paths[0], T0), 401);
+    still_serving(&f);
+    fx_close(&f);
+}

@@ -43,8 +43,8 @@
 #define LIST_LIMIT_DEFAULT 100
 #define LIST_LIMIT_MAX 1000
 #define SMALL_BODY_MAX 1024 /* a heartbeat, an enrolment or a revocation */
-#define SEEN_MAX_SLOTS (1u << 20) /* replay memory: 32 MiB at most */
 #define SWEEP_EVERY_SECONDS 60
+#define REPLAY_TOTAL_DEFAULT (1u << 20) /* marks of all keys: 24 MiB */
 /*
  * How long a newer request waits for a stale PATCH's worker to hand over
  * what had reached it (end_stale): milliseconds on a dead link; only a
@@ -54,16 +54,32 @@
 
 enum upload_state { ST_PARTIAL = 0, ST_COMPLETE = 1, ST_CUT_SHORT = 2, ST_REJECTED = 3 };
 
-struct rate {
-    uint8_t key[32];
-    int64_t window; /* minute number */
-    int count;
-};
-
-struct seen {
+/* One signed request the relay remembers: its digest and the ts it was signed with. */
+struct mark {
     uint8_t h[16];
     int64_t ts;
-    int used;
+};
+
+/*
+ * What the relay keeps about one enrolled kiosk key (made at its first
+ * genuine request): its request rate and its replay memory. The memory is
+ * a ring in the order remembered, at most replay_per_device marks: a key
+ * cannot crowd out any other, whatever it sends.
+ */
+struct dev {
+    uint8_t key[32];
+    int64_t window; /* minute number */
+    int count;      /* fresh requests in that minute */
+    int64_t rwindow;
+    int rcount;     /* repeated HEADs in that minute: a budget of their own */
+    struct mark *m;
+    size_t cap, head, n;
+    /*
+     * Marks are forgotten only when the key's ring (or the whole memory)
+     * is full: a request of this key dated at or before the latest
+     * forgotten one may be a replay, and is refused as one.
+     */
+    int64_t floor;
 };
 
 struct relay;
@@ -127,10 +143,11 @@ struct relay {
     struct registry *reg;
     dev_t reg_dev;
     ino_t reg_ino;
-    struct rate *rates;
-    size_t nrates, caprates;
-    struct seen *seen;
-    size_t seen_cap, seen_n;
+    struct dev *devs;
+    size_t ndevs, capdevs;
+    size_t marks;          /* in every ring together */
+    size_t replay_per_dev; /* the bounds of the replay memory, resolved */
+    size_t replay_total;
     uint8_t token_hash[32];
     struct MHD_Daemon *mhd;
     char *tls_cert_pem, *tls_key_pem;
@@ -1021,88 +1038,122 @@ static int device_check(void *ctx, const uint8_t pk[32])
 
 /* ---------------------------------------------------------------- replay memory, rates */
 
-/* 1 when seen before, 0 when now remembered, -1 when memory is full. */
-static int seen_add(struct relay *r, const uint8_t h[16], int64_t ts, int64_t t)
+/*
+ * Replay memory. Each genuine request of an enrolled key is remembered by
+ * the digest of its signature until its ts falls out of the clock window
+ * (the skew check refuses it then anyway). The order in authenticate()
+ * is what bounds it: a request is remembered only after the key's rate
+ * allowed it, so one key adds at most device_requests_per_minute marks a
+ * minute, and its marks live at most 2 x clock_skew_seconds: its ring
+ * holds them all (replay_per_device). A full ring forgets its own oldest
+ * mark, a full memory the oldest mark of the key holding the most; either
+ * way only that key's older requests are refused afterwards (its floor),
+ * never another kiosk's. All under auth_lock.
+ */
+
+/* The record of key `key`, made when missing; NULL when out of memory. */
+static struct dev *dev_of(struct relay *r, const uint8_t key[32])
 {
-    if ((r->seen_n + 1) * 2 > r->seen_cap) {
-        /* Rebuild without what the clock check refuses anyway. */
-        size_t live = 0;
-        int64_t oldest = t - r->cfg.clock_skew_seconds;
-        for (size_t i = 0; i < r->seen_cap; i++)
-            live += r->seen[i].used && r->seen[i].ts >= oldest;
-        size_t cap = 1024;
-        while (cap < (live + 1) * 4)
-            cap *= 2;
-        if (cap > SEEN_MAX_SLOTS) {
-            if ((live + 1) * 2 > SEEN_MAX_SLOTS)
-                return -1;
-            cap = SEEN_MAX_SLOTS;
-        }
-        struct seen *nv = calloc(cap, sizeof *nv);
+    /* O(n) scan: a border post has tens, at most a few hundred, kiosks. */
+    for (size_t i = 0; i < r->ndevs; i++)
+        if (memcmp(r->devs[i].key, key, 32) == 0)
+            return &r->devs[i];
+    if (r->ndevs == r->capdevs) {
+        size_t cap = r->capdevs ? r->capdevs * 2 : 64;
+        struct dev *nv = realloc(r->devs, cap * sizeof *nv);
         if (!nv)
-            return -1;
-        for (size_t i = 0; i < r->seen_cap; i++) {
-            if (!r->seen[i].used || r->seen[i].ts < oldest)
-                continue;
-            uint64_t x;
-            memcpy(&x, r->seen[i].h, 8);
-            size_t j = (size_t)(x & (cap - 1));
-            while (nv[j].used)
-                j = (j + 1) & (cap - 1);
-            nv[j] = r->seen[i];
-        }
-        free(r->seen);
-        r->seen = nv;
-        r->seen_cap = cap;
-        r->seen_n = live;
+            return NULL;
+        r->devs = nv;
+        r->capdevs = cap;
     }
-    uint64_t x;
-    memcpy(&x, h, 8);
-    size_t j = (size_t)(x & (r->seen_cap - 1));
-    while (r->seen[j].used) {
-        if (memcmp(r->seen[j].h, h, 16) == 0)
+    struct dev *d = &r->devs[r->ndevs++];
+    memset(d, 0, sizeof *d);
+    memcpy(d->key, key, 32);
+    d->window = d->rwindow = -1;
+    d->floor = INT64_MIN;
+    return d;
+}
+
+/* Forget the oldest mark of `d`; `evicted`: it may still be replayed, so raise the floor. */
+static void dev_pop(struct relay *r, struct dev *d, int evicted)
+{
+    if (evicted && d->m[d->head].ts > d->floor)
+        d->floor = d->m[d->head].ts;
+    d->head = (d->head + 1) % d->cap;
+    d->n--;
+    r->marks--;
+}
+
+/* 1 when (h, ts) may be a replay of a request of this key, else 0. */
+static int dev_seen(struct relay *r, struct dev *d, const uint8_t h[16], int64_t ts, int64_t t)
+{
+    /* Marks whose ts the clock check refuses now are of no more use. */
+    int64_t oldest = t - r->cfg.clock_skew_seconds;
+    while (d->n && d->m[d->head].ts < oldest)
+        dev_pop(r, d, 0);
+    if (ts <= d->floor)
+        return 1;
+    for (size_t i = 0, j = d->head; i < d->n; i++, j = (j + 1) % d->cap)
+        if (memcmp(d->m[j].h, h, 16) == 0)
             return 1;
-        j = (j + 1) & (r->seen_cap - 1);
-    }
-    memcpy(r->seen[j].h, h, 16);
-    r->seen[j].ts = ts;
-    r->seen[j].used = 1;
-    r->seen_n++;
     return 0;
 }
 
-/* Seconds to wait when over the rate, else 0 (and the request is counted). */
-static int rate_wait(struct relay *r, const uint8_t key[32], int64_t t)
+/* Remember (h, ts) for `d`; never fails for lack of room (it forgets instead). */
+static void dev_remember(struct relay *r, struct dev *d, const uint8_t h[16], int64_t ts)
+{
+    if (d->n == r->replay_per_dev)
+        dev_pop(r, d, 1);
+    if (r->marks >= r->replay_total) {
+        struct dev *big = d;
+        for (size_t i = 0; i < r->ndevs; i++)
+            if (r->devs[i].n > big->n)
+                big = &r->devs[i];
+        if (big->n)
+            dev_pop(r, big, 1);
+    }
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        if (cap > r->replay_per_dev)
+            cap = r->replay_per_dev;
+        struct mark *nv = malloc(cap * sizeof *nv);
+        if (!nv && !d->n) {
+            /* Out of memory with nothing to forget: refuse this key's requests up to ts instead. */
+            if (ts > d->floor)
+                d->floor = ts;
+            return;
+        }
+        if (!nv) {
+            dev_pop(r, d, 1);
+        } else {
+            for (size_t i = 0; i < d->n; i++)
+                nv[i] = d->m[(d->head + i) % d->cap];
+            free(d->m);
+            d->m = nv;
+            d->cap = cap;
+            d->head = 0;
+        }
+    }
+    struct mark *m = &d->m[(d->head + d->n) % d->cap];
+    memcpy(m->h, h, 16);
+    m->ts = ts;
+    d->n++;
+    r->marks++;
+}
+
+/* Seconds to wait when over `limit` in this minute, else 0 (and the request is counted). */
+static int minute_wait(int64_t *window, int *count, int limit, int64_t t)
 {
     int64_t minute = t / 60;
-    /* O(n) scan: a border post has tens, at most a few hundred, kiosks. */
-    struct rate *e = NULL;
-    for (size_t i = 0; i < r->nrates && !e; i++)
-        if (memcmp(r->rates[i].key, key, 32) == 0)
-            e = &r->rates[i];
-    if (!e) {
-        if (r->nrates == r->caprates) {
-            size_t cap = r->caprates ? r->caprates * 2 : 64;
-            struct rate *nv = realloc(r->rates, cap * sizeof *nv);
-            if (!nv)
-                return 60; /* out of memory: slow everyone down rather than crash */
-            r->rates = nv;
-            r->caprates = cap;
-        }
-        e = &r->rates[r->nrates++];
-        memcpy(e->key, key, 32);
-        e->window = minute;
-        e->count = 0;
+    if (*window != minute) {
+        *window = minute;
+        *count = 0;
     }
-    if (e->window != minute) {
-        e->window = minute;
-        e->count = 0;
-    }
-    if (e->count >= r->cfg.device_requests_per_minute) {
+    if (*count >= limit) {
         int wait = (int)((minute + 1) * 60 - t);
         return wait > 0 ? wait : 1;
     }
-    e->count++;
+    (*count)++;
     return 0;
 }
 
@@ -1198,20 +1249,33 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
     /*
      * Replays: a signed POST, PATCH or DELETE is good once. A HEAD changes
      * nothing, and a tus client may well ask twice within one second (the
-     * same text, so the same signature): it is answered every time.
+     * same text, so the same signature): it is answered every time, but a
+     * repeated HEAD counts against a budget of its own, so that a captured
+     * HEAD sent again and again cannot use up the kiosk's rate. The rate is
+     * applied before a request is remembered: what the relay remembers of
+     * a key is bounded by what the rate lets through (dev_remember).
      */
+    struct dev *d = dev_of(r, a.key);
+    if (!d) {
+        answer(resp, 503, "the relay is out of memory: try again later");
+        goto out;
+    }
     uint8_t h[16];
     crypto_generichash(h, sizeof h, a.sig, sizeof a.sig, a.key, sizeof a.key);
-    int s = strcmp(method, "HEAD") == 0 ? 0 : seen_add(r, h, a.ts, t);
-    if (s == 1) {
-        answer(resp, 401, "replay: this signed request was used before; sign each request afresh");
-        goto out;
+    int head = strcmp(method, "HEAD") == 0;
+    int wait;
+    if (dev_seen(r, d, h, a.ts, t)) {
+        if (!head) {
+            answer(resp, 401,
+                   "replay: this signed request was used before; sign each request afresh");
+            goto out;
+        }
+        wait = minute_wait(&d->rwindow, &d->rcount, r->cfg.device_requests_per_minute, t);
+    } else {
+        wait = minute_wait(&d->window, &d->count, r->cfg.device_requests_per_minute, t);
+        if (!wait)
+            dev_remember(r, d, h, a.ts);
     }
-    if (s < 0) {
-        answer(resp, 503, "the relay is too busy to remember more requests: try again later");
-        goto out;
-    }
-    int wait = rate_wait(r, a.key, t);
     if (wait) {
         answer(resp, 429, "too many requests: at most %d a minute from one kiosk; retry in %d s",
                r->cfg.device_requests_per_minute, wait);
@@ -3129,6 +3193,13 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
         return RELAY_E_NOMEM;
     }
     r->cfg = *c;
+    r->replay_per_dev = c->replay_per_device;
+    if (!r->replay_per_dev) {
+        uint64_t want = (uint64_t)c->device_requests_per_minute *
+                        ((uint64_t)c->clock_skew_seconds * 2 / 60 + 2);
+        r->replay_per_dev = want < 256 ? 256 : want > 65536 ? 65536 : (size_t)want;
+    }
+    r->replay_total = c->replay_total ? c->replay_total : REPLAY_TOTAL_DEFAULT;
     pthread_mutex_init(&r->db_lock, NULL);
     pthread_mutex_init(&r->auth_lock, NULL);
     pthread_mutex_init(&r->sweep_lock, NULL);
@@ -3509,8 +3580,9 @@ void relay_close(struct relay *r)
     if (r->db)
         sqlite3_close(r->db);
     registry_close(r->reg);
-    free(r->rates);
-    free(r->seen);
+    for (size_t i = 0; i < r->ndevs; i++)
+        free(r->devs[i].m);
+    free(r->devs);
     pthread_mutex_destroy(&r->db_lock);
     pthread_mutex_destroy(&r->auth_lock);
     pthread_mutex_destroy(&r->sweep_lock);

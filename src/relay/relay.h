@@ -61,6 +61,14 @@ struct relay_config {
     uint64_t device_quota_bytes;    /* unfetched bytes per kiosk (507) */
     int device_requests_per_minute; /* 429 beyond */
     int clock_skew_seconds;         /* how far a request's ts may be from the relay's clock */
+    /*
+     * Replay memory (not in relay.conf): marks kept per kiosk key, and in
+     * all. 0 = the default: per key, what device_requests_per_minute lets
+     * one kiosk send in 2 x clock_skew_seconds (+ 2 minutes), at least
+     * 256, at most 65536; in all, 1 Mi marks (24 MiB).
+     */
+    size_t replay_per_device;
+    size_t replay_total;
     int64_t partial_ttl_seconds;    /* an untouched partial upload expires after this */
     int64_t keep_fetched_seconds;   /* a fetched tip's bytes are deleted after this */
     int64_t keep_rejected_seconds;  /* a refused (422) upload is kept this long for a technician */
