@@ -69,6 +69,15 @@ NODE_PID=$!
 wait "$NODE_PID"
 rc=$?
 NODE_PID=
+# The station saw the whole run: under ASan/UBSan its log names any fault.
+fixture_stop
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/station.log" "$T/relay.log" 2>/dev/null; then
+    echo "FAIL station_browser_station_runs_clean"
+    grep -hE -A12 'AddressSanitizer|LeakSanitizer|runtime error:' "$T/station.log" "$T/relay.log" | head -n 40 | sed 's/^/    /'
+    rc=1
+else
+    echo "PASS station_browser_station_runs_clean"
+fi
 if [ $rc -ne 0 ]; then
     [ $rc -ge 124 ] && echo "FAIL station_browser_finishes_in_time (exit $rc)"
     echo "  station log:"
