@@ -61,7 +61,7 @@ until [ "$(count_tips)" = 4 ] || [ $n -ge 300 ]; do n=$((n + 1)); sleep 0.1; don
 mkdir -p "$OUT"
 rm -f "$OUT"/station-*.png
 # Fixed times in the pictures' clocks would need a fake clock; the times shown are today's.
-HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_CACHE_HOME="$T/home/.cache" \
+TMPDIR="$T" HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_CACHE_HOME="$T/home/.cache" \
 PW_DIR="$PW_DIR" CHROMIUM="$CHROMIUM" STATION_URL="$STATION_URL" OUT="$OUT" \
     SETUP_CODE="$SETUP_CODE" K1="$K1" VOICE="$VOICE" XSS="$XSS" RTL="$RTL" PRACTICE="$PRACTICE" \
     RELAY_PID="$RELAY_PID" MAKETIP="$B/helpers/maketip" UPLINK="$B/homthu-uplink" \
