@@ -59,7 +59,7 @@ until [ "$(count_tips)" = 4 ] || [ $n -ge 200 ]; do
 done
 
 # The browser gets a private HOME and temp folder (its profile, caches,
-# downloads) inside $T: removed with it, whatever happens.
+# downloads) inside $T, removed with it.
 TMPDIR="$T" HOME="$T/home" XDG_CONFIG_HOME="$T/home/.config" XDG_CACHE_HOME="$T/home/.cache" \
 PW_DIR="$PW_DIR" CHROMIUM="$HOMTHU_CHROMIUM" STATION_URL="$STATION_URL" POST="$POST" \
     SETUP_CODE="$SETUP_CODE" K1="$K1" VOICE="$VOICE" XSS="$XSS" RTL="$RTL" PRACTICE="$PRACTICE" \
