@@ -71,10 +71,14 @@ async function shoot(c, name, hash, ready) {
   if (ready) await ready(page);
   await page.waitForFunction(() => !document.querySelector('.loading'), null, { timeout: WAIT }).catch(() => {});
   await page.evaluate(() => document.fonts.ready);
-  const file = path.join(OUT, `station-${c.lang}-${c.size}-${name}.png`);
+  // Named like homthu-screens' kiosk pictures: size, language, order, page.
+  const no = String(ORDER.indexOf(name) + 1).padStart(2, '0');
+  const file = path.join(OUT, `station-${c.size}-${c.lang}-${no}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   shots++;
 }
+const ORDER = ['setup', 'login-error', 'tips-locked', 'kiosks-locked', 'tips-unlocked', 'tip', 'tip-typed', 'tip-rtl',
+  'print', 'print-paper', 'audit', 'officers', 'kiosks', 'password', 'kiosks-technician', 'banner-relay-down'];
 const sel = (id) => `[data-testid="${id}"]`;
 const waitTid = (id) => (page) => page.locator(sel(id)).first().waitFor();
 
