@@ -415,6 +415,22 @@ async function main(browser, attacker) {
     assert(!st.notes.some((n) => /forged/.test(n)), 'a forged note was kept');
   });
 
+  // --- the audit log, in the officer's words ---
+  await step('audit_says_every_action_in_words', async () => {
+    await A.goto(URL0 + '/#/audit');
+    await tid(A, 'audit-row').first().waitFor();
+    const rows = await A.evaluate(() => Array.from(document.querySelectorAll('[data-testid="audit-row"]')).map((tr) =>
+      ({ action: tr.getAttribute('data-action'), words: tr.children[2].textContent.trim() })));
+    const seen = new Set(rows.map((r) => r.action));
+    for (const a of ['commander_made', 'officer_added', 'logged_in', 'logged_out', 'login_locked_out', 'unlock_refused',
+      'unlocked', 'opened', 'listened', 'downloaded_recording', 'exported_list', 'status_changed']) {
+      assert(seen.has(a), `no "${a}" entry`);
+    }
+    const raw = rows.filter((r) => r.words === r.action || /_/.test(r.words));
+    assert(raw.length === 0, `shown as codes: ${[...new Set(raw.map((r) => r.action))]}`);
+    assert((await tid(A, 'audit-intact').getAttribute('data-intact')) === 'true', 'the log says it was altered');
+  });
+
   // --- lock: what was on screen goes ---
   await step('lock_hides_tip_content', async () => {
     await A.goto(URL0 + '/#/tips/' + E.VOICE);
