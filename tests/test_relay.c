@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -2278,6 +2279,23 @@ TEST(test_relay_conf_is_read_strictly_with_clear_messages)
     ASSERT_EQ(rc.clock_skew_seconds, 600);
     ASSERT_EQ(rc.keep_fetched_seconds, 168 * 3600);
     ASSERT_STR_EQ(rc.tls_cert, "");
+    /* The time budgets and the per-address limit: defaults, and what the file says. */
+    ASSERT_EQ(rc.max_connections_per_address, -1);
+    ASSERT_EQ(rc.header_timeout_seconds, 30);
+    ASSERT_EQ(rc.body_timeout_seconds, 60);
+    ASSERT_EQ(rc.body_min_bytes_per_second, 500);
+    config_free(c);
+    static const char budgets[] = "registry = r.db\npost_token = " TOKEN "\n"
+                                  "max_connections_per_address = 0\n"
+                                  "header_timeout_seconds = 20\n"
+                                  "body_timeout_seconds = 40\n"
+                                  "body_min_bytes_per_second = 0\n";
+    ASSERT_EQ(config_load_mem(&c, "relay.conf", budgets, strlen(budgets), err, sizeof err), 0);
+    ASSERT_EQ(relay_config_read(c, &rc, err, sizeof err), 0);
+    ASSERT_EQ(rc.max_connections_per_address, 0);
+    ASSERT_EQ(rc.header_timeout_seconds, 20);
+    ASSERT_EQ(rc.body_timeout_seconds, 40);
+    ASSERT_EQ(rc.body_min_bytes_per_second, 0);
     config_free(c);
 
     static const struct {
@@ -2293,6 +2311,10 @@ TEST(test_relay_conf_is_read_strictly_with_clear_messages)
          "relay.conf: tls_cert and tls_key go together"},
         {"registry = r.db\npost_token = " TOKEN "\nmax_tip_bytes = 100\n",
          "max_tip_bytes = 100 is out of range"},
+        {"registry = r.db\npost_token = " TOKEN "\nheader_timeout_seconds = 0\n",
+         "header_timeout_seconds = 0 is out of range"},
+        {"registry = r.db\npost_token = " TOKEN "\nmax_connections_per_address = -1\n",
+         "max_connections_per_address = -1 is out of range"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         c = NULL;
@@ -2677,6 +2699,154 @@ TEST(test_relay_remembers_a_request_only_once_the_rate_let_it_through)
     atomic_store(&fake_now, T0 + 60);
     ASSERT_EQ(inproc(&f, &f.k[1], "DELETE", paths[1999], T0), 404);
     ASSERT_EQ(inproc(&f, &f.k[1], "DELETE", paths[0], T0), 401);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+/* A raw connection to the relay from source address 127.0.0.<last> (all of 127/8 is this machine). */
+static int raw_connect_from(uint16_t port, int last)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(fd >= 0);
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    src.sin_addr.s_addr = htonl(0x7f000000u | (uint32_t)last);
+    ASSERT_EQ(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* 1 when the relay has closed `fd` (end of stream or reset), reading what it said first. */
+static int raw_closed(int fd)
+{
+    char buf[4096];
+    for (;;) {
+        ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return 1;
+        if (k < 0)
+            return 0;
+    }
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+TEST(test_relay_slow_connections_neither_pile_up_nor_last_and_honest_kiosks_upload)
+{
+    struct fx f;
+    fx_init(&f);
+    f.cfg.threads = 0; /* the default: a thread per connection, what slow connections used up */
+    f.cfg.max_connections_per_address = 8;
+    f.cfg.header_timeout_seconds = 2;
+    f.cfg.body_timeout_seconds = 2;
+    f.cfg.body_min_bytes_per_second = 100000;
+    fx_start(&f);
+
+    /*
+     * The attack: 300 connections from one address, each sending its
+     * request head a line at a time, a line every half second, for ever
+     * (before the fix, 256 such held every connection the relay had:
+     * libmicrohttpd's timeout counts only silence).
+     */
+    enum { SLOW = 300 };
+    static int fds[SLOW];
+    double start = mono_s();
+    for (int i = 0; i < SLOW; i++) {
+        fds[i] = raw_connect_from(f.port, 2);
+        static const char line[] = "PATCH /files/00000000000000000000000000000000 HTTP/1.1\r\n";
+        (void)send(fds[i], line, sizeof line - 1, MSG_NOSIGNAL);
+    }
+    /* A kiosk that had a request answered, then trickles the next head on the same connection. */
+    int kept = raw_connect_from(f.port, 3);
+    static const char opts[] = "OPTIONS /files/ HTTP/1.1\r\nHost: relay\r\n\r\n";
+    raw_send(kept, opts, sizeof opts - 1);
+    char resp[2048];
+    raw_read_head(kept, resp, sizeof resp, 5000);
+    ASSERT(strncmp(resp, "HTTP/1.1 204", 12) == 0);
+    double kept_at = mono_s();
+
+    int open_left = SLOW, rounds = 0;
+    double all_closed = 0;
+    while (mono_s() - start < 5.0) {
+        /* The honest kiosk, from its own address, creates, uploads, is verified: throughout. */
+        still_serving(&f);
+        rounds++;
+        open_left = 0;
+        for (int i = 0; i < SLOW; i++) {
+            if (fds[i] < 0)
+                continue;
+            if (raw_closed(fds[i])) {
+                close(fds[i]);
+                fds[i] = -1;
+                continue;
+            }
+            open_left++;
+            (void)send(fds[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+        }
+        (void)send(kept, "X", 1, MSG_NOSIGNAL);
+        if (!open_left && !all_closed)
+            all_closed = mono_s() - start;
+        usleep(500 * 1000);
+    }
+    /* At most 8 were ever let in; those were closed within their 2 s (and a watchdog tick). */
+    ASSERT_EQ(open_left, 0);
+    ASSERT(all_closed > 0 && all_closed < 2.0 + 1.5);
+    ASSERT(rounds >= 5);
+    ASSERT(raw_closed(kept));
+    ASSERT(mono_s() - kept_at < 5.0 + 1.0);
+    close(kept);
+
+    /*
+     * A slow PATCH body from an enrolled kiosk: its first whole chunk at
+     * once, then a byte every 300 ms. It is ended within its budget, and
+     * keeps what came whole, as a PATCH cut off does.
+     */
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[1], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    char auth[400], x[33], head[1024], path[64];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[1], NULL, "PATCH", path, next_ts(), "0", NULL);
+    snprintf(head, sizeof head,
+             "PATCH %s HTTP/1.1\r\nHost: relay\r\nTus-Resumable: 1.0.0\r\n%s\r\n"
+             "Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             path, auth, env.n);
+    int slow = raw_connect_from(f.port, 4);
+    raw_send(slow, head, strlen(head));
+    size_t first = ENVELOPE_HEADER_BYTES + ENVELOPE_CHUNK_CIPHER;
+    raw_send(slow, env.p, first);
+    double body_start = mono_s();
+    size_t at = first;
+    while (!raw_closed(slow) && mono_s() - body_start < 10.0) {
+        (void)send(slow, env.p + at++, 1, MSG_NOSIGNAL);
+        usleep(300 * 1000);
+    }
+    double lasted = mono_s() - body_start;
+    ASSERT(lasted < 2.0 + 1.5);
+    close(slow);
+    tus_head(&f, &f.k[1], tip, &h);
+    ASSERT_EQ(h.status, 200);
+    char want[32];
+    snprintf(want, sizeof want, "%zu", first);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), want);
+    http_free(&h);
+    tus_patch(&f, &f.k[1], tip, first, env.p + first, env.n - first, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    ASSERT(log_has("closed 1 connection: the body came slower than 2 s"));
+    free(env.p);
     still_serving(&f);
     fx_close(&f);
 }

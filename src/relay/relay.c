@@ -44,6 +44,8 @@
 #define LIST_LIMIT_MAX 1000
 #define SMALL_BODY_MAX 1024 /* a heartbeat, an enrolment or a revocation */
 #define SWEEP_EVERY_SECONDS 60
+#define QUIET_SECONDS 10 /* a line an outsider can cause: at most one per this, per kind */
+#define WATCHDOG_TICK_MS 250
 #define REPLAY_TOTAL_DEFAULT (1u << 20) /* marks of all keys: 24 MiB */
 /*
  * How long a newer request waits for a stale PATCH's worker to hand over
@@ -84,6 +86,25 @@ struct dev {
 
 struct relay;
 struct relay_call;
+
+/* A kind of log line that is said at most once per QUIET_SECONDS, with a count of the rest. */
+struct quiet {
+    int said;
+    int64_t at;         /* when it was last said */
+    unsigned long held; /* how many since were not */
+};
+
+enum sock_phase { SOCK_HEAD, SOCK_BODY, SOCK_ANSWER };
+
+/* One open connection, as the watchdog sees it. */
+struct sock {
+    struct sock *next, *prev;
+    int fd;
+    enum sock_phase phase;
+    int64_t since; /* ms, monotonic: the head is awaited, or the body began, since */
+    uint64_t got;  /* body bytes so far */
+    int cut;       /* closed by the watchdog */
+};
 
 /*
  * Work for the writer thread, run inside the batch's one transaction with
@@ -156,6 +177,18 @@ struct relay {
     int sweeper_on, stopping;
     pthread_mutex_t sweep_lock;
     pthread_cond_t sweep_cond;
+    /*
+     * Every open connection, for its time budget (watchdog): the request
+     * head and body must come in time, however they trickle.
+     */
+    pthread_mutex_t sock_lock;
+    pthread_cond_t sock_cond;
+    struct sock *socks;
+    pthread_t watchdog;
+    int watchdog_on, watchdog_stop;
+    /* Lines an outsider can cause, at most one per QUIET_SECONDS each (say_quietly). */
+    pthread_mutex_t quiet_lock;
+    struct quiet q_refused[6], q_http, q_slow_head, q_slow_body;
 };
 
 struct upload {
@@ -239,6 +272,55 @@ static void say(const struct relay *r, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     r->cfg.log(r->cfg.log_ctx, line);
+}
+
+/*
+ * say(), for lines anyone on the network can cause (a refusal, a slow
+ * connection closed): at most one per QUIET_SECONDS of each kind, which
+ * tells how many were not said since. A flood of bad requests then costs
+ * the log a line every few seconds, not a line each.
+ */
+static void say_quietly(struct relay *r, struct quiet *q, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say_quietly(struct relay *r, struct quiet *q, const char *fmt, ...)
+{
+    if (!r->cfg.log)
+        return;
+    int64_t t = now(r);
+    unsigned long held = 0;
+    int64_t since = 0;
+    pthread_mutex_lock(&r->quiet_lock);
+    int speak = !q->said || t - q->at >= QUIET_SECONDS || t < q->at;
+    if (speak) {
+        held = q->held;
+        since = t - q->at;
+        q->said = 1;
+        q->at = t;
+        q->held = 0;
+    } else {
+        q->held++;
+    }
+    pthread_mutex_unlock(&r->quiet_lock);
+    if (!speak)
+        return;
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (held && n >= 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n,
+                 " (and %lu more like it in the %lld s before, not logged one by one)", held,
+                 (long long)since);
+    r->cfg.log(r->cfg.log_ctx, line);
+}
+
+/* Milliseconds of a clock that only goes forward: the time budgets of connections. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* errbuf_say without the code, under this file's old name. */
@@ -597,6 +679,10 @@ const char *const relay_config_keys[] = {
     "threads",
     "max_connections",
     "connection_timeout_seconds",
+    "max_connections_per_address",
+    "header_timeout_seconds",
+    "body_timeout_seconds",
+    "body_min_bytes_per_second",
     NULL,
 };
 
@@ -615,6 +701,10 @@ void relay_config_defaults(struct relay_config *c)
     c->threads = 0;
     c->max_connections = 256;
     c->connection_timeout_seconds = 120;
+    c->max_connections_per_address = -1;
+    c->header_timeout_seconds = 30;
+    c->body_timeout_seconds = 60;
+    c->body_min_bytes_per_second = 500;
 }
 
 int relay_config_read(const struct config *f, struct relay_config *out, char *err, size_t errlen)
@@ -701,6 +791,20 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
     if (config_get_int(f, "connection_timeout_seconds", 120, 5, 3600, &v, err, errlen))
         return RELAY_E_CONFIG;
     out->connection_timeout_seconds = (int)v;
+    if (config_has(f, "max_connections_per_address")) {
+        if (config_get_int(f, "max_connections_per_address", 32, 0, 65536, &v, err, errlen))
+            return RELAY_E_CONFIG;
+        out->max_connections_per_address = (int)v;
+    }
+    if (config_get_int(f, "header_timeout_seconds", 30, 1, 3600, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->header_timeout_seconds = (int)v;
+    if (config_get_int(f, "body_timeout_seconds", 60, 1, 86400, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->body_timeout_seconds = (int)v;
+    if (config_get_int(f, "body_min_bytes_per_second", 500, 0, 1000000000, &v, err, errlen))
+        return RELAY_E_CONFIG;
+    out->body_min_bytes_per_second = (int)v;
     return 0;
 }
 
@@ -3183,7 +3287,9 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     }
     if (c->device_requests_per_minute < 1 || c->clock_skew_seconds < 1 ||
         c->partial_ttl_seconds < 1 || c->threads < 0 || c->max_connections < 1 ||
-        c->connection_timeout_seconds < 1 || c->max_tip_bytes < envelope_min_bytes()) {
+        c->connection_timeout_seconds < 1 || c->max_tip_bytes < envelope_min_bytes() ||
+        c->header_timeout_seconds < 1 || c->body_timeout_seconds < 1 ||
+        c->body_min_bytes_per_second < 0) {
         set_err(err, errlen, "relay: a limit in the configuration is zero or too small");
         return RELAY_E_CONFIG;
     }
@@ -3204,6 +3310,9 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     pthread_mutex_init(&r->auth_lock, NULL);
     pthread_mutex_init(&r->sweep_lock, NULL);
     pthread_cond_init(&r->sweep_cond, NULL);
+    pthread_mutex_init(&r->sock_lock, NULL);
+    pthread_cond_init(&r->sock_cond, NULL);
+    pthread_mutex_init(&r->quiet_lock, NULL);
     pthread_mutex_init(&r->commit_lock, NULL);
     pthread_mutex_init(&r->rd_lock, NULL);
     pthread_mutex_init(&r->ck_lock, NULL);
@@ -3316,6 +3425,125 @@ static enum MHD_Result queue(struct MHD_Connection *mc, struct relay_response *r
     return ret;
 }
 
+/* ---- the time budgets of connections ---- */
+
+/* Where connection `mc` stands now (NULL: untracked, e.g. no memory for it). */
+static void sock_phase(struct relay *r, struct MHD_Connection *mc, enum sock_phase phase,
+                       uint64_t more)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct sock *sk = ci ? ci->socket_context : NULL;
+    if (!sk)
+        return;
+    pthread_mutex_lock(&r->sock_lock);
+    if (sk->phase != phase) {
+        sk->phase = phase;
+        sk->since = mono_ms();
+        sk->got = 0;
+    }
+    sk->got += more;
+    pthread_mutex_unlock(&r->sock_lock);
+}
+
+/*
+ * A connection opens or closes. libmicrohttpd says "closed" before it
+ * closes the socket, so a socket in the list is never another's.
+ */
+static void on_connection(void *cls, struct MHD_Connection *mc, void **ctx,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct relay *r = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct sock *sk = ci ? calloc(1, sizeof *sk) : NULL;
+        *ctx = sk;
+        if (!sk)
+            return;
+        sk->fd = ci->connect_fd;
+        sk->phase = SOCK_HEAD;
+        sk->since = mono_ms();
+        pthread_mutex_lock(&r->sock_lock);
+        sk->next = r->socks;
+        if (r->socks)
+            r->socks->prev = sk;
+        r->socks = sk;
+        pthread_mutex_unlock(&r->sock_lock);
+        return;
+    }
+    struct sock *sk = *ctx;
+    if (!sk)
+        return;
+    pthread_mutex_lock(&r->sock_lock);
+    if (sk->prev)
+        sk->prev->next = sk->next;
+    else
+        r->socks = sk->next;
+    if (sk->next)
+        sk->next->prev = sk->prev;
+    pthread_mutex_unlock(&r->sock_lock);
+    free(sk);
+    *ctx = NULL;
+}
+
+/*
+ * Close every connection over its budget: a head not complete
+ * header_timeout_seconds after the connection opened (or answered its
+ * last request), a body slower than its allowance. libmicrohttpd's own
+ * timeout counts only silence, so a byte every few seconds would hold a
+ * connection (and its thread) for ever; here the clock runs from the
+ * start. Closing the socket makes its worker end the request as cut off.
+ */
+static void *watchdog_main(void *arg)
+{
+    struct relay *r = arg;
+    pthread_mutex_lock(&r->sock_lock);
+    while (!r->watchdog_stop) {
+        int64_t t = mono_ms();
+        int heads = 0, bodies = 0;
+        for (struct sock *sk = r->socks; sk; sk = sk->next) {
+            if (sk->cut || sk->phase == SOCK_ANSWER)
+                continue;
+            int64_t budget = sk->phase == SOCK_HEAD ? (int64_t)r->cfg.header_timeout_seconds * 1000
+                                                    : (int64_t)r->cfg.body_timeout_seconds * 1000;
+            if (sk->phase == SOCK_BODY && r->cfg.body_min_bytes_per_second > 0)
+                budget += (int64_t)(sk->got * 1000 / (uint64_t)r->cfg.body_min_bytes_per_second);
+            if (t - sk->since <= budget)
+                continue;
+            shutdown(sk->fd, SHUT_RDWR);
+            sk->cut = 1;
+            heads += sk->phase == SOCK_HEAD;
+            bodies += sk->phase == SOCK_BODY;
+        }
+        if (heads || bodies) {
+            pthread_mutex_unlock(&r->sock_lock);
+            if (heads)
+                say_quietly(r, &r->q_slow_head,
+                            "closed %d connection%s: no whole request head within %d s", heads,
+                            heads == 1 ? "" : "s", r->cfg.header_timeout_seconds);
+            if (bodies)
+                say_quietly(r, &r->q_slow_body,
+                            "closed %d connection%s: the body came slower than %d s + 1 s per %d "
+                            "bytes",
+                            bodies, bodies == 1 ? "" : "s", r->cfg.body_timeout_seconds,
+                            r->cfg.body_min_bytes_per_second);
+            pthread_mutex_lock(&r->sock_lock);
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WATCHDOG_TICK_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (!r->watchdog_stop)
+            pthread_cond_timedwait(&r->sock_cond, &r->sock_lock, &until);
+    }
+    pthread_mutex_unlock(&r->sock_lock);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **ctx)
@@ -3329,6 +3557,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         if (!k)
             return MHD_NO;
         *ctx = k;
+        sock_phase(r, mc, SOCK_BODY, 0); /* the head is whole: the body's budget starts */
         struct relay_header hv[MAX_REQUEST_HEADERS], av[MAX_REQUEST_ARGS];
         struct collect h = {hv, 0, MAX_REQUEST_HEADERS, 0};
         struct collect a = {av, 0, MAX_REQUEST_ARGS, 0};
@@ -3351,8 +3580,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
              */
             const char *cl = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
             if (MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Transfer-Encoding") ||
-                (cl && strcmp(cl, "0") != 0))
+                (cl && strcmp(cl, "0") != 0)) {
+                sock_phase(r, mc, SOCK_ANSWER, 0);
                 return queue(mc, &k->resp);
+            }
             k->held = 1;
             return MHD_YES;
         }
@@ -3369,10 +3600,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return MHD_YES; /* the body, please */
     }
     if (*upload_data_size) {
+        sock_phase(r, mc, SOCK_BODY, *upload_data_size);
         relay_call_body(k->call, (const uint8_t *)upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    sock_phase(r, mc, SOCK_ANSWER, 0); /* the body is whole: the answer has no budget */
     if (k->held) {
         k->held = 0;
         return queue(mc, &k->resp);
@@ -3388,9 +3621,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 static void on_completed(void *cls, struct MHD_Connection *mc, void **ctx,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)mc;
     (void)toe;
+    /* Kept alive: the next request's head is awaited from now. */
+    sock_phase(cls, mc, SOCK_HEAD, 0);
     struct conn *k = *ctx;
     if (!k)
         return;
@@ -3409,7 +3642,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = 0;
-    say(r, "http: %s", line);
+    say_quietly(r, &r->q_http, "http: %s", line);
 }
 
 static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, int *v6,
@@ -3450,6 +3683,16 @@ bad:
     return -1;
 }
 
+/* 127.0.0.0/8 or ::1: only this machine (a proxy) can connect. */
+static int loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
 int relay_start(struct relay *r, uint16_t *port_out, char *err, size_t errlen)
 {
     if (!r || r->mhd)
@@ -3480,14 +3723,24 @@ int relay_start(struct relay *r, uint16_t *port_out, char *err, size_t errlen)
         }
         flags |= MHD_USE_TLS;
     }
-    struct MHD_OptionItem opts[10] = {
+    /*
+     * One address may hold only so many connections (nginx's limit_conn):
+     * behind a proxy on this machine every connection is the proxy's, so
+     * by default there is no limit then, and the proxy applies it.
+     */
+    int per_address = r->cfg.max_connections_per_address;
+    if (per_address < 0)
+        per_address = loopback(&ss) ? 0 : 32;
+    struct MHD_OptionItem opts[12] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, r}, /* first: MHD logs from here on */
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, r},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, r},
         {MHD_OPTION_CONNECTION_LIMIT, r->cfg.max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, r->cfg.connection_timeout_seconds, NULL},
+        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, NULL},
     };
-    size_t nopt = 5;
+    size_t nopt = 7;
     /*
      * A request waits for the disk while a commit it needs is flushed. In a
      * pool, the worker's other connections wait with it, and a flush gathers
@@ -3521,7 +3774,22 @@ int relay_start(struct relay *r, uint16_t *port_out, char *err, size_t errlen)
     r->stopping = 0;
     if (pthread_create(&r->sweeper, NULL, sweeper, r) == 0)
         r->sweeper_on = 1;
-    say(r, "listening on %s (port %u, %s)", r->cfg.listen, (unsigned)port, tls ? "https" : "http");
+    r->watchdog_stop = 0;
+    if (pthread_create(&r->watchdog, NULL, watchdog_main, r) != 0) {
+        set_err(err, errlen, "relay: cannot start the thread that times connections");
+        relay_stop(r);
+        return RELAY_E_NOMEM;
+    }
+    r->watchdog_on = 1;
+    char per[40] = "no limit per address (a proxy in front)";
+    if (per_address > 0)
+        snprintf(per, sizeof per, "%d per address", per_address);
+    say(r,
+        "listening on %s (port %u, %s): at most %d connections, %s; a request head within %d s, "
+        "a body within %d s + 1 s per %d bytes",
+        r->cfg.listen, (unsigned)port, tls ? "https" : "http", r->cfg.max_connections, per,
+        r->cfg.header_timeout_seconds, r->cfg.body_timeout_seconds,
+        r->cfg.body_min_bytes_per_second);
     return 0;
 }
 
@@ -3536,6 +3804,14 @@ void relay_stop(struct relay *r)
         pthread_mutex_unlock(&r->sweep_lock);
         pthread_join(r->sweeper, NULL);
         r->sweeper_on = 0;
+    }
+    if (r->watchdog_on) {
+        pthread_mutex_lock(&r->sock_lock);
+        r->watchdog_stop = 1;
+        pthread_cond_signal(&r->sock_cond);
+        pthread_mutex_unlock(&r->sock_lock);
+        pthread_join(r->watchdog, NULL);
+        r->watchdog_on = 0;
     }
     if (r->mhd) {
         MHD_stop_daemon(r->mhd); /* in-flight PATCHes end through on_completed */
@@ -3587,6 +3863,9 @@ void relay_close(struct relay *r)
     pthread_mutex_destroy(&r->auth_lock);
     pthread_mutex_destroy(&r->sweep_lock);
     pthread_cond_destroy(&r->sweep_cond);
+    pthread_mutex_destroy(&r->sock_lock);
+    pthread_cond_destroy(&r->sock_cond);
+    pthread_mutex_destroy(&r->quiet_lock);
     pthread_mutex_destroy(&r->commit_lock);
     pthread_mutex_destroy(&r->rd_lock);
     pthread_mutex_destroy(&r->ck_lock);

@@ -75,6 +75,23 @@ struct relay_config {
     int threads;                    /* 0: a thread per connection; else a pool of this many */
     int max_connections;
     int connection_timeout_seconds; /* idle connection; generous for 2G links */
+    /*
+     * Connections from one address at once; 0 = no limit. -1 (the
+     * default): 32, or no limit when `listen` is a loopback address (a
+     * proxy in front, every connection from 127.0.0.1: limit it there).
+     */
+    int max_connections_per_address;
+    /*
+     * Time budgets per request, whatever trickles in: its whole head must
+     * come within header_timeout_seconds of the connection's start (or of
+     * the answer before it, kept alive), its body within
+     * body_timeout_seconds plus a second for every body_min_bytes_per_second
+     * bytes that came (0: no allowance). Over budget, the connection is
+     * closed (a PATCH keeps its whole chunks).
+     */
+    int header_timeout_seconds;
+    int body_timeout_seconds;
+    int body_min_bytes_per_second;
 
     /* Seconds since the epoch; NULL = time(). Tests move time by hand. */
     int64_t (*clock)(void *ctx);
