@@ -189,6 +189,8 @@ screens: deps
 	@$(MAKE) --no-print-directory all
 	@./tools/demo.sh setup
 	@$(BUILD)/homthu-screens --config build/demo/kiosk/kiosk.conf --out build/screens
+	@./tools/browser-deps.sh
+	@./tools/station-screens.sh $(BUILD) build/screens
 
 # The kiosk in a window on this desk, with demo keys (see README).
 run: deps

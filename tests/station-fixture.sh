@@ -24,7 +24,7 @@ fixture_relay() {
     "$B/homthu-provision" post-init --dir "$POST" >/dev/null 2>&1 || return 1
     for k in 1 2; do
         "$B/homthu-provision" kiosk-new --post "$POST" --id na-co-sa-0$k --out "$T/card$k" \
-            --relay "$RELAY/" >/dev/null || return 1
+            --relay "$RELAY/" >/dev/null 2>>"$T/provision.log" || return 1
         mkdir -p "$T/data$k"
         sed -i "s|^data_dir = .*|data_dir = $T/data$k|" "$T/card$k/kiosk.conf"
     done

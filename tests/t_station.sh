@@ -158,6 +158,8 @@ cmp -s -i 100 -n 100 "$T/out" "$T/tip.ogg" 2>/dev/null || cmp -s "$T/out" "$(dd 
 check range_is_those_bytes cmp -s "$T/out" "$T/slice"
 api cmd GET /api/tips
 check opened_tip_is_seen json_is "[t['seen'] for t in j['tips'] if t['id']=='$VOICE']" "[True]"
+api cmd GET /api/state
+check new_count_is_what_this_officer_has_not_opened json_is 'j["tips"]["total"] - j["tips"]["new"]' 2
 
 # --- changes need the page's token and its origin ---
 curl -s -o "$T/out" -w '%{http_code}' -b "$T/cmd.jar" -X POST --data 'status=acted&note=x' \
@@ -228,6 +230,7 @@ check commander_logs_in_again code_is 200
 api cmd GET /api/audit
 check audit_tells_who_opened_and_listened eval "code_is 200 && json_is 'sorted(set(e[\"action\"] for e in j[\"entries\"]) & {\"opened\",\"listened\",\"unlocked\",\"status_changed\",\"assigned\",\"logged_out\"})' \"['assigned', 'listened', 'logged_out', 'opened', 'status_changed', 'unlocked']\""
 check audit_is_intact json_is 'j["intact"]' True
+check audit_keeps_wrong_passwords json_is 'len([e for e in j["entries"] if e["action"] == "login_failed"]) >= 4' True
 check audit_names_the_tip json_is "[e['officer'] for e in j['entries'] if e['action']=='listened' and e['tip']=='$VOICE']" "['chihuy']"
 check audit_is_sealed_on_disk eval "! grep -qa 'listened' '$POST/station.db' && ! grep -qa 'chihuy' '$POST/station.db'"
 

@@ -52,10 +52,16 @@ enum MHD_Result api_state(struct station *s, struct MHD_Connection *con, const s
             if (!last || tipindex_counts(s->ix, s->c, &total, &fresh, err, sizeof err) ||
                 tipindex_query(s->ix, s->c, &f, last, 1, &n, &all, err, sizeof err))
                 n = 0;
+            /* New to this officer: held and not yet opened by them, as the list marks them. */
+            int64_t opened = 0;
+            if (officers_seen_count(s->of, w->name, &opened, err, sizeof err))
+                opened = 0;
+            int64_t unopened = (int64_t)total - opened;
             json_key(&j, "tips");
             json_obj(&j);
             json_kint(&j, "total", (int64_t)total);
-            json_kint(&j, "new", (int64_t)fresh);
+            json_kint(&j, "new", unopened > 0 ? unopened : 0);
+            json_kint(&j, "status_new", (int64_t)fresh);
             json_kint(&j, "latest", n ? last->t.seq : 0);
             json_end(&j);
             free(last);
@@ -171,6 +177,8 @@ enum MHD_Result api_login(struct station *s, struct MHD_Connection *con, const s
     if (rc) {
         if (rc == OFFICERS_E_BAD_LOGIN || rc == OFFICERS_E_LOCKED_OUT)
             sessions_login_failed(s->ss, addr, now);
+        if (rc == OFFICERS_E_BAD_LOGIN)
+            station_audit(s, NULL, "login_failed", "", addr); /* not the name typed: it may be a password */
         if (rc == OFFICERS_E_LOCKED_OUT) {
             struct who them = {0};
             snprintf(them.name, sizeof them.name, "%s", of.name[0] ? of.name : "");

@@ -869,6 +869,33 @@ out:
     return rc;
 }
 
+int officers_seen_count(struct officers *o, const char *name, int64_t *n, char *err,
+                        size_t errlen)
+{
+    if (!o || !name || !n)
+        return say(err, errlen, OFFICERS_E_ARG, "officers: missing argument");
+    *n = 0;
+    char nm[OFFICER_NAME_MAX + 1];
+    int rc = officers_name_check(name, nm, err, errlen);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&o->mu);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(o->db, "SELECT count(*) FROM seen WHERE officer = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = fail_db(o, "counting seen marks", err, errlen);
+    } else {
+        sqlite3_bind_text(st, 1, nm, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            *n = sqlite3_column_int64(st, 0);
+        else
+            rc = fail_db(o, "counting seen marks", err, errlen);
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
 /* ---- assignments ---- */
 
 int officers_assign(struct officers *o, int64_t tip_seq, const char *name, int64_t now, char *err,

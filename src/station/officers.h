@@ -164,6 +164,9 @@ int officers_list(struct officers *o, int (*fn)(void *ctx, const struct officer 
 
 int officers_mark_seen(struct officers *o, const char *name, int64_t tip_seq, char *err,
                        size_t errlen) __attribute__((warn_unused_result));
+/* How many tips `name` has opened (tips are never deleted: held minus this is unopened). */
+int officers_seen_count(struct officers *o, const char *name, int64_t *n, char *err,
+                        size_t errlen) __attribute__((warn_unused_result));
 /* seen_out[i] = 1 when `name` has seen seqs[i], else 0 (one page of the list). */
 int officers_seen(struct officers *o, const char *name, const int64_t *seqs, size_t n,
                   int *seen_out, char *err, size_t errlen) __attribute__((warn_unused_result));
