@@ -1670,9 +1670,9 @@ TEST(test_relay_never_makes_a_second_tip_from_a_resent_upload)
     ASSERT_EQ(h.status, 204);
     ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
     http_free(&h);
-    /* Another kiosk cannot take the tip id over. */
+    /* Another kiosk cannot take the tip id over (nor learn it exists: 404, as HEAD says). */
     tus_create(&f, &f.k[1], tip, env.n, &h);
-    ASSERT_EQ(h.status, 409);
+    ASSERT_EQ(h.status, 404);
     http_free(&h);
     post_req(&f, "GET", "/post/tips", TOKEN, &h);
     char *first = strstr((char *)h.body, x);
@@ -1937,6 +1937,12 @@ TEST(test_relay_keeps_each_kiosks_uploads_to_itself)
     snprintf(path, sizeof path, "/files/%s", x);
     kiosk_req(&f, &f.k[1], "DELETE", path, NULL, NULL, NULL, NULL, NULL, 0, &h);
     ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    /* Creating it again says the same as HEAD: nothing of another kiosk's upload. */
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 404);
+    ASSERT_STR_EQ(body_text(&h), "no such upload (it never existed, expired or was terminated)\n");
+    ASSERT(hv(&h, "Location") == NULL);
     http_free(&h);
     tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
     ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
@@ -2581,15 +2587,24 @@ TEST(test_relay_enrolment_from_the_post_lets_a_new_kiosk_in)
 
 /* ================================================================ hardening (issue 12) */
 
+/* A request for a path the relay does not have. */
+static void http_do_plain_404(const struct fx *f)
+{
+    struct http h;
+    http_do(f, "GET", "/nowhere", NULL, NULL, 0, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+}
+
 /*
  * A kiosk's signed request straight into the relay, no socket: fast enough
  * to flood it as an attacker with a stolen key would. Returns the status.
  */
-static int inproc(const struct fx *f, const struct kiosk *k, const char *method, const char *path,
-                  int64_t ts)
+static int inproc_says(const struct fx *f, const struct kiosk *k, const uint8_t *signer_sk,
+                       const char *method, const char *path, int64_t ts, char *said, size_t cap)
 {
     char auth[400];
-    sign(auth, k, NULL, method, path, ts, NULL, NULL);
+    sign(auth, k, signer_sk, method, path, ts, NULL, NULL);
     struct relay_header hs[] = {
         {"Tus-Resumable", "1.0.0"},
         {"Authorization", auth + strlen("Authorization: ")},
@@ -2598,8 +2613,16 @@ static int inproc(const struct fx *f, const struct kiosk *k, const char *method,
     struct relay_response resp;
     relay_handle(f->relay, &q, NULL, 0, &resp);
     int status = resp.status;
+    if (said)
+        snprintf(said, cap, "%.*s", (int)resp.body_len, resp.body ? resp.body : "");
     relay_response_clear(&resp);
     return status;
+}
+
+static int inproc(const struct fx *f, const struct kiosk *k, const char *method, const char *path,
+                  int64_t ts)
+{
+    return inproc_says(f, k, NULL, method, path, ts, NULL, 0);
 }
 
 /* /files/<a random tip id>: each path a different signed text. */
@@ -2846,6 +2869,129 @@ TEST(test_relay_slow_connections_neither_pile_up_nor_last_and_honest_kiosks_uplo
     ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
     http_free(&h);
     ASSERT(log_has("closed 1 connection: the body came slower than 2 s"));
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_tells_nothing_of_a_key_to_whoever_cannot_sign_with_it)
+{
+    struct fx f;
+    fx_open(&f);
+    char err[256];
+    ASSERT_EQ(registry_revoke(f.reg, "na-co-sa-03", "stolen", T0, err, sizeof err), 0);
+    uint8_t pk[32], sk[64];
+    crypto_sign_keypair(pk, sk);
+    /*
+     * The attack: name a key and sign with another. Before the fix the
+     * relay said "unknown device" or "revoked device: kiosk NAME" before
+     * it looked at the signature, telling which keys are enrolled, which
+     * revoked, and their kiosks' names. Now all three say the same.
+     */
+    const struct kiosk *named[] = {&f.k[0], &f.k[2], &f.k[3]}; /* enrolled, revoked, unknown */
+    char said[3][300];
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        random_upload_path(path);
+        ASSERT_EQ(inproc_says(&f, named[i], sk, "DELETE", path, T0, said[i], sizeof said[i]), 401);
+        ASSERT_STR_EQ(said[i], "bad signature: the request is not signed by the key it names\n");
+    }
+    ASSERT(!strstr(logbuf, "na-co-sa-03"));
+    ASSERT(!strstr(logbuf, "revoked device"));
+    ASSERT(!strstr(logbuf, "unknown device"));
+    /* Whoever holds the key learns what it is: the thief that its kiosk was revoked. */
+    char path[64], s[300];
+    random_upload_path(path);
+    ASSERT_EQ(inproc_says(&f, &f.k[2], NULL, "DELETE", path, T0, s, sizeof s), 403);
+    ASSERT_STR_EQ(s, "revoked device: kiosk na-co-sa-03 was revoked by the post\n");
+    ASSERT_EQ(inproc_says(&f, &f.k[3], NULL, "DELETE", path, T0, s, sizeof s), 403);
+    ASSERT_CONTAINS(s, "unknown device: kiosk key ");
+    still_serving(&f);
+    fx_close(&f);
+}
+
+/* How many lines of the relay's log hold `what`. */
+static int log_count(const char *what)
+{
+    pthread_mutex_lock(&log_lock);
+    int n = 0;
+    for (const char *p = logbuf; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    pthread_mutex_unlock(&log_lock);
+    return n;
+}
+
+TEST(test_relay_logs_a_flood_of_bad_signatures_in_a_line_every_ten_seconds)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t pk[32], sk[64];
+    crypto_sign_keypair(pk, sk);
+    /* The attack: bad signatures as fast as the link goes (before: a log line each, 35 MB in 30 s). */
+    for (int i = 0; i < 3000; i++) {
+        char path[64];
+        random_upload_path(path);
+        if (i == 1500)
+            atomic_store(&fake_now, T0 + 5);
+        ASSERT_EQ(inproc_says(&f, &f.k[i % 3], sk, "DELETE", path, atomic_load(&fake_now), NULL,
+                              0),
+                  401);
+    }
+    ASSERT_EQ(log_count("bad signature"), 1);
+    /* Ten seconds on, the next one is said, with how many were not. */
+    atomic_store(&fake_now, T0 + 10);
+    char path[64];
+    random_upload_path(path);
+    ASSERT_EQ(inproc_says(&f, &f.k[0], sk, "DELETE", path, T0 + 10, NULL, 0), 401);
+    ASSERT_EQ(log_count("bad signature"), 2);
+    ASSERT_CONTAINS(logbuf, "(and 2999 more like it in the 10 s before, not logged one by one)");
+    /* Other refusals keep their own line: a quiet 401 does not hide a 404. */
+    http_do_plain_404(&f);
+    ASSERT_EQ(log_count("refused GET /nowhere: 404"), 1);
+    still_serving(&f);
+    fx_close(&f);
+}
+
+TEST(test_relay_a_captured_head_sent_again_and_again_never_locks_its_kiosk_out)
+{
+    struct fx f;
+    fx_init(&f);
+    f.cfg.device_requests_per_minute = 5;
+    fx_start(&f);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[1], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[1], tip, env.n, &h); /* 1 of the kiosk's 5 this minute */
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    /* The kiosk's HEAD, captured on the way (2 of 5), then sent 120 times by someone else. */
+    char auth[400], path[64], x[33];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[1], NULL, "HEAD", path, T0, NULL, NULL);
+    const char *hh[] = {"Tus-Resumable: 1.0.0", auth, NULL};
+    int answered = 0, slowed = 0;
+    for (int i = 0; i < 121; i++) {
+        http_do(&f, "HEAD", path, hh, NULL, 0, &h);
+        answered += h.status == 200;
+        slowed += h.status == 429;
+        http_free(&h);
+    }
+    /* A HEAD asked twice is answered (tus clients do), within a budget of its own. */
+    ASSERT_EQ(answered, 1 + 5);
+    ASSERT_EQ(slowed, 121 - 6);
+    /* The kiosk itself is not held back: its own requests go through its own rate. */
+    tus_patch(&f, &f.k[1], tip, 0, env.p, 5000, &h); /* 3 of 5 */
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_head(&f, &f.k[1], tip, &h); /* 4 of 5 */
+    ASSERT_EQ(h.status, 200);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "5000");
+    http_free(&h);
+    tus_patch(&f, &f.k[1], tip, 5000, env.p + 5000, env.n - 5000, &h); /* 5 of 5 */
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
     free(env.p);
     still_serving(&f);
     fx_close(&f);

@@ -1316,6 +1316,28 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
     int64_t t = now(r);
     struct registry_entry e;
     int refused = 1;
+    int64_t skew = a.ts - t;
+    if (skew > r->cfg.clock_skew_seconds || -skew > r->cfg.clock_skew_seconds) {
+        answer(resp, 401,
+               "clock skew: the request is dated %lld s %s the relay's clock; take the time "
+               "from Homthu-Time and sign again",
+               (long long)(skew > 0 ? skew : -skew), skew > 0 ? "ahead of" : "behind");
+        add_header(resp, "Homthu-Time", "%lld", (long long)t);
+        memset(w, 0, sizeof *w);
+        goto quiet;
+    }
+    /*
+     * The signature first, with the key the request names: until it holds,
+     * the relay says nothing about that key. Someone without a kiosk's
+     * secret key learns only "bad signature", whether the key is enrolled,
+     * revoked or never seen (an enrolment oracle otherwise, naming the
+     * kiosk); whoever signs with a key of their own knows it already.
+     */
+    if (tlen == 0 || crypto_sign_verify_detached(a.sig, (const uint8_t *)text, tlen, a.key) != 0) {
+        answer(resp, 401, "bad signature: the request is not signed by the key it names");
+        memset(w, 0, sizeof *w); /* nobody: the key named is not shown to be theirs */
+        goto quiet;
+    }
     pthread_mutex_lock(&r->auth_lock);
     if (registry_fresh(r, why, sizeof why)) {
         say(r, "cannot read the registry: %s", why);
@@ -1335,19 +1357,6 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
     snprintf(w->kiosk, sizeof w->kiosk, "%s", e.id);
     if (e.revoked) {
         answer(resp, 403, "revoked device: kiosk %s was revoked by the post", e.id);
-        goto out;
-    }
-    if (tlen == 0 || crypto_sign_verify_detached(a.sig, (const uint8_t *)text, tlen, a.key) != 0) {
-        answer(resp, 401, "bad signature: the request is not signed by the key it names");
-        goto out;
-    }
-    int64_t skew = a.ts - t;
-    if (skew > r->cfg.clock_skew_seconds || -skew > r->cfg.clock_skew_seconds) {
-        answer(resp, 401,
-               "clock skew: the request is dated %lld s %s the relay's clock; take the time "
-               "from Homthu-Time and sign again",
-               (long long)(skew > 0 ? skew : -skew), skew > 0 ? "ahead of" : "behind");
-        add_header(resp, "Homthu-Time", "%lld", (long long)t);
         goto out;
     }
     /*
@@ -1389,6 +1398,7 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
     refused = 0;
 out:
     pthread_mutex_unlock(&r->auth_lock);
+quiet:
     if (refused && resp->status == 401)
         add_header(resp, "WWW-Authenticate", "Homthu-Device");
     return refused;
@@ -1470,7 +1480,8 @@ static int create_job(struct relay *r, void *arg)
     if (found) {
         rc = 0;
         if (memcmp(u.device, w->key, 32) != 0) {
-            answer(resp, 409, "tip %s was created by another kiosk", hex);
+            /* Another kiosk's upload is none of its business: what HEAD or PATCH would say. */
+            answer(resp, 404, "no such upload (it never existed, expired or was terminated)");
             goto out;
         }
         if (u.length != length) {
@@ -2710,12 +2721,20 @@ static void log_refusal(struct relay *r, const char *method, const char *path, c
     clean(method, m, sizeof m);
     clean(path, p, sizeof p);
     int len = resp->body_len ? (int)resp->body_len - 1 : 0;
+    /* Anyone can send bad requests as fast as the link goes: each status, a line per 10 s. */
+    static const int kinds[] = {400, 401, 403, 404, 429};
+    struct quiet *q = &r->q_refused[5];
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (resp->status == kinds[i])
+            q = &r->q_refused[i];
     if (w && w->fp[0])
-        say(r, "refused %s %s from %s%s%s(key %s): %d %.*s", m, p, w->kiosk[0] ? "kiosk " : "",
-            w->kiosk[0] ? w->kiosk : "", w->kiosk[0] ? " " : "", w->fp, resp->status, len,
-            resp->body ? resp->body : "");
+        say_quietly(r, q, "refused %s %s from %s%s%s(key %s): %d %.*s", m, p,
+                    w->kiosk[0] ? "kiosk " : "", w->kiosk[0] ? w->kiosk : "",
+                    w->kiosk[0] ? " " : "", w->fp, resp->status, len,
+                    resp->body ? resp->body : "");
     else
-        say(r, "refused %s %s: %d %.*s", m, p, resp->status, len, resp->body ? resp->body : "");
+        say_quietly(r, q, "refused %s %s: %d %.*s", m, p, resp->status, len,
+                    resp->body ? resp->body : "");
 }
 
 /* ---------------------------------------------------------------- heartbeats, enrolment */
