@@ -271,6 +271,8 @@ api cmd POST /api/kiosks id=na-co-sa-04 device_key=not-a-key
 check enrol_refuses_a_bad_key eval "code_is 400 && says bad_request"
 api cmd POST /api/kiosks id=na-co-sa-05 "device_key=$NEWKEY"
 check enrol_refuses_a_key_held_already code_is 409
+api cmd POST /api/kiosks id=na-co-sa-03 "device_key=$NEWKEY"
+check enrol_again_only_tells_the_relay eval "code_is 200 && json_is 'j[\"relay\"]' told"
 
 # --- oversize and malformed requests ---
 head -c 70000 /dev/zero | tr '\0' a >"$T/big"
