@@ -7,13 +7,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -403,6 +406,15 @@ static int tip_state(struct fx *f, const uint8_t id[16])
     return queue_get_tip(f->q, id, &t) == 0 ? t.state : -1;
 }
 
+/* Delivered: the queue says purged, or (a queue that forgets delivered
+ * tips, issue 12 finding 5) no longer has it at all. */
+static int tip_delivered(struct fx *f, const uint8_t id[16])
+{
+    struct queue_tip t;
+    int rc = queue_get_tip(f->q, id, &t);
+    return rc == QUEUE_E_NOTFOUND || (rc == 0 && t.state == QUEUE_PURGED);
+}
+
 /* ---- backoff ---- */
 
 TEST(test_uploader_backoff_is_full_jitter_and_capped)
@@ -440,8 +452,8 @@ TEST(test_uploader_delivers_a_tip_and_the_queue_purges_it)
     ASSERT_EQ(tot.body_sent, len + len2);
     ASSERT(tot.bytes_sent > tot.body_sent); /* the requests' headers too */
     ASSERT_EQ(tot.bytes_resent, 0);
-    ASSERT_EQ(tip_state(&f, id), QUEUE_PURGED);
-    ASSERT_EQ(tip_state(&f, id2), QUEUE_PURGED);
+    ASSERT(tip_delivered(&f, id));
+    ASSERT(tip_delivered(&f, id2));
     ASSERT_EQ(relay_count(&f, id), 1);
     ASSERT(relay_same(&f, id, env, len));
     ASSERT(relay_same(&f, id2, env2, len2));
@@ -496,7 +508,7 @@ TEST(test_uploader_delivers_100_tips_exactly_once_through_a_faulty_link)
     ASSERT_EQ(tot.delivered, N);
     ASSERT(tot.failures >= 10); /* the proxy did its job (libcurl absorbs some cuts itself) */
     for (int i = 0; i < N; i++) {
-        ASSERT_EQ(tip_state(&f, ids[i]), QUEUE_PURGED);
+        ASSERT(tip_delivered(&f, ids[i]));
         ASSERT_EQ(relay_count(&f, ids[i]), 1);
         ASSERT(relay_same(&f, ids[i], envs[i], lens[i]));
         free(envs[i]);
@@ -1107,7 +1119,8 @@ TEST(test_uploader_sends_a_heartbeat_the_post_can_open_with_the_kiosks_state)
     struct heartbeat hb;
     uplink_heartbeat_gather(dir, f.q, (int64_t)time(NULL) + 3600, 0, 4242, &hb);
     ASSERT_EQ(hb.tips_waiting, 1);
-    ASSERT(hb.oldest_waiting_s >= 3600 && hb.oldest_waiting_s < 3700);
+    /* Up to 6 hours more where the queue keeps times coarse (issue 12, finding 5). */
+    ASSERT(hb.oldest_waiting_s >= 3600 && hb.oldest_waiting_s < 3700 + 6 * 3600);
     ASSERT_EQ(hb.faults, LEDS_FAULT_NO_MICROPHONE | LEDS_FAULT_NO_SPEAKER);
     struct uploader *u = fx_uploader(&f, f.port, "http", 10);
     hb.sent_at = uploader_relay_time(u);
@@ -1189,4 +1202,543 @@ TEST(test_uplink_faults_file_is_read_strictly)
         ASSERT_EQ(uplink_faults_read(dir, &f), -EINVAL);
         ASSERT_EQ(f, 0);
     }
+}
+
+/* ---- a tip that keeps failing does not hold up the tips behind it (issue 12, finding 4) ---- */
+
+static int log_pos(const char *log, const char *what, const uint8_t id[16])
+{
+    char hex[9], needle[96];
+    sodium_bin2hex(hex, sizeof hex, id, 4);
+    snprintf(needle, sizeof needle, "tip %s %s", hex, what);
+    const char *p = strstr(log, needle);
+    return p ? (int)(p - log) : -1;
+}
+
+/*
+ * The real relay answers 409 to every creation of the oldest tip: an
+ * upload of that tip id with another length is already there. Before, the
+ * uploader tried the oldest tip again and again and never the others; now
+ * the 409 tip is held back with its own backoff, the younger tips are
+ * delivered in the queue's order, and the 409 tip stays queued, reported.
+ */
+TEST(test_uploader_a_409_on_the_oldest_tip_does_not_block_the_tips_behind_it)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t a[16], b[16], c[16], *enva, *envb, *envc;
+    size_t la, lb, lc;
+    make_tip(&f, 8, a, &enva, &la);
+    make_tip(&f, 8, b, &envb, &lb);
+    make_tip(&f, 12, c, &envc, &lc);
+    /* The relay gets an upload for tip a that claims one chunk more: a
+     * second uploader (the same kiosk, as after a bug or a restored
+     * backup) creates it and sends what the queue has, then fails on the
+     * bytes that do not exist. */
+    struct uploader *other = fx_uploader(&f, f.port, "http", 10);
+    struct queue_tip ta;
+    ASSERT_EQ(queue_get_tip(f.q, a, &ta), 0);
+    ta.bytes += ENVELOPE_CHUNK_CIPHER;
+    char err[512] = "";
+    ASSERT_EQ(uploader_send_tip(other, f.q, &ta, NULL, err, sizeof err), UPLOADER_E_QUEUE);
+    uploader_free(other);
+    struct queue_tip before;
+    ASSERT_EQ(queue_get_tip(f.q, a, &before), 0);
+
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {
+        .exit_when_empty = 1, .max_failures = 3, .backoff_base_ms = 10, .backoff_cap_ms = 40};
+    struct uploader_totals tot;
+    int rc = uploader_run(u, f.q, &ro, &stop, &tot);
+    if (getenv("HOMTHU_VERBOSE"))
+        printf("%s", f.log);
+    /* Only the 409 tip is left: the run ends on it, saying why. */
+    ASSERT_EQ(rc, UPLOADER_E_PROTOCOL);
+    ASSERT_EQ(tot.delivered, 2);
+    ASSERT_EQ(tot.held, 1);
+    ASSERT_EQ(tot.refused, 0);
+    ASSERT(tot.attempts >= 5); /* a, b, c, then a again until max_failures */
+    /* The tips behind it went, whole, oldest first. */
+    ASSERT(tip_delivered(&f, b));
+    ASSERT(tip_delivered(&f, c));
+    ASSERT(relay_same(&f, b, envb, lb));
+    ASSERT(relay_same(&f, c, envc, lc));
+    int held = log_pos(f.log, "held back (protocol)", a), got_b = log_pos(f.log, "delivered", b),
+        got_c = log_pos(f.log, "delivered", c);
+    ASSERT(held >= 0 && got_b > held && got_c > got_b);
+    ASSERT_CONTAINS(f.log, "(409 tip ");
+    ASSERT_CONTAINS(f.log, "the tips behind it go on");
+    /* The 409 tip lost nothing: still queued, every byte readable, and
+     * its last failure is there for --once's report. */
+    struct queue_tip after;
+    ASSERT_EQ(queue_get_tip(f.q, a, &after), 0);
+    ASSERT(after.state == QUEUE_SEALED || after.state == QUEUE_UPLOADING);
+    ASSERT_EQ(after.bytes, before.bytes);
+    uint8_t *back = malloc(la);
+    size_t n = 0;
+    ASSERT_EQ(queue_read(f.q, a, 0, back, la, &n, err, sizeof err), 0);
+    ASSERT_EQ(n, la);
+    ASSERT_MEM_EQ(back, enva, la);
+    free(back);
+    char why[512];
+    ASSERT_EQ(uploader_last_failure(u, a, why, sizeof why, NULL), UPLOADER_E_PROTOCOL);
+    ASSERT_CONTAINS(why, "409");
+    ASSERT(uploader_error_is_the_tips(UPLOADER_E_PROTOCOL));
+    ASSERT(!uploader_error_is_the_tips(UPLOADER_E_OFFLINE));
+    ASSERT(!uploader_error_is_the_tips(UPLOADER_E_NET));
+    ASSERT_EQ(relay_count(&f, b), 1);
+    ASSERT_EQ(relay_count(&f, c), 1);
+    uploader_free(u);
+    free(enva);
+    free(envb);
+    free(envc);
+    fx_done(&f);
+}
+
+/*
+ * A small tus server in a thread (one request per connection), for what
+ * the real relay never does: answer `fail_status` to every creation of
+ * one tip, and take the others whole, saying Homthu-Verified when they
+ * are complete. It checks no signature.
+ */
+struct fake_tus {
+    int fd;
+    uint16_t port;
+    pthread_t th;
+    volatile int stop;
+    char fail_hex[33];
+    int fail_status;
+    volatile unsigned failed; /* creations of that tip answered fail_status */
+    struct {
+        char hex[33];
+        uint64_t len, got;
+        uint8_t *data;
+    } up[8];
+    int nup;
+};
+
+static const char *fake_header(const char *head, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(head, "\r\n"); p; p = strstr(p + 2, "\r\n"))
+        if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':')
+            return p + 3 + n + strspn(p + 3 + n, " ");
+    return NULL;
+}
+
+static void fake_answer(int fd, int status, const char *headers)
+{
+    char out[1024];
+    int n = snprintf(out, sizeof out,
+                     "HTTP/1.1 %d Fake\r\nTus-Resumable: 1.0.0\r\n%sContent-Length: 0\r\n"
+                     "Connection: close\r\n\r\n",
+                     status, headers);
+    if (n > 0 && write(fd, out, (size_t)n) < 0)
+        return;
+}
+
+static void fake_one(struct fake_tus *ft, int fd)
+{
+    char head[8192];
+    size_t len = 0;
+    char *end = NULL;
+    while (!end && len < sizeof head - 1) {
+        ssize_t r = read(fd, head + len, sizeof head - 1 - len);
+        if (r <= 0)
+            return; /* the uploader's probe connects and goes */
+        len += (size_t)r;
+        head[len] = 0;
+        end = strstr(head, "\r\n\r\n");
+    }
+    if (!end)
+        return;
+    size_t have = len - (size_t)(end + 4 - head);
+    char method[8] = "", path[128] = "";
+    sscanf(head, "%7s %127s", method, path);
+    const char *cl = fake_header(head, "Content-Length");
+    uint64_t body_len = cl ? strtoull(cl, NULL, 10) : 0;
+    const char *name = strncmp(path, "/files/", 7) == 0 ? path + 7 : "";
+    char hdr[512];
+    if (strcmp(method, "POST") == 0) {
+        const char *meta = fake_header(head, "Upload-Metadata");
+        const char *ul = fake_header(head, "Upload-Length");
+        char hex[33] = "";
+        size_t hl = 0;
+        if (meta && strncmp(meta, "tipid ", 6) == 0)
+            (void)sodium_base642bin((uint8_t *)hex, 32, meta + 6, strcspn(meta + 6, "\r"), NULL,
+                                    &hl, NULL, sodium_base64_VARIANT_ORIGINAL);
+        hex[hl == 32 ? 32 : 0] = 0;
+        if (!hex[0] || !ul) {
+            fake_answer(fd, 400, "");
+            return;
+        }
+        if (strcmp(hex, ft->fail_hex) == 0) {
+            ft->failed++;
+            fake_answer(fd, ft->fail_status, "");
+            return;
+        }
+        int i = 0;
+        while (i < ft->nup && strcmp(ft->up[i].hex, hex) != 0)
+            i++;
+        if (i == ft->nup) {
+            if (ft->nup == 8) {
+                fake_answer(fd, 507, "");
+                return;
+            }
+            snprintf(ft->up[i].hex, sizeof ft->up[i].hex, "%s", hex);
+            ft->up[i].len = strtoull(ul, NULL, 10);
+            ft->up[i].got = 0;
+            ft->up[i].data = malloc(ft->up[i].len);
+            ft->nup++;
+        }
+        snprintf(hdr, sizeof hdr, "Location: /files/%s\r\nUpload-Offset: %" PRIu64 "\r\n", hex,
+                 ft->up[i].got);
+        fake_answer(fd, 201, hdr);
+        return;
+    }
+    int i = 0;
+    while (i < ft->nup && strcmp(ft->up[i].hex, name) != 0)
+        i++;
+    if (i == ft->nup) {
+        fake_answer(fd, 404, "");
+        return;
+    }
+    if (strcmp(method, "PATCH") == 0) {
+        const char *uo = fake_header(head, "Upload-Offset");
+        if (!uo || strtoull(uo, NULL, 10) != ft->up[i].got ||
+            body_len > ft->up[i].len - ft->up[i].got) {
+            fake_answer(fd, 409, "");
+            return;
+        }
+        uint8_t *dst = ft->up[i].data + ft->up[i].got;
+        memcpy(dst, end + 4, have < body_len ? have : body_len);
+        for (uint64_t at = have; at < body_len;) {
+            ssize_t r = read(fd, dst + at, (size_t)(body_len - at));
+            if (r <= 0)
+                return; /* cut: keeps nothing of this PATCH */
+            at += (uint64_t)r;
+        }
+        ft->up[i].got += body_len;
+    } else if (strcmp(method, "HEAD") != 0) {
+        fake_answer(fd, 405, "");
+        return;
+    }
+    snprintf(hdr, sizeof hdr, "Upload-Offset: %" PRIu64 "\r\nUpload-Length: %" PRIu64 "\r\n%s",
+             ft->up[i].got, ft->up[i].len,
+             ft->up[i].got == ft->up[i].len ? "Homthu-Verified: yes\r\n" : "");
+    fake_answer(fd, strcmp(method, "HEAD") == 0 ? 200 : 204, hdr);
+}
+
+static void *fake_main(void *arg)
+{
+    struct fake_tus *ft = arg;
+    while (!ft->stop) {
+        struct pollfd pfd = {.fd = ft->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        int c = accept(ft->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        fake_one(ft, c);
+        close(c);
+    }
+    return NULL;
+}
+
+static void fake_start(struct fake_tus *ft)
+{
+    ft->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof sa;
+    ASSERT(ft->fd >= 0 && bind(ft->fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+           listen(ft->fd, 16) == 0);
+    getsockname(ft->fd, (struct sockaddr *)&sa, &l);
+    ft->port = ntohs(sa.sin_port);
+    ASSERT_EQ(pthread_create(&ft->th, NULL, fake_main, ft), 0);
+}
+
+static void fake_stop(struct fake_tus *ft)
+{
+    ft->stop = 1;
+    pthread_join(ft->th, NULL);
+    close(ft->fd);
+}
+
+/* What the fake server holds of tip `id`: 1 when it is all of `env`. */
+static int fake_same(struct fake_tus *ft, const uint8_t id[16], const uint8_t *env, size_t len)
+{
+    char hex[33];
+    sodium_bin2hex(hex, sizeof hex, id, 16);
+    for (int i = 0; i < ft->nup; i++)
+        if (strcmp(ft->up[i].hex, hex) == 0)
+            return ft->up[i].len == len && ft->up[i].got == len &&
+                   memcmp(ft->up[i].data, env, len) == 0;
+    return 0;
+}
+
+/*
+ * A server error that only the oldest tip ever meets (500 on its creation,
+ * every time) looks like a bad link at first: the queue waits, as for any
+ * network failure. After UPLOADER_TIP_STRIKES of them on that tip alone it
+ * is held back, and the tips behind it go.
+ */
+TEST(test_uploader_an_error_that_repeats_on_the_oldest_tip_only_lets_the_others_go)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    uint8_t a[16], b[16], c[16], *enva, *envb, *envc;
+    size_t la, lb, lc;
+    make_tip(&f, 8, a, &enva, &la);
+    make_tip(&f, 8, b, &envb, &lb);
+    make_tip(&f, 8, c, &envc, &lc);
+    struct fake_tus *ft = calloc(1, sizeof *ft);
+    ASSERT(ft);
+    sodium_bin2hex(ft->fail_hex, sizeof ft->fail_hex, a, 16);
+    ft->fail_status = 500;
+    fake_start(ft);
+    struct uploader *u = fx_uploader(&f, ft->port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {.exit_when_empty = 1,
+                                   .max_failures = 2 * UPLOADER_TIP_STRIKES,
+                                   .backoff_base_ms = 10,
+                                   .backoff_cap_ms = 40};
+    struct uploader_totals tot;
+    int rc = uploader_run(u, f.q, &ro, &stop, &tot);
+    fake_stop(ft);
+    if (getenv("HOMTHU_VERBOSE"))
+        printf("%s", f.log);
+    if (tot.delivered != 2) {
+        char why[512];
+        for (int i = 0; i < 3; i++) {
+            int code = uploader_last_failure(u, i == 0 ? a : i == 1 ? b : c, why, sizeof why, NULL);
+            printf("    tip %d: %s: %s\n", i, uploader_strerror(code), why);
+        }
+    }
+    ASSERT_EQ(rc, UPLOADER_E_NET);
+    ASSERT_EQ(tot.delivered, 2);
+    ASSERT_EQ(tot.held, 1);
+    ASSERT(fake_same(ft, b, envb, lb));
+    ASSERT(fake_same(ft, c, envc, lc));
+    ASSERT(tip_delivered(&f, b));
+    ASSERT(tip_delivered(&f, c));
+    /* It was tried UPLOADER_TIP_STRIKES times before the others went. */
+    int held = log_pos(f.log, "held back (network)", a), got_b = log_pos(f.log, "delivered", b);
+    ASSERT(held >= 0 && got_b > held);
+    ASSERT(ft->failed >= UPLOADER_TIP_STRIKES + 1);
+    ASSERT_EQ(tip_state(&f, a), QUEUE_SEALED);
+    char why[512];
+    ASSERT_EQ(uploader_last_failure(u, a, why, sizeof why, NULL), UPLOADER_E_NET);
+    ASSERT_CONTAINS(why, "500");
+    for (int i = 0; i < ft->nup; i++)
+        free(ft->up[i].data);
+    free(ft);
+    uploader_free(u);
+    free(enva);
+    free(envb);
+    free(envc);
+    fx_done(&f);
+}
+
+/* A failure of the link is not a tip's: with the relay down, no younger tip is tried. */
+TEST(test_uploader_a_down_relay_holds_the_whole_queue_back_not_one_tip)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    int held_fd;
+    uint16_t port = refusing_port(&held_fd);
+    uint8_t a[16], b[16], *enva, *envb;
+    size_t la, lb;
+    make_tip(&f, 8, a, &enva, &la);
+    make_tip(&f, 8, b, &envb, &lb);
+    struct uploader *u = fx_uploader(&f, port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {.exit_when_empty = 1,
+                                   .max_failures = 2 * UPLOADER_TIP_STRIKES,
+                                   .backoff_base_ms = 5,
+                                   .backoff_cap_ms = 20,
+                                   .probe_seconds = 1};
+    struct uploader_totals tot;
+    ASSERT_EQ(uploader_run(u, f.q, &ro, &stop, &tot), UPLOADER_E_OFFLINE);
+    close(held_fd);
+    ASSERT_EQ(tot.held, 0);
+    ASSERT_EQ(tot.attempts, 2 * UPLOADER_TIP_STRIKES);
+    /* Every attempt was on the oldest tip; the younger one was never tried. */
+    ASSERT_EQ(uploader_last_failure(u, a, NULL, 0, NULL), UPLOADER_E_OFFLINE);
+    ASSERT_EQ(uploader_last_failure(u, b, NULL, 0, NULL), 0);
+    ASSERT(!strstr(f.log, "held back"));
+    uploader_free(u);
+    free(enva);
+    free(envb);
+    fx_done(&f);
+}
+
+/* ---- a relay without TLS (issue 12, finding 3, the kiosk's side) ---- */
+
+TEST(test_uploader_tells_tls_loopback_and_plain_http_apart)
+{
+    static const struct {
+        const char *url;
+        int kind;
+    } cases[] = {
+        {"https://relay.example.org/", UPLOADER_URL_TLS},
+        {"HTTPS://relay.example.org:8443/x/", UPLOADER_URL_TLS},
+        {"http://relay.example.org/", UPLOADER_URL_PLAIN},
+        {"http://10.0.2.2:8787/", UPLOADER_URL_PLAIN},
+        {"http://192.168.1.10/", UPLOADER_URL_PLAIN},
+        {"http://128.0.0.1/", UPLOADER_URL_PLAIN},
+        {"http://127.0.0.1.evil.example/", UPLOADER_URL_PLAIN},
+        {"http://localhost.evil.example/", UPLOADER_URL_PLAIN},
+        {"http://[::ffff:127.0.0.1]/", UPLOADER_URL_PLAIN}, /* not worth the doubt */
+        {"http://[2001:db8::1]:80/", UPLOADER_URL_PLAIN},
+        {"http://127.0.0.1:8787/", UPLOADER_URL_LOOPBACK},
+        {"http://127.9.8.7/", UPLOADER_URL_LOOPBACK},
+        {"http://localhost:8787/", UPLOADER_URL_LOOPBACK},
+        {"http://LocalHost/", UPLOADER_URL_LOOPBACK},
+        {"http://[::1]:8787/", UPLOADER_URL_LOOPBACK},
+        {"ftp://relay.example.org/", UPLOADER_URL_BAD},
+        {"http://", UPLOADER_URL_BAD},
+        {"relay.example.org", UPLOADER_URL_BAD},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int k = uploader_url_kind(cases[i].url);
+        if (k != cases[i].kind)
+            check_fail(__FILE__, __LINE__, "%s: kind %d, not %d", cases[i].url, k, cases[i].kind);
+    }
+}
+
+TEST(test_uploader_refuses_a_plain_http_relay_unless_told_plainly)
+{
+    uint8_t sk[64], pk[32];
+    crypto_sign_keypair(pk, sk);
+    char err[512] = "";
+    struct uploader *u = NULL;
+    struct uploader_opts o = {.relay_url = "http://relay.example.org/", .device_sk = sk};
+    ASSERT_EQ(uploader_new(&u, &o, err, sizeof err), UPLOADER_E_ARG);
+    ASSERT(u == NULL);
+    ASSERT_CONTAINS(err, "is plain http to another machine");
+    ASSERT_CONTAINS(err, "relay_insecure_http = true");
+    ASSERT_CONTAINS(err, "--insecure-http");
+    /* Told plainly: accepted. */
+    o.insecure_http = 1;
+    ASSERT_EQ(uploader_new(&u, &o, err, sizeof err), 0);
+    uploader_free(u);
+    u = NULL;
+    /* https, and a relay on this machine (make run, the tests): no leave needed. */
+    o.insecure_http = 0;
+    const char *fine[] = {"https://relay.example.org/", "http://127.0.0.1:8787/",
+                          "http://localhost:8787/", "http://[::1]:8787/"};
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        o.relay_url = fine[i];
+        if (uploader_new(&u, &o, err, sizeof err))
+            check_fail(__FILE__, __LINE__, "%s: %s", fine[i], err);
+        uploader_free(u);
+        u = NULL;
+    }
+    sodium_memzero(sk, sizeof sk);
+}
+
+/* The build folder as an absolute path (the programs are run from elsewhere). */
+static const char *fx_build_abs(void)
+{
+    static char abs[4096];
+    if (!realpath(check_build(), abs))
+        snprintf(abs, sizeof abs, "%s", check_build());
+    return abs;
+}
+
+/* homthu-uplink itself: a kiosk.conf with a plain http relay elsewhere. */
+TEST(test_uplink_refuses_a_plain_http_relay_and_sends_nothing_unless_told)
+{
+    const char *d = check_dir(), *b = fx_build_abs();
+    /* TEST-NET-1: nothing answers there; a connect would only time out. */
+    ASSERT_EQ(check_sh("'%s/helpers/uplink_fixture' '%s/k' http://192.0.2.1:9/ 1 8 "
+                       "uplink_connect_timeout_s=1 uplink_backoff_base_ms=10 "
+                       "uplink_backoff_cap_ms=20 >/dev/null 2>&1",
+                       b, d),
+              0);
+    int rc = check_sh("cd '%s/k/kiosk' && '%s/homthu-uplink' --config kiosk.conf --once "
+                      "--heartbeat-minutes 0 >'%s/refused.log' 2>&1",
+                      d, b, d);
+    char *log = fx_text(check_path("refused.log"));
+    ASSERT(log);
+    if (rc != 1)
+        check_fail(__FILE__, __LINE__, "exit %d, not 1:\n%s", rc, log);
+    ASSERT_CONTAINS(log, "is plain http to another machine");
+    ASSERT(!strstr(log, "delivering to"));
+    free(log);
+    /* --insecure-http: it goes on (and finds nobody there). */
+    rc = check_sh("cd '%s/k/kiosk' && '%s/homthu-uplink' --config kiosk.conf --once "
+                  "--max-failures 1 --heartbeat-minutes 0 --insecure-http >'%s/told.log' 2>&1",
+                  d, b, d);
+    log = fx_text(check_path("told.log"));
+    ASSERT(log);
+    if (rc != 3)
+        check_fail(__FILE__, __LINE__, "exit %d, not 3:\n%s", rc, log);
+    ASSERT_CONTAINS(log, "delivering to http://192.0.2.1:9/");
+    ASSERT_CONTAINS(log, "1 tip not delivered");
+    free(log);
+}
+
+/* homthu-provision kiosk-new: a plain http relay is refused, warned of when allowed. */
+TEST(test_provision_kiosk_new_refuses_a_plain_http_relay_unless_told)
+{
+    const char *d = check_dir(), *b = fx_build_abs();
+    ASSERT_EQ(check_sh("HOMTHU_PWHASH=min HOMTHU_PASSPHRASE='a long passphrase' "
+                       "'%s/homthu-provision' post-init --dir '%s/post' >/dev/null 2>&1",
+                       b, d),
+              0);
+    int rc = check_sh("'%s/homthu-provision' kiosk-new --post '%s/post' --id na-co-sa-01 "
+                      "--out '%s/c1' --relay http://relay.example.org/ >'%s/out1' 2>&1",
+                      b, d, d, d);
+    char *out = fx_text(check_path("out1"));
+    ASSERT(out);
+    if (rc != 1)
+        check_fail(__FILE__, __LINE__, "exit %d, not 1:\n%s", rc, out);
+    ASSERT_CONTAINS(out, "--relay http://relay.example.org/ is plain http");
+    ASSERT_CONTAINS(out, "Use https://");
+    ASSERT_CONTAINS(out, "--insecure-http");
+    free(out);
+    /* Nothing made, nobody enrolled: the id is still free. */
+    ASSERT(access(check_path("c1"), F_OK) != 0);
+
+    /* Told plainly: made, with a warning on the terminal and in kiosk.conf. */
+    rc = check_sh("'%s/homthu-provision' kiosk-new --post '%s/post' --id na-co-sa-01 "
+                  "--out '%s/c2' --relay http://relay.example.org/ --insecure-http "
+                  ">'%s/out2' 2>'%s/err2'",
+                  b, d, d, d, d);
+    char *err = fx_text(check_path("err2")), *conf = fx_text(check_path("c2/kiosk.conf"));
+    ASSERT(err && conf);
+    if (rc != 0)
+        check_fail(__FILE__, __LINE__, "exit %d, not 0:\n%s", rc, err);
+    ASSERT_CONTAINS(err, "WARNING: --relay http://relay.example.org/ is plain http");
+    ASSERT_CONTAINS(conf, "\nrelay_url = http://relay.example.org/\n# WARNING: plain http");
+    free(err);
+    free(conf);
+
+    /* A relay on this machine (make run): made, with a note, no leave needed. */
+    rc = check_sh("'%s/homthu-provision' kiosk-new --post '%s/post' --id na-co-sa-02 "
+                  "--out '%s/c3' --relay http://127.0.0.1:8787/ >'%s/out3' 2>'%s/err3'",
+                  b, d, d, d, d);
+    err = fx_text(check_path("err3"));
+    conf = fx_text(check_path("c3/kiosk.conf"));
+    ASSERT(err && conf);
+    ASSERT_EQ(rc, 0);
+    ASSERT_CONTAINS(err, "plain http to this machine (loopback)");
+    ASSERT(!strstr(conf, "WARNING"));
+    free(err);
+    free(conf);
+
+    /* https: not a word. */
+    rc = check_sh("'%s/homthu-provision' kiosk-new --post '%s/post' --id na-co-sa-03 "
+                  "--out '%s/c4' --relay https://relay.example.org/ >'%s/out4' 2>'%s/err4'",
+                  b, d, d, d, d);
+    err = fx_text(check_path("err4"));
+    ASSERT(err);
+    ASSERT_EQ(rc, 0);
+    ASSERT_STR_EQ(err, "");
+    free(err);
 }

@@ -3,6 +3,7 @@
  *
  *   post-init    --dir POSTDIR              the post's key pair and an empty registry
  *   kiosk-new    --post POSTDIR --id NAME --out DIR [--relay URL] [--post-name TEXT]
+ *                [--insecure-http]
  *   kiosk-list   --post POSTDIR
  *   kiosk-revoke --post POSTDIR --id NAME --reason TEXT
  *   card         --from DIR --boot BOOTDIR [--wifi FILE] [--ssh-keys FILE]
@@ -30,6 +31,7 @@
 #include "core/passphrase.h"
 #include "core/readall.h"
 #include "core/registry.h"
+#include "delivery/uploader.h"
 
 #define PROG "homthu-provision"
 #define PASS_MIN 8
@@ -323,7 +325,7 @@ out:
 
 static const char KIOSK_NEW_HELP[] =
     "usage: " PROG " kiosk-new --post POSTDIR --id NAME --out DIR [--relay URL]\n"
-    "                         [--post-name TEXT]\n"
+    "                         [--post-name TEXT] [--insecure-http]\n"
     "\n"
     "Make a kiosk's device key, enrol it in POSTDIR/registry.db and write into\n"
     "DIR (made if missing):\n"
@@ -335,7 +337,12 @@ static const char KIOSK_NEW_HELP[] =
     "  --id NAME    1-32 lowercase letters, digits and dashes, like na-co-sa-01;\n"
     "               never reused, even after the kiosk is revoked\n"
     "  --relay URL  where the kiosk uploads (https://...); without it tips wait\n"
-    "               on the kiosk until relay_url is set in kiosk.conf\n"
+    "               on the kiosk until relay_url is set in kiosk.conf. A plain\n"
+    "               http:// relay is refused: on the way anyone could change the\n"
+    "               kiosk's uploads or pose as the relay. http:// to this machine\n"
+    "               (127.0.0.1, localhost) is allowed, for a demo\n"
+    "  --insecure-http  allow a plain http:// relay anyway, for a test network only\n"
+    "               (the kiosk's homthu-uplink must be told too: docs/uploader.md)\n"
     "  --post-name TEXT  the post as the villagers know it, shown on the kiosk's\n"
     "               start screen (at most 63 bytes of UTF-8), like\n"
     "               \"\xc4\x90\xe1\xbb\x93n Bi\xc3\xaan ph\xc3\xb2ng Pa Vi\"; without it the screen\n"
@@ -356,10 +363,10 @@ static int cmd_kiosk_new(int argc, char **argv)
         {"post", required_argument, NULL, 'p'}, {"id", required_argument, NULL, 'i'},
         {"out", required_argument, NULL, 'o'},  {"relay", required_argument, NULL, 'r'},
         {"post-name", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"insecure-http", no_argument, NULL, 'I'}, {NULL, 0, NULL, 0},
     };
     const char *post = NULL, *id = NULL, *outdir = NULL, *relay = "", *post_name = "";
-    int c;
+    int c, insecure_http = 0;
     while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
@@ -376,6 +383,9 @@ static int cmd_kiosk_new(int argc, char **argv)
             break;
         case 'n':
             post_name = optarg;
+            break;
+        case 'I':
+            insecure_http = 1;
             break;
         case 'h':
             fputs(KIOSK_NEW_HELP, stdout);
@@ -400,6 +410,32 @@ static int cmd_kiosk_new(int argc, char **argv)
         return usage_error("kiosk-new", "%s", err);
     if (has_control(relay))
         return usage_error("kiosk-new", "--relay holds a control character");
+    /*
+     * A relay without TLS: the requests' signatures do not cover every byte
+     * and nothing authenticates the relay, so whoever is on the way can
+     * lose tips or take them in. Refused unless asked for in so many
+     * words; a loopback relay never leaves the machine (make run).
+     */
+    int kind = *relay ? uploader_url_kind(relay) : UPLOADER_URL_TLS;
+    if (kind == UPLOADER_URL_PLAIN && !insecure_http) {
+        die_msg("--relay %s is plain http: on the way to the relay anyone could change the "
+                "kiosk's uploads (a tip can be lost) or pose as the relay. Use https://. Only "
+                "for a test network, give --insecure-http as well",
+                relay);
+        return 1;
+    }
+    if (kind == UPLOADER_URL_PLAIN)
+        fprintf(stderr,
+                PROG ": WARNING: --relay %s is plain http, allowed by --insecure-http: on the "
+                     "way anyone can change the kiosk's uploads or pose as the relay. Never "
+                     "for a kiosk in the field. The kiosk's homthu-uplink refuses it too until "
+                     "told: run it with --insecure-http (docs/uploader.md)\n",
+                relay);
+    else if (kind == UPLOADER_URL_LOOPBACK)
+        fprintf(stderr,
+                PROG ": note: --relay %s is plain http to this machine (loopback): the kiosk "
+                     "reaches only a relay running on itself, as in a demo\n",
+                relay);
     /* Quoted in kiosk.conf; the reader checks the rest (length, UTF-8). */
     if (has_control(post_name) || strchr(post_name, '"') || strchr(post_name, '\\'))
         return usage_error("kiosk-new", "--post-name holds a control character, \" or \\");
@@ -453,6 +489,7 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "device_key_file = device.key\n"
                  "# Where tips are uploaded; empty: they wait on the kiosk.\n"
                  "relay_url = %s\n"
+                 "%s"
                  "data_dir = /var/lib/homthu\n"
                  "language_default = vi\n"
                  "max_record_seconds = 180\n"
@@ -506,7 +543,12 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "mail_to =\n"
                  "mail_part_bytes = 524288\n"
                  "mail_ca_file =\n",
-                 now_s, id, post_fp, pk64, dev_fp, relay, post_name);
+                 now_s, id, post_fp, pk64, dev_fp, relay,
+                 kind == UPLOADER_URL_PLAIN
+                     ? "# WARNING: plain http, allowed by kiosk-new --insecure-http; homthu-uplink\n"
+                       "# refuses it unless run with --insecure-http (docs/uploader.md).\n"
+                     : "",
+                 post_name);
     if (n < 0 || (size_t)n >= sizeof text) {
         die_msg("--relay is too long");
         goto out;

@@ -6,7 +6,7 @@
  * and a stalled link can never freeze the screen.
  *
  *   homthu-uplink --config kiosk.conf [--once] [--max-failures N]
- *                 [--heartbeat-minutes N] [--heartbeat-once]
+ *                 [--heartbeat-minutes N] [--heartbeat-once] [--insecure-http]
  *
  * --once: send what waits, then exit (a technician's "send now", tests);
  * it gives up after ONCE_FAILURES failed attempts in a row that moved
@@ -28,6 +28,11 @@
  * connection and its own uploader, so a long upload never delays it and
  * it never slows an upload. A heartbeat that fails waits for the next
  * slot. --heartbeat-once sends one now and exits (0 sent, 1 not).
+ *
+ * A relay_url of plain http:// to another machine is refused (exit 1):
+ * whoever is on the way could change the uploads or pose as the relay
+ * (docs/uploader.md, "Plain http"). --insecure-http allows it, for a test
+ * network only; a loopback relay (make run, the tests) needs no flag.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -182,7 +187,7 @@ static int usage(const char *msg)
         fprintf(stderr, PROG ": %s\n", msg);
     fprintf(stderr,
             "usage: " PROG " --config kiosk.conf [--once] [--max-failures N]\n"
-            "         [--heartbeat-minutes N] [--heartbeat-once]\n"
+            "         [--heartbeat-minutes N] [--heartbeat-once] [--insecure-http]\n"
             "  --once            send what waits, then exit; gives up after %d failed attempts\n"
             "                    in a row that moved nothing (or N)\n"
             "  --max-failures N  give up after N failed attempts in a row that moved nothing\n"
@@ -190,6 +195,9 @@ static int usage(const char *msg)
             "                    kiosk.conf heartbeat_minutes, else %d;\n"
             "                    0: none)\n"
             "  --heartbeat-once  send one heartbeat now, then exit (0 sent, 1 not)\n"
+            "  --insecure-http   allow a relay_url of plain http:// to another machine (a test\n"
+            "                    network only: on the way anyone could change the uploads);\n"
+            "                    http:// to this machine (127.0.0.1, localhost) needs no flag\n"
             "exit status: 0 nothing waits (without --once: also stopped by a signal);\n"
             "  %d tips remain undelivered: each is named with why (offline, refused,\n"
             "  not verified by the server, ...); 1 cannot run (config, key, queue); 2 bad usage\n",
@@ -219,7 +227,7 @@ static int say_left(void *ctx, const struct queue_tip *t)
     if (code) {
         fprintf(stderr, PROG ": tip %s not delivered (%s): %s\n", hex, uploader_strerror(code),
                 why);
-        if (!l->code && code != UPLOADER_E_REFUSED && code != UPLOADER_E_UNVERIFIED) {
+        if (!l->code && !uploader_error_is_the_tips(code)) {
             l->code = code;
             snprintf(l->why, sizeof l->why, "%s", why);
             snprintf(l->sid, sizeof l->sid, "%.8s", hex);
@@ -240,13 +248,14 @@ int main(int argc, char **argv)
     const char *conf_path = NULL;
     int once = 0;
     long max_failures = 0, beat_minutes = -1; /* -1: kiosk.conf's heartbeat_minutes */
-    int beat_only = 0;
+    int beat_only = 0, insecure_http = 0;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"once", no_argument, NULL, 'o'},
         {"max-failures", required_argument, NULL, 'm'},
         {"heartbeat-minutes", required_argument, NULL, 'b'},
         {"heartbeat-once", no_argument, NULL, 'B'},
+        {"insecure-http", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -276,6 +285,9 @@ int main(int argc, char **argv)
         }
         case 'B':
             beat_only = 1;
+            break;
+        case 'I':
+            insecure_http = 1;
             break;
         case 'h':
             usage(NULL);
@@ -361,6 +373,7 @@ int main(int argc, char **argv)
         .low_speed_seconds = k->uplink_low_speed_seconds,
         .chunks_per_patch = (unsigned)k->uplink_chunks_per_patch,
         .require_verified = k->uplink_require_verified,
+        .insecure_http = insecure_http, /* until kiosk.conf has relay_insecure_http */
     };
     if (uploader_new(&u, &uo, err, sizeof err)) {
         fprintf(stderr, PROG ": %s\n", err);
@@ -420,9 +433,9 @@ int main(int argc, char **argv)
     struct uploader_totals tot;
     int r = uploader_run(u, q, &ro, &stop_flag, &tot);
     fprintf(stderr,
-            PROG ": %u delivered, %u set aside, %u failed attempts; %llu bytes sent "
-                 "(every request, headers included), %llu of envelope, %llu re-sent\n",
-            tot.delivered, tot.refused, tot.failures, (unsigned long long)tot.bytes_sent,
+            PROG ": %u delivered, %u set aside, %u held back, %u failed attempts; %llu bytes "
+                 "sent (every request, headers included), %llu of envelope, %llu re-sent\n",
+            tot.delivered, tot.refused, tot.held, tot.failures, (unsigned long long)tot.bytes_sent,
             (unsigned long long)tot.body_sent, (unsigned long long)tot.bytes_resent);
     rc = 0;
     if (once || r != 0) {

@@ -1,6 +1,7 @@
 /* uploader — see uploader.h and docs/uploader.md. */
 #include "delivery/uploader.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,13 +61,25 @@ struct uploader {
     } spans[SPANS];
     unsigned nspans;
 
+    int tls_only; /* relay_url is https://: libcurl may speak nothing else */
+
     /* The last failure of each tip not delivered in this process, and what
-     * it cost: what --once reports of the tips it leaves. */
+     * it cost: what --once reports of the tips it leaves. With it, the
+     * tip's own retry schedule (uploader_run) and its sent spans while
+     * another tip is in hand. */
     struct failure {
         uint8_t id[16];
         int code;
         char why[512];
         struct uploader_report rep;
+        unsigned strikes;    /* failed attempts in a row that moved it nothing */
+        unsigned held;       /* times held back since it last moved: its own backoff's exponent */
+        int ever_held;       /* counted in uploader_totals.held */
+        uint64_t not_before; /* CLOCK_MONOTONIC ms: not tried before then */
+        struct {
+            uint64_t lo, hi;
+        } spans[SPANS];
+        unsigned nspans;
     } *fails;
     size_t nfails;
 
@@ -149,6 +163,54 @@ const char *uploader_strerror(int code)
     return "unknown";
 }
 
+int uploader_error_is_the_tips(int code)
+{
+    return code == UPLOADER_E_REFUSED || code == UPLOADER_E_UNVERIFIED ||
+           code == UPLOADER_E_PROTOCOL || code == UPLOADER_E_QUEUE;
+}
+
+/*
+ * Is `host` (as libcurl gives it: IPv6 in brackets) this machine's
+ * loopback? 127.0.0.0/8, ::1, and the name localhost, which libcurl
+ * resolves to the loopback itself (since 7.78) without asking DNS or
+ * /etc/hosts, so nobody on the network can point it elsewhere.
+ */
+static int host_is_loopback(const char *host)
+{
+    if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+        return 1;
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    char v6[64];
+    size_t n = strlen(host);
+    if (n < 3 || n >= sizeof v6 || host[0] != '[' || host[n - 1] != ']')
+        return 0;
+    memcpy(v6, host + 1, n - 2);
+    v6[n - 2] = 0;
+    struct in6_addr a6;
+    return inet_pton(AF_INET6, v6, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+int uploader_url_kind(const char *url)
+{
+    if (!url)
+        return UPLOADER_URL_BAD;
+    int tls = strncasecmp(url, "https://", 8) == 0;
+    if (!tls && strncasecmp(url, "http://", 7) != 0)
+        return UPLOADER_URL_BAD;
+    CURLU *cu = curl_url();
+    char *host = NULL;
+    int kind = UPLOADER_URL_BAD;
+    if (cu && curl_url_set(cu, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(cu, CURLUPART_HOST, &host, 0) == CURLUE_OK && host && *host)
+        kind = tls ? UPLOADER_URL_TLS
+                   : host_is_loopback(host) ? UPLOADER_URL_LOOPBACK : UPLOADER_URL_PLAIN;
+    curl_free(host);
+    curl_url_cleanup(cu);
+    return kind;
+}
+
 /* errbuf_say under this file's old name, so its call sites read as before. */
 #define say errbuf_say
 
@@ -207,6 +269,16 @@ int uploader_new(struct uploader **out, const struct uploader_opts *o, char *err
                    "relay_url \"%.100s\" is not an http:// or https:// address", o->relay_url);
     if (o->chunks_per_patch > 64)
         return say(err, errlen, UPLOADER_E_ARG, "chunks per PATCH must be 1-64");
+    int kind = uploader_url_kind(o->relay_url);
+    if (kind == UPLOADER_URL_BAD)
+        return say(err, errlen, UPLOADER_E_ARG, "relay_url \"%.100s\" has no host", o->relay_url);
+    if (kind == UPLOADER_URL_PLAIN && !o->insecure_http)
+        return say(err, errlen, UPLOADER_E_ARG,
+                   "relay_url \"%.100s\" is plain http to another machine: anyone on the way "
+                   "could change the uploads or pose as the relay. Use https://, or, only "
+                   "for a test network, allow it plainly with relay_insecure_http = true "
+                   "(homthu-uplink --insecure-http)",
+                   o->relay_url);
 
     struct uploader *u = calloc(1, sizeof *u);
     if (!u)
@@ -230,6 +302,7 @@ int uploader_new(struct uploader **out, const struct uploader_opts *o, char *err
     u->low_speed_seconds = o->low_speed_seconds > 0 ? o->low_speed_seconds : 60;
     u->chunks_per_patch = o->chunks_per_patch ? o->chunks_per_patch : 8;
     u->require_verified = o->require_verified;
+    u->tls_only = kind == UPLOADER_URL_TLS;
     u->abort_flag = o->abort_flag;
     u->log = o->log;
     u->log_ctx = o->log_ctx;
@@ -561,7 +634,9 @@ static void common_opts(struct uploader *u, struct resp *r)
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, u->low_speed_bytes);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, u->low_speed_seconds);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* An https relay is spoken to over https only: a Location (or anything
+     * else) pointing at http:// cannot take the kiosk off TLS. */
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, u->tls_only ? "https" : "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     if (u->pin[0])
         curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, u->pin);
@@ -744,6 +819,13 @@ static int status_fail(struct uploader *u, struct resp *r, const char *what, cha
     if (s == 413 || s == 422)
         return say(err, errlen, UPLOADER_E_REFUSED, "the relay refuses this tip (%ld %s)", s,
                    body_line(r));
+    if (s == 409)
+        /* The upload as the relay holds it conflicts with ours (another
+         * length, another kiosk's): nothing this attempt can mend, but it
+         * concerns this tip only (uploader_run holds it back). */
+        return say(err, errlen, UPLOADER_E_PROTOCOL,
+                   "the relay refuses %s for this tip as it stands (409 %s); it stays queued",
+                   what, body_line(r));
     if (s == 429 || s == 507 || s == 408 || s >= 500)
         return say(err, errlen, UPLOADER_E_NET, "the relay is busy or failing on %s (%ld %s)", what,
                    s, body_line(r));
@@ -765,6 +847,29 @@ static uint64_t patch_end(uint64_t off, uint64_t total, unsigned cpp)
     return end;
 }
 
+static struct failure *find_failure(const struct uploader *u, const uint8_t id[16]);
+
+/*
+ * Tip `id` comes into hand: the spans of the one before go with its
+ * failure record (a tip held back comes back later, and what it sent
+ * before still counts as sent), and `id`'s own come back from its record.
+ * A delivered tip has no record any more: its spans are simply dropped.
+ */
+static void switch_spans(struct uploader *u, const uint8_t id[16])
+{
+    struct failure *was = find_failure(u, u->sent_id), *now = find_failure(u, id);
+    if (was) {
+        memcpy(was->spans, u->spans, sizeof u->spans);
+        was->nspans = u->nspans;
+    }
+    memcpy(u->sent_id, id, 16);
+    u->nspans = 0;
+    if (now) {
+        memcpy(u->spans, now->spans, sizeof u->spans);
+        u->nspans = now->nspans;
+    }
+}
+
 int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_tip *t,
                       struct uploader_report *rep, char *err, size_t errlen)
 {
@@ -784,10 +889,8 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
     const uint64_t total = t->bytes;
     if (u->have_loc && memcmp(u->loc_id, t->id, 16) != 0)
         u->have_loc = 0;
-    if (memcmp(u->sent_id, t->id, 16) != 0) {
-        memcpy(u->sent_id, t->id, 16);
-        u->nspans = 0;
-    }
+    if (memcmp(u->sent_id, t->id, 16) != 0)
+        switch_spans(u, t->id);
 
     struct resp *r = malloc(sizeof *r);
     if (!r)
@@ -828,6 +931,13 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                 resolve_location(u->files_url, r->location, u->loc, sizeof u->loc)) {
                 rc = say(err, errlen, UPLOADER_E_PROTOCOL,
                          "the server created an upload but gave no usable Location");
+                goto out;
+            }
+            if (u->tls_only && strncasecmp(u->loc, "https://", 8) != 0) {
+                rc = say(err, errlen, UPLOADER_E_PROTOCOL,
+                         "the relay put tip %s's upload at a Location without TLS (%.100s): "
+                         "not sent",
+                         sid, u->loc);
                 goto out;
             }
             rep->created++;
@@ -994,15 +1104,16 @@ static struct failure *find_failure(const struct uploader *u, const uint8_t id[1
     return NULL;
 }
 
-/* Keep tip `id`'s report (and its last failure, code != 0) across the loop's turns. */
-static void keep_failure(struct uploader *u, const uint8_t id[16], int code, const char *why,
-                         const struct uploader_report *rep)
+/* Keep tip `id`'s report (and its last failure, code != 0) across the loop's
+ * turns. The record, valid until the next keep or drop; NULL out of memory. */
+static struct failure *keep_failure(struct uploader *u, const uint8_t id[16], int code,
+                                    const char *why, const struct uploader_report *rep)
 {
     struct failure *f = find_failure(u, id);
     if (!f) {
         struct failure *grown = realloc(u->fails, (u->nfails + 1) * sizeof *grown);
         if (!grown)
-            return; /* the report of what is left loses one reason, nothing else */
+            return NULL; /* the report loses one reason; the tip is never held back */
         u->fails = grown;
         f = &u->fails[u->nfails++];
         memset(f, 0, sizeof *f);
@@ -1013,6 +1124,7 @@ static void keep_failure(struct uploader *u, const uint8_t id[16], int code, con
         snprintf(f->why, sizeof f->why, "%s", why);
     }
     f->rep = *rep;
+    return f;
 }
 
 static void drop_failure(struct uploader *u, const uint8_t id[16])
@@ -1038,11 +1150,15 @@ int uploader_last_failure(const struct uploader *u, const uint8_t id[16], char *
 }
 
 struct pick {
+    const struct uploader *u;
     const uint8_t (*skip)[16];
     size_t nskip;
-    struct queue_tip tip; /* the oldest one to send */
+    uint64_t now;         /* mono_ms() */
+    struct queue_tip tip; /* the oldest one due to send */
     int found;
-    unsigned waiting; /* all tips still to deliver, set-aside ones included */
+    unsigned waiting;  /* all tips still to deliver, set-aside and held-back ones included */
+    unsigned held;     /* of them, held back until their own time (uploader_run) */
+    uint64_t next_due; /* the earliest time a held-back tip is due; UINT64_MAX: none */
 };
 
 static int pick_fn(void *ctx, const struct queue_tip *t)
@@ -1051,13 +1167,20 @@ static int pick_fn(void *ctx, const struct queue_tip *t)
     if (t->state != QUEUE_SEALED && t->state != QUEUE_UPLOADING)
         return 0;
     p->waiting++;
-    if (p->found)
-        return 0;
     for (size_t i = 0; i < p->nskip; i++)
         if (memcmp(p->skip[i], t->id, 16) == 0)
             return 0;
-    p->tip = *t;
-    p->found = 1;
+    const struct failure *f = find_failure(p->u, t->id);
+    if (f && f->not_before > p->now) {
+        p->held++;
+        if (f->not_before < p->next_due)
+            p->next_due = f->not_before;
+        return 0;
+    }
+    if (!p->found) {
+        p->tip = *t;
+        p->found = 1;
+    }
     return 0;
 }
 
@@ -1141,7 +1264,7 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
     uint8_t(*skip)[16] = NULL;
     size_t nskip = 0;
     unsigned attempt = 0, failures_in_row = 0;
-    int last_rc = 0, rc = 0;
+    int last_rc = 0, rc = 0, held_rc = 0;
     /* The report of the tip in hand, over all its attempts in this process
      * (kept with its failure when the loop moves to another tip). */
     uint8_t rep_id[16] = {0};
@@ -1151,11 +1274,25 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
     u->tick_ctx = o.tick_ctx;
 
     while (!*stop) {
-        struct pick p = {.skip = (const uint8_t(*)[16])skip, .nskip = nskip};
+        struct pick p = {.u = u,
+                         .skip = (const uint8_t(*)[16])skip,
+                         .nskip = nskip,
+                         .now = mono_ms(),
+                         .next_due = UINT64_MAX};
         if (queue_foreach(q, pick_fn, &p) != 0) {
             logf_(u, "cannot read the queue: retrying");
             set_doing(u, UPLOADER_FAILING, UPLOADER_E_QUEUE, "cannot read the queue; %u delivered since start", tot.delivered);
             wait_backoff(u, &o, o.backoff_cap_ms, 0, stop);
+            continue;
+        }
+        if (!p.found && p.held) {
+            /* Only tips held back wait: until the first is due, looking for
+             * new tips (a person may be leaving one now) every poll_ms. */
+            uint64_t due = p.next_due > p.now ? p.next_due - p.now : 0;
+            set_doing(u, UPLOADER_FAILING, held_rc,
+                      "%u held back (%s), the next due within %" PRIu64 " s; %u delivered since start",
+                      p.held, uploader_strerror(held_rc), (due + 999) / 1000, tot.delivered);
+            wait_backoff(u, &o, due < o.poll_ms ? due : o.poll_ms, 0, stop);
             continue;
         }
         if (!p.found) {
@@ -1171,7 +1308,11 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
         }
         char sid[9], err[512], qerr[256];
         short_id(p.tip.id, sid);
-        set_doing(u, UPLOADER_SENDING, 0, "sending tip %s; %u waiting", sid, p.waiting);
+        if (p.held)
+            set_doing(u, UPLOADER_SENDING, 0, "sending tip %s; %u waiting, %u held back", sid,
+                      p.waiting, p.held);
+        else
+            set_doing(u, UPLOADER_SENDING, 0, "sending tip %s; %u waiting", sid, p.waiting);
         if (!have_rep || memcmp(rep_id, p.tip.id, 16) != 0) {
             memcpy(rep_id, p.tip.id, 16);
             have_rep = 1;
@@ -1189,6 +1330,7 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
             if (queue_set_delivered(q, p.tip.id, uploader_relay_time(u), qerr, sizeof qerr) ||
                 queue_purge_delivered(q, &purged, qerr, sizeof qerr)) {
                 logf_(u, "tip %s delivered but the queue failed: %s", sid, qerr);
+                snprintf(err, sizeof err, "delivered, but the queue could not record it: %s", qerr);
                 r = UPLOADER_E_QUEUE;
             } else {
                 tot.delivered++;
@@ -1205,7 +1347,9 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
                 continue;
             }
         }
-        keep_failure(u, p.tip.id, r, err, &rep);
+        const struct failure *prev = find_failure(u, p.tip.id);
+        int prev_code = prev ? prev->code : 0;
+        struct failure *f = keep_failure(u, p.tip.id, r, err, &rep);
         if (r == UPLOADER_E_REFUSED || r == UPLOADER_E_UNVERIFIED) {
             logf_(u,
                   "tip %s set aside (%s): %s; it stays in the queue for the technician (%u "
@@ -1223,24 +1367,60 @@ int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_
         }
         tot.failures++;
         failures_in_row++;
-        /* Log a failure once per kind, not at every retry of a dead link. */
-        if (r != last_rc)
-            logf_(u, "tip %s not delivered (%s): %s", sid, uploader_strerror(r), err);
-        last_rc = r;
         /* Progress means the link works: start the backoff, and the count
          * of failures in a row, over. */
         struct queue_tip now_t;
-        if (queue_get_tip(q, p.tip.id, &now_t) == 0 && now_t.upload_offset > before) {
+        int moved = queue_get_tip(q, p.tip.id, &now_t) == 0 && now_t.upload_offset > before;
+        if (moved) {
             attempt = 0;
             failures_in_row = 0;
         }
+        /*
+         * Is it this tip that fails? An answer about its own upload says so
+         * at once; a network failure that keeps meeting it, and only it,
+         * after UPLOADER_TIP_STRIKES tries. Then it waits for its own time
+         * and the tips behind it go: like a deferred mail, it never blocks
+         * the queue. A failure of the link, the relay or this kiosk holds
+         * nothing back: no other tip could go either.
+         */
+        int hold = 0;
+        if (f) {
+            f->strikes = moved ? 0 : f->strikes + 1;
+            if (moved)
+                f->held = 0;
+            hold = uploader_error_is_the_tips(r) ||
+                   (r == UPLOADER_E_NET && f->strikes >= UPLOADER_TIP_STRIKES);
+        }
+        if (hold) {
+            uint64_t own = uploader_backoff_ms(o.backoff_base_ms, o.backoff_cap_ms, f->held,
+                                               o.jitter ? o.jitter() : randombytes_random());
+            if (own < o.backoff_base_ms / 2)
+                own = o.backoff_base_ms / 2; /* never straight back to the tip that just failed */
+            if (!f->ever_held)
+                tot.held++;
+            f->ever_held = 1;
+            if (f->held == 0 || r != prev_code)
+                logf_(u,
+                      "tip %s held back (%s): %s; it stays queued and is tried again within "
+                      "%" PRIu64 " s, the tips behind it go on",
+                      sid, uploader_strerror(r), err, (own + 999) / 1000);
+            f->held++;
+            f->not_before = mono_ms() + own;
+            held_rc = r;
+        } else if (r != last_rc) {
+            /* Log a failure once per kind, not at every retry of a dead link. */
+            logf_(u, "tip %s not delivered (%s): %s", sid, uploader_strerror(r), err);
+        }
+        last_rc = r;
         if (o.max_failures && failures_in_row >= o.max_failures) {
             rc = r;
             break;
         }
+        if (hold)
+            continue; /* the next tip due goes now: if it fails too, the link waits */
         uint64_t delay;
         if (r == UPLOADER_E_DEVICE || r == UPLOADER_E_PIN || r == UPLOADER_E_TLS ||
-            r == UPLOADER_E_AUTH || r == UPLOADER_E_QUEUE || r == UPLOADER_E_PROTOCOL)
+            r == UPLOADER_E_AUTH)
             /* Retrying soon cannot help: a person has to act. */
             delay = o.backoff_cap_ms;
         else

@@ -64,8 +64,34 @@ enum uploader_error {
 /* Short fixed English name of a code: "offline", "pin", "not verified", ... */
 const char *uploader_strerror(int code);
 
+/*
+ * Does a failure with this code say something about that one tip only
+ * (refused, not verified, a protocol answer about its upload such as a 409
+ * that does not go away, its bytes unreadable in the queue)? Then the tips
+ * behind it are still tried. The others (offline, network, pin, tls,
+ * device, auth) are the link's, the relay's or this kiosk's: no younger
+ * tip could go either.
+ */
+int uploader_error_is_the_tips(int code);
+
+/* How a relay URL travels (uploader_url_kind). */
+enum uploader_url_kind {
+    UPLOADER_URL_BAD = -1,     /* not http(s)://host... */
+    UPLOADER_URL_TLS = 0,      /* https:// */
+    UPLOADER_URL_LOOPBACK = 1, /* http:// to 127.0.0.0/8, [::1] or localhost: never leaves the machine */
+    UPLOADER_URL_PLAIN = 2,    /* http:// to another machine: readable and changeable on the way */
+};
+int uploader_url_kind(const char *url);
+
 struct uploader_opts {
     const char *relay_url;     /* http(s)://host[:port][/prefix/]; uploads go to <prefix>/files/ */
+    /* Plain http:// to a host that is not this machine is refused unless
+       this is 1 (kiosk.conf relay_insecure_http, homthu-uplink
+       --insecure-http): on the way nothing would be authenticated. A
+       loopback relay (127.0.0.0/8, [::1], localhost) needs no leave: its
+       traffic never leaves the machine (make run, the tests).
+       uploader_url_kind() says which a URL is. */
+    int insecure_http;
     const uint8_t *device_sk;  /* 64 bytes, libsodium Ed25519 (seed || pk); copied */
     const char *pin;           /* "sha256//<base64>" (';'-separated list) or NULL/"": not pinned */
     const char *ca_file;       /* PEM file to trust instead of the system store, or NULL/"" */
@@ -190,6 +216,7 @@ struct uploader_run_opts {
 struct uploader_totals {
     uint32_t delivered;
     uint32_t refused; /* tips set aside for this run (the relay refused them) */
+    uint32_t held;    /* tips held back at least once for their own backoff (uploader_run) */
     uint32_t attempts;
     uint32_t failures;
     uint64_t bytes_sent, body_sent, bytes_resent;
@@ -197,11 +224,27 @@ struct uploader_totals {
 
 /*
  * Deliver tips until *stop becomes non-zero (a signal handler sets it), or
- * with exit_when_empty until nothing is waiting. Delivered tips are marked
- * and purged at once. A tip the relay refuses (422, 413) is set aside for
- * the rest of this run with a log line, so it cannot block younger tips; it
- * stays in the queue for the technician. `totals` may be NULL.
+ * with exit_when_empty until nothing is waiting (tips held back, below,
+ * are still waiting). Delivered tips are marked and purged at once. A tip
+ * the relay refuses (422, 413) is set aside for the rest of this run with
+ * a log line, so it cannot block younger tips; it stays in the queue for
+ * the technician.
+ *
+ * Like a mail queue, a tip that keeps failing does not hold up the tips
+ * behind it: after a failure that is the tip's own
+ * (uploader_error_is_the_tips: a 409 that stays, an answer we cannot use),
+ * or after UPLOADER_TIP_STRIKES network failures in a row on it that moved
+ * nothing (a cut, a 5xx that only this tip meets), the tip is held back
+ * with its own full-jitter backoff (same base and cap, its own exponent)
+ * and the next tip due in the queue's order goes at once (if it fails on
+ * the network too, the link is to blame and the queue waits as usual).
+ * Held back is in memory only: it stays queued, is tried again when its
+ * time comes (oldest first among the tips due), and a restart tries it
+ * first again. A failure of the link, the relay or this kiosk still makes
+ * the whole queue wait, as no other tip could go either. `totals` may be
+ * NULL.
  */
+#define UPLOADER_TIP_STRIKES 3
 int uploader_run(struct uploader *u, struct queue *q, const struct uploader_run_opts *o,
                  volatile sig_atomic_t *stop, struct uploader_totals *totals)
     __attribute__((warn_unused_result));
