@@ -429,7 +429,7 @@ static int cmd_kiosk_new(int argc, char **argv)
                 PROG ": WARNING: --relay %s is plain http, allowed by --insecure-http: on the "
                      "way anyone can change the kiosk's uploads or pose as the relay. Never "
                      "for a kiosk in the field. The kiosk's homthu-uplink refuses it too until "
-                     "told: run it with --insecure-http (docs/uploader.md)\n",
+                     "told (relay_insecure_http = true is written; docs/uploader.md)\n",
                 relay);
     else if (kind == UPLOADER_URL_LOOPBACK)
         fprintf(stderr,
@@ -545,9 +545,10 @@ static int cmd_kiosk_new(int argc, char **argv)
                  "mail_ca_file =\n",
                  now_s, id, post_fp, pk64, dev_fp, relay,
                  kind == UPLOADER_URL_PLAIN
-                     ? "# WARNING: plain http, allowed by kiosk-new --insecure-http; homthu-uplink\n"
-                       "# refuses it unless run with --insecure-http (docs/uploader.md).\n"
-                     : "",
+                     ? "# WARNING: plain http, allowed by kiosk-new --insecure-http (docs/uploader.md).\n"
+                       "relay_insecure_http = true\n"
+                     : "# true only for a plain http:// relay on a test network (docs/uploader.md).\n"
+                       "relay_insecure_http = false\n",
                  post_name);
     if (n < 0 || (size_t)n >= sizeof text) {
         die_msg("--relay is too long");

@@ -678,7 +678,7 @@ const char *const config_kiosk_keys[] = {
     /* the telephone handset (docs/audio.md) */
     "handset_hook_chip", "handset_hook_line", "handset_hook_active_low", "handset_device",
     /* homthu-uplink */
-    "relay_pin", "relay_ca_file", "uplink_backoff_base_ms", "uplink_backoff_cap_ms",
+    "relay_pin", "relay_ca_file", "relay_insecure_http", "uplink_backoff_base_ms", "uplink_backoff_cap_ms",
     "uplink_connect_timeout_s", "uplink_low_speed_bytes", "uplink_low_speed_seconds",
     "uplink_chunks_per_patch", "uplink_probe_seconds", "uplink_require_verified",
     "heartbeat_minutes",
@@ -990,6 +990,10 @@ static int read_uplink(const struct config *c, struct kiosk_conf *out, char *err
         return rc;
     if (*v && (rc = config_get_path(c, "relay_ca_file", NULL, out->relay_ca_file,
                                     sizeof out->relay_ca_file, err, errlen)))
+        return rc;
+    /* The uploader enforces it (uploader_url_kind): here it is only read. */
+    if ((rc = config_get_bool(c, "relay_insecure_http", 0, &out->relay_insecure_http, err,
+                              errlen)))
         return rc;
     /* Times in ms up to a day; a backoff longer than that only hides a fault. */
     if ((rc = get_int_into(c, "uplink_backoff_base_ms", 2000, 10, 86400000,

@@ -163,6 +163,7 @@ struct kiosk_conf {
     /* The delivery daemon (homthu-uplink, docs/uploader.md). */
     char relay_pin[1024];      /* "sha256//<base64>[;sha256//...]"; "" = not pinned */
     char relay_ca_file[4096];  /* PEM to trust instead of the system's CAs; "" = system */
+    int relay_insecure_http;   /* 1: relay_url may be plain http:// to another machine (test networks only) */
     int uplink_backoff_base_ms;
     int uplink_backoff_cap_ms;
     int uplink_connect_timeout_s;

@@ -373,7 +373,7 @@ int main(int argc, char **argv)
         .low_speed_seconds = k->uplink_low_speed_seconds,
         .chunks_per_patch = (unsigned)k->uplink_chunks_per_patch,
         .require_verified = k->uplink_require_verified,
-        .insecure_http = insecure_http, /* until kiosk.conf has relay_insecure_http */
+        .insecure_http = insecure_http || k->relay_insecure_http,
     };
     if (uploader_new(&u, &uo, err, sizeof err)) {
         fprintf(stderr, PROG ": %s\n", err);
