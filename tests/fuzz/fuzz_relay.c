@@ -8,7 +8,9 @@
  *
  *   flags (1 byte)      bit 0: the harness signs the request as the enrolled
  *                       kiosk (so the fuzzer gets past authentication);
- *                       bit 1: the body is cut off (relay_call_abort)
+ *                       bit 1: the body is cut off (relay_call_abort);
+ *                       bit 2: in the same second as the request before
+ *                       (the same signed text twice is a replay)
  *   head length (u16 LE), head: "METHOD PATH[?a=b&c=d]\nName: value\n..."
  *   body length (u32 LE, capped by what is left), body bytes
  *
@@ -178,6 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     snprintf(c.post_token, sizeof c.post_token, "fuzz-post-token-0123456789abcdefghijkl");
     c.clock = fuzz_clock;
     c.device_requests_per_minute = 1000;
+    /* A replay memory this small forgets on almost every request: its bounds are fuzzed too. */
+    c.replay_per_device = 3;
+    c.replay_total = 4;
     if (getenv("FUZZ_RELAY_LOG"))
         c.log = fuzz_log;
     struct relay *r = NULL;
@@ -211,7 +216,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct relay_request q;
         struct relay_header hv[MAX_FIELDS + 2], av[MAX_FIELDS];
         char auth[400];
-        fake_now++; /* every request its own second: no accidental replays */
+        /* Every request its own second (no accidental replays), unless flag 4 says the same. */
+        if (!(flags & 4))
+            fake_now++;
         if (parse_head(head, &q, hv, av) == 0) {
             if ((flags & 1) && q.nheaders < MAX_FIELDS) {
                 char text[1024], ts[24], k64[64], s64[100];
@@ -396,6 +403,32 @@ int main(int argc, char **argv)
              "POST /files/%s\nTus-Resumable: 1.0.0\nX-HTTP-Method-Override: DELETE\n", hex);
     request(&o, 1, head, NULL, 0);
     save(argv[1], "partial_cut_terminated", &o);
+
+    /*
+     * Replays within one second, in a replay memory of 3 (fuzz setup): a
+     * POST sent twice, a HEAD asked over and over, DELETEs that make the
+     * memory forget the oldest, then the first POST once more.
+     */
+    o.n = 0;
+    snprintf(head, sizeof head,
+             "POST /files/\nTus-Resumable: 1.0.0\nUpload-Length: %zu\nUpload-Metadata: tipid %s\n",
+             env.n, b64);
+    request(&o, 1, head, NULL, 0);
+    request(&o, 5, head, NULL, 0);
+    snprintf(head, sizeof head, "HEAD /files/%s\nTus-Resumable: 1.0.0\n", hex);
+    request(&o, 5, head, NULL, 0);
+    request(&o, 5, head, NULL, 0);
+    request(&o, 5, "DELETE /files/00112233445566778899aabbccddeeff\nTus-Resumable: 1.0.0\n",
+            NULL, 0);
+    request(&o, 5, "DELETE /files/ffeeddccbbaa99887766554433221100\nTus-Resumable: 1.0.0\n",
+            NULL, 0);
+    request(&o, 5, "DELETE /files/0123456789abcdef0123456789abcdef\nTus-Resumable: 1.0.0\n",
+            NULL, 0);
+    snprintf(head, sizeof head,
+             "POST /files/\nTus-Resumable: 1.0.0\nUpload-Length: %zu\nUpload-Metadata: tipid %s\n",
+             env.n, b64);
+    request(&o, 5, head, NULL, 0);
+    save(argv[1], "replayed", &o);
 
     /* A tampered envelope. */
     o.n = 0;
