@@ -68,7 +68,8 @@ fixture_station() {
         >"$T/station.log" 2>&1 &
     STATION_PID=$!
     STATION_URL=
-    for _ in $(seq 1 150); do
+    # Up to a minute: an ASan build on a loaded machine starts slowly.
+    for _ in $(seq 1 600); do
         if grep -q 'ready' "$T/station.log" 2>/dev/null; then
             STATION_URL=$(sed -n 's|.*serving the officers. page on \(http://[^ ]*\)/$|\1|p' \
                 "$T/station.log" | head -n1)

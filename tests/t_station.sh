@@ -16,7 +16,7 @@ PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/homthu-station-XXXXXX")
 failed=0
 . "$ROOT/tests/station-fixture.sh"
-trap 'fixture_stop; rm -rf "$T"' EXIT
+trap 'fixture_stop; if [ "$failed" = 0 ] || [ -z "${HOMTHU_KEEP:-}" ]; then rm -rf "$T"; else echo "kept $T"; fi' EXIT
 
 check() {
     name=$1
@@ -26,6 +26,7 @@ check() {
     else
         echo "FAIL station_$name"
         echo "  last answer: $(cat "$T/code" 2>/dev/null) $(head -c 600 "$T/out" 2>/dev/null)"
+        echo "  station $STATION_PID at '$STATION_URL': $(kill -0 "$STATION_PID" 2>/dev/null && echo running || echo gone)"
         echo "  station log:"
         tail -n 15 "$T/station.log" 2>/dev/null | sed 's/^/    /'
         failed=1
@@ -274,6 +275,12 @@ check enrol_refuses_a_key_held_already code_is 409
 api cmd POST /api/kiosks id=na-co-sa-03 "device_key=$NEWKEY"
 check enrol_again_only_tells_the_relay eval "code_is 200 && json_is 'j[\"relay\"]' told"
 
+"$B/homthu-provision" kiosk-new --post "$POST" --id na-co-sa-06 --out "$T/card6" \
+    --relay "$RELAY/" >"$T/out" 2>>"$T/provision.log"
+KEY6=$(sed -n '/public device key/{n;s/^ *//;p}' "$T/out")
+api cmd POST /api/kiosks id=na-co-sa-06 "device_key=$KEY6" "commune=Pa Vi"
+check kiosk_new_prints_the_key_the_page_enrols eval "code_is 200 && json_is 'j[\"relay\"]' told"
+
 # --- oversize and malformed requests ---
 head -c 70000 /dev/zero | tr '\0' a >"$T/big"
 { printf 'status=acted&note='; cat "$T/big"; } >"$T/bigform"
@@ -304,7 +311,7 @@ db.execute("CREATE TRIGGER full BEFORE INSERT ON tip WHEN EXISTS(SELECT 1 FROM s
 db.execute("INSERT INTO setting VALUES('test.full', '1')")
 db.commit()
 PYEOF
-fixture_station
+fixture_station || { echo "FAIL station_restarts"; failed=1; }
 api cmd POST /api/login name=chihuy password=mat-khau-dai-1
 remember_csrf cmd
 "$B/homthu-relay" --config "$T/relay.conf" >>"$T/relay.log" 2>&1 &
@@ -323,7 +330,7 @@ cp "$POST/postbox.db" "$T/postbox.good"
 head -c 8192 /dev/urandom >"$POST/postbox.db"
 rm -f "$POST/postbox.db-wal" "$POST/postbox.db-shm"
 cp "$POST/postbox.db" "$T/postbox.bad"
-fixture_station
+fixture_station || { echo "FAIL station_restarts"; failed=1; }
 check station_starts_with_a_damaged_postbox [ -n "$STATION_URL" ]
 api cmd POST /api/login name=chihuy password=mat-khau-dai-1
 api cmd GET /api/state
@@ -336,14 +343,14 @@ fixture_stop_station
 cp "$T/postbox.good" "$POST/postbox.db"
 
 # --- restart: the key is locked again, sessions end ---
-fixture_station
+fixture_station || { echo "FAIL station_restarts"; failed=1; }
 api cmd GET /api/state
 check restart_locks_the_key json_is 'j["unlocked"]' False
 check restart_ends_sessions json_is 'j["me"]' None
 
 # --- idle: the key locks itself, a session ends, and the page's poll keeps neither alive ---
 fixture_stop_station
-fixture_station --idle-lock-seconds 3 --session-idle-seconds 3
+fixture_station --idle-lock-seconds 3 --session-idle-seconds 3 || { echo "FAIL station_restarts"; failed=1; }
 api cmd POST /api/login name=chihuy password=mat-khau-dai-1
 remember_csrf cmd
 api cmd POST /api/unlock "passphrase=a long passphrase"

@@ -589,6 +589,12 @@ static int cmd_kiosk_new(int argc, char **argv)
            id, dev_fp, conf_path, dev_path, outdir, outdir, post, id);
     if (!*relay)
         printf("No --relay given: set relay_url in kiosk.conf, or tips will wait on the kiosk.\n");
+    /* Public: what the post station's "enrol" form asks, so the relay is told too. */
+    char dev64[64];
+    sodium_bin2base64(dev64, sizeof dev64, dev->pk, sizeof dev->pk, sodium_base64_VARIANT_ORIGINAL);
+    printf("Its public device key, for the post station's Kiosks page (enrol: tells the "
+           "relay):\n  %s\n",
+           dev64);
     rc = 0;
 out:
     if (rc) {
