@@ -14,6 +14,9 @@
 #define H ENVELOPE_HEADER_BYTES
 #define C ENVELOPE_CHUNK_CIPHER
 #define T ENVELOPE_TRAILER_BYTES
+#define G QUEUE_TIME_GRAIN_S
+/* 2025-04-18 12:00:00 UTC: on the queue's 6-hour grid. */
+#define T0 1744977600LL
 
 /* Pieces that say where they belong: byte i of chunk k of tip `tag`. */
 static void make_id(uint8_t id[16], int tag)
@@ -153,8 +156,8 @@ TEST(test_queue_open_says_when_the_data_directory_is_missing)
 TEST(test_queue_keeps_tips_after_reopen)
 {
     struct queue *q = open_ok(check_dir());
-    put_tip(q, 1, 8, 1, 1000);
-    put_tip(q, 2, 3, 0, 2000); /* still recording when the kiosk stops */
+    put_tip(q, 1, 8, 1, T0 + 1000);
+    put_tip(q, 2, 3, 0, T0 + 2000); /* still recording when the kiosk stops */
     queue_close(q);
 
     q = open_ok(check_dir());
@@ -165,8 +168,8 @@ TEST(test_queue_keeps_tips_after_reopen)
     ASSERT_EQ(t.state, QUEUE_SEALED);
     ASSERT_EQ(t.chunks, 8);
     ASSERT_EQ(t.bytes, H + 8 * C + T);
-    ASSERT_EQ(t.created, 1000);
-    ASSERT_EQ(t.sealed, 1010);
+    ASSERT_EQ(t.created, T0); /* kept only to the 6-hour grain */
+    ASSERT_EQ(t.sealed, T0);
     ASSERT_EQ(t.clock_trusted, 1);
     ASSERT_EQ(t.cut_short, 0);
     assert_tip_reads_back(q, 1, 8);
@@ -208,7 +211,7 @@ TEST(test_queue_refuses_chunks_out_of_order)
     queue_close(q);
 }
 
-TEST(test_queue_state_machine_goes_recording_sealed_uploading_delivered_purged)
+TEST(test_queue_state_machine_goes_recording_sealed_uploading_delivered_and_forgotten)
 {
     struct queue *q = open_ok(check_dir());
     uint8_t id[16], h[H], c[C], t[T];
@@ -264,27 +267,41 @@ TEST(test_queue_state_machine_goes_recording_sealed_uploading_delivered_purged)
     ASSERT_EQ(queue_next_to_send(q, &tip), 0); /* an interrupted upload is resumed */
     ASSERT_EQ(tip.upload_offset, 3000);
 
-    ASSERT_EQ(queue_set_delivered(q, id, 300, err, sizeof err), 0);
+    /* Delivered: forgotten at once. The sender that delivered it still
+     * learns what became of it, from memory. */
+    ASSERT_EQ(queue_set_delivered(q, id, T0 + 300, err, sizeof err), 0);
     ASSERT_EQ(queue_get_tip(q, id, &tip), 0);
-    ASSERT_EQ(tip.state, QUEUE_DELIVERED);
-    ASSERT_EQ(tip.delivered, 300);
-    ASSERT_EQ(tip.upload_offset, tip.bytes);
+    ASSERT_EQ(tip.state, QUEUE_PURGED);
+    ASSERT_EQ(tip.delivered, T0);
+    ASSERT_EQ(tip.bytes, 0);
     ASSERT_EQ(queue_next_to_send(q, &tip), QUEUE_E_NOTFOUND);
     ASSERT_EQ(queue_set_uploading(q, id, 0, err, sizeof err), QUEUE_E_STATE);
-    ASSERT_STR_EQ(err, "cannot upload tip 30313233: it is delivered");
+    ASSERT_STR_EQ(err, "cannot upload tip 30313233: it is purged");
     ASSERT_EQ(queue_set_delivered(q, id, 5, err, sizeof err), QUEUE_E_STATE);
+    ASSERT_STR_EQ(err, "cannot mark delivered tip 30313233: it is purged");
+    ASSERT_EQ(queue_read(q, id, 0, buf, sizeof buf, &got, err, sizeof err), QUEUE_E_STATE);
+    ASSERT_STR_EQ(err,
+                  "cannot read tip 30313233: it was purged after delivery and its bytes are gone");
 
     int purged = -1;
     ASSERT_EQ(queue_purge_delivered(q, &purged, err, sizeof err), 0);
     ASSERT_EQ(purged, 1);
-    ASSERT_EQ(queue_get_tip(q, id, &tip), 0);
-    ASSERT_EQ(tip.state, QUEUE_PURGED);
-    ASSERT_EQ(tip.bytes, 0);
-    ASSERT_EQ(queue_read(q, id, 0, buf, sizeof buf, &got, err, sizeof err), QUEUE_E_STATE);
-    ASSERT_STR_EQ(err,
-                  "cannot read tip 30313233: it was purged after delivery and its bytes are gone");
     ASSERT_EQ(queue_purge_delivered(q, &purged, err, sizeof err), 0);
     ASSERT_EQ(purged, 0);
+    struct queue_stats s;
+    ASSERT_EQ(queue_stats(q, &s), 0);
+    ASSERT_EQ(s.count[QUEUE_PURGED], 1);
+    ASSERT_EQ(s.delivered_bytes, H + C + T);
+    ASSERT_EQ(s.last_delivered, T0);
+    queue_close(q);
+
+    /* On the card nothing is left of it but the counters. */
+    q = open_ok(check_dir());
+    ASSERT_EQ(queue_get_tip(q, id, &tip), QUEUE_E_NOTFOUND);
+    ASSERT_EQ(queue_set_delivered(q, id, 5, err, sizeof err), QUEUE_E_NOTFOUND);
+    ASSERT_EQ(queue_stats(q, &s), 0);
+    ASSERT_EQ(s.count[QUEUE_PURGED], 1);
+    ASSERT_EQ(s.count[QUEUE_DELIVERED], 0);
     queue_close(q);
 }
 
@@ -350,21 +367,21 @@ TEST(test_queue_stats_count_states_bytes_and_cut_short)
         ASSERT_EQ(s.count[i], 0);
     ASSERT_EQ(s.oldest_waiting, 0);
 
-    put_tip(q, 1, 2, 0, 100); /* recording */
-    put_tip(q, 2, 8, 1, 300); /* sealed, the oldest waiting */
-    put_tip(q, 3, 8, 1, 200); /* uploading (older clock, newer tip) */
-    put_tip(q, 4, 8, 1, 400); /* delivered, then purged */
-    put_tip(q, 5, 8, 1, 500); /* delivered */
+    put_tip(q, 1, 2, 0, T0 + 100);         /* recording */
+    put_tip(q, 2, 8, 1, T0 + 2 * G + 300); /* sealed, the oldest waiting */
+    put_tip(q, 3, 8, 1, T0 + G + 200);     /* uploading (older clock, newer tip) */
+    put_tip(q, 4, 8, 1, T0 + 400);         /* delivered, then purged */
+    put_tip(q, 5, 8, 1, T0 + 500);         /* delivered */
     uint8_t id[16], h[H], c[C], t[T];
     char err[512];
     make_id(id, 3);
     ASSERT_EQ(queue_set_uploading(q, id, 10, err, sizeof err), 0);
     make_id(id, 4);
-    ASSERT_EQ(queue_set_delivered(q, id, 600, err, sizeof err), 0);
+    ASSERT_EQ(queue_set_delivered(q, id, T0 + 3 * G + 600, err, sizeof err), 0);
     int purged;
     ASSERT_EQ(queue_purge_delivered(q, &purged, err, sizeof err), 0);
     make_id(id, 5);
-    ASSERT_EQ(queue_set_delivered(q, id, 600, err, sizeof err), 0);
+    ASSERT_EQ(queue_set_delivered(q, id, T0 + 3 * G + 700, err, sizeof err), 0);
     /* A recovered tip, sealed cut short. */
     make_id(id, 6);
     make_header(h, id);
@@ -378,19 +395,22 @@ TEST(test_queue_stats_count_states_bytes_and_cut_short)
     ASSERT_EQ(s.count[QUEUE_RECORDING], 1);
     ASSERT_EQ(s.count[QUEUE_SEALED], 2);
     ASSERT_EQ(s.count[QUEUE_UPLOADING], 1);
-    ASSERT_EQ(s.count[QUEUE_DELIVERED], 1);
-    ASSERT_EQ(s.count[QUEUE_PURGED], 1);
+    /* Delivered tips are only counted: both left the card. */
+    ASSERT_EQ(s.count[QUEUE_DELIVERED], 0);
+    ASSERT_EQ(s.count[QUEUE_PURGED], 2);
     ASSERT_EQ(s.bytes[QUEUE_RECORDING], H + 2 * C);
     ASSERT_EQ(s.bytes[QUEUE_SEALED], (H + 8 * C + T) + (H + 1 * C + T));
     ASSERT_EQ(s.bytes[QUEUE_UPLOADING], H + 8 * C + T);
-    ASSERT_EQ(s.bytes[QUEUE_DELIVERED], H + 8 * C + T);
+    ASSERT_EQ(s.bytes[QUEUE_DELIVERED], 0);
     ASSERT_EQ(s.bytes[QUEUE_PURGED], 0);
+    ASSERT_EQ(s.delivered_bytes, 2 * (H + 8 * C + T));
+    ASSERT_EQ(s.last_delivered, T0 + 3 * G);
     ASSERT_EQ(s.cut_short, 1);
-    ASSERT_EQ(s.oldest_waiting, 300);
+    ASSERT_EQ(s.oldest_waiting, T0 + 2 * G); /* queue order, rounded down */
     struct stat st;
     ASSERT_EQ(stat(check_path("queue.db"), &st), 0);
     ASSERT(s.db_bytes >= (uint64_t)st.st_size);
-    ASSERT(s.db_bytes >= 5 * 8 * C); /* everything is on disk somewhere */
+    ASSERT(s.db_bytes >= 2 * 8 * C); /* everything waiting is on disk somewhere */
     queue_close(q);
 }
 
@@ -676,7 +696,7 @@ TEST(test_queue_refuses_a_database_from_newer_software)
     char want[1200];
     snprintf(want, sizeof want,
              "queue database %s/queue.db was written by newer kiosk software (schema 7, this "
-             "software knows up to 1): install the newer software again; the queue was left "
+             "software knows up to 2): install the newer software again; the queue was left "
              "untouched",
              check_dir());
     ASSERT_STR_EQ(err, want);
@@ -691,7 +711,7 @@ TEST(test_queue_refuses_a_database_from_newer_software)
     sqlite3_close(db);
 }
 
-TEST(test_queue_creates_schema_version_1_in_wal_mode)
+TEST(test_queue_creates_the_current_schema_in_wal_mode)
 {
     struct queue *q = open_ok(check_dir());
     queue_close(q);
@@ -712,7 +732,7 @@ TEST(test_queue_creates_schema_version_1_in_wal_mode)
 TEST(test_queue_sink_stores_the_pieces_a_writer_emits)
 {
     struct queue *q = open_ok(check_dir());
-    struct queue_sink sink = {.q = q, .now = 4242, .clock_trusted = 1};
+    struct queue_sink sink = {.q = q, .now = T0 + 4242, .clock_trusted = 1};
     uint8_t id[16], h[H], c[C], t[T];
     make_id(id, 5);
     make_header(h, id);
@@ -732,7 +752,7 @@ TEST(test_queue_sink_stores_the_pieces_a_writer_emits)
     struct queue_tip tip;
     ASSERT_EQ(queue_get_tip(q, id, &tip), 0);
     ASSERT_EQ(tip.state, QUEUE_SEALED);
-    ASSERT_EQ(tip.created, 4242);
+    ASSERT_EQ(tip.created, T0);
     ASSERT_EQ(tip.cut_short, 0);
     assert_tip_reads_back(q, 5, 2);
     queue_close(q);
@@ -782,22 +802,63 @@ static char *run_tool(const char *args, int *status)
     return text;
 }
 
+/* The tool's age of something kept at the rounded-down time `at`: the
+ * range the truth lies in, in whole hours (under 2 days). */
+static const char *tool_age(int64_t now, int64_t at, char *buf, size_t len)
+{
+    int64_t hi = now - at, lo = hi - G < 0 ? 0 : hi - G;
+    snprintf(buf, len, "%lld-%lld h", (long long)(lo / 3600), (long long)((hi + 3599) / 3600));
+    return buf;
+}
+
+/* The tool's summary and list, as they must read at wall time `now`. */
+static void tool_expect(int64_t now, const char *dir, int64_t made[4], char *sum, size_t sumlen,
+                        char *list, size_t listlen)
+{
+    char a1[32], a2[32], a4[32], ad[32];
+    tool_age(now, queue_coarse_time(made[0]), a1, sizeof a1);
+    tool_age(now, queue_coarse_time(made[1]), a2, sizeof a2);
+    tool_age(now, queue_coarse_time(made[3]), a4, sizeof a4);
+    tool_age(now, queue_coarse_time(made[2] + 300), ad, sizeof ad);
+    snprintf(sum, sumlen,
+             "queue:          %s/queue.db\n"
+             "waiting:        3 tips, 69.0 KiB, oldest waiting %s\n"
+             "recording:      1 tip, 4.2 KiB\n"
+             "sealed:         2 tips, 36.6 KiB\n"
+             "uploading:      1 tip, 32.4 KiB\n"
+             "delivered:      1 tip, 32.4 KiB, the last %s ago (forgotten by the kiosk: only "
+             "counted)\n"
+             "cut short:      1 tip (power was lost while recording; the post gets what was "
+             "said)\n"
+             "times:          kept to 6 h, rounded down: ages are ranges\n"
+             "database size:  ",
+             dir, a1, ad);
+    snprintf(list, listlen,
+             "ID        STATE            SIZE  AGE            FLAGS\n"
+             "10111213  sealed       32.4 KiB  %-14s \n"
+             "20212223  uploading    32.4 KiB  %-14s sent-4.0 KiB\n"
+             "40414243  recording     4.2 KiB  %-14s \n"
+             "50515253  sealed        4.3 KiB  ?              cut-short clock-unset\n",
+             a1, a2, a4);
+}
+
 TEST(test_queue_tool_summarises_the_queue_without_keys)
 {
     const char *dir = check_path("data");
     ASSERT_EQ(mkdir(dir, 0700), 0);
     struct queue *q = open_ok(dir);
     int64_t now = (int64_t)time(NULL);
-    put_tip(q, 1, 8, 1, now - 2 * 3600 - 30); /* oldest waiting: 2 h 0 min */
-    put_tip(q, 2, 8, 1, now - 600);
-    put_tip(q, 3, 8, 1, now - 300);
-    put_tip(q, 4, 1, 0, now - 20 * 60 - 10); /* recording: an age that a slow run cannot tip over */
+    int64_t made[4] = {now - 2 * 3600 - 30, now - 600, now - 300, now - 20 * 60 - 10};
+    put_tip(q, 1, 8, 1, made[0]); /* the oldest waiting */
+    put_tip(q, 2, 8, 1, made[1]);
+    put_tip(q, 3, 8, 1, made[2]);
+    put_tip(q, 4, 1, 0, made[3]); /* recording */
     uint8_t id[16], h[H], c[C], t[T];
     char err[512];
     make_id(id, 2);
     ASSERT_EQ(queue_set_uploading(q, id, 4096, err, sizeof err), 0);
     make_id(id, 3);
-    ASSERT_EQ(queue_set_delivered(q, id, now, err, sizeof err), 0);
+    ASSERT_EQ(queue_set_delivered(q, id, made[2] + 300, err, sizeof err), 0);
     make_id(id, 5);
     make_header(h, id);
     make_chunk(c, 5, 0);
@@ -810,44 +871,46 @@ TEST(test_queue_tool_summarises_the_queue_without_keys)
     char args[4400];
     snprintf(args, sizeof args, "%s", dir);
     char *out = run_tool(args, &status);
-    ASSERT_EQ(status, 0);
-    char want[8192];
-    snprintf(want, sizeof want,
-             "queue:          %s/queue.db\n"
-             "waiting:        3 tips, 69.0 KiB, oldest waiting 2 h 0 min\n"
-             "recording:      1 tip, 4.2 KiB\n"
-             "sealed:         2 tips, 36.6 KiB\n"
-             "uploading:      1 tip, 32.4 KiB\n"
-             "delivered:      1 tip, 32.4 KiB\n"
-             "purged:         0 tips\n"
-             "cut short:      1 tip (power was lost while recording; the post gets what was "
-             "said)\n"
-             "database size:  ",
-             dir);
-    ASSERT(strncmp(out, want, strlen(want)) == 0 || (printf("%s", out), 0));
-    ASSERT_CONTAINS(out + strlen(want), " KiB\n");
+    int64_t after = (int64_t)time(NULL);
+    if (status != 0)
+        check_fail(__FILE__, __LINE__, "homthu-queue failed: %s", out);
+    /* As it reads at the start or the end of the run (an hour may turn). */
+    static char sum[2][8192], list[2][4096];
+    tool_expect(now, dir, made, sum[0], sizeof sum[0], list[0], sizeof list[0]);
+    tool_expect(after, dir, made, sum[1], sizeof sum[1], list[1], sizeof list[1]);
+    int ok = strncmp(out, sum[0], strlen(sum[0])) == 0 || strncmp(out, sum[1], strlen(sum[1])) == 0;
+    if (!ok)
+        check_fail(__FILE__, __LINE__, "summary:\n%s\nwanted:\n%s", out, sum[0]);
+    ASSERT_CONTAINS(out, "\ndatabase size:  ");
+    ASSERT(strstr(out, " min") == NULL); /* nothing finer than the queue keeps */
     free(out);
 
     snprintf(args, sizeof args, "--list %s", dir);
     out = run_tool(args, &status);
+    after = (int64_t)time(NULL);
     ASSERT_EQ(status, 0);
-    ASSERT_STR_EQ(out, "ID        STATE            SIZE  AGE            FLAGS\n"
-                       "10111213  sealed       32.4 KiB  2 h 0 min      \n"
-                       "20212223  uploading    32.4 KiB  10 min         sent-4.0 KiB\n"
-                       "30313233  delivered    32.4 KiB  5 min          \n"
-                       "40414243  recording     4.2 KiB  20 min         \n"
-                       "50515253  sealed        4.3 KiB  ?              cut-short clock-unset\n");
+    tool_expect(after, dir, made, sum[1], sizeof sum[1], list[1], sizeof list[1]);
+    if (strcmp(out, list[0]) != 0 && strcmp(out, list[1]) != 0)
+        check_fail(__FILE__, __LINE__, "list:\n%s\nwanted:\n%s", out, list[0]);
     free(out);
 
     snprintf(args, sizeof args, "--json %s", dir);
     out = run_tool(args, &status);
     ASSERT_EQ(status, 0);
-    /* 2 h 30 s when the tips were made, plus however long this run took. */
+    /* The age from the rounded-down time: 2 h 30 s and up to 6 h more,
+     * plus however long this run took. */
     const char *age = strstr(out, "\"oldest_waiting_age_s\": ");
     ASSERT(age != NULL);
     long age_s = strtol(age + strlen("\"oldest_waiting_age_s\": "), NULL, 10);
-    ASSERT(age_s >= 7230 && age_s < 7230 + 29);
+    ASSERT(age_s >= 7230 && age_s < 7230 + G + 29);
+    int64_t tool_now = age_s + queue_coarse_time(made[0]); /* from the kept time, exactly */
+    ASSERT(tool_now >= now && tool_now <= (int64_t)time(NULL));
+    ASSERT_CONTAINS(out, "\"time_grain_s\": 21600");
     ASSERT_CONTAINS(out, "\"sealed\": {\"tips\": 2, \"bytes\": 37521}");
+    char want[256];
+    snprintf(want, sizeof want, "\"delivered\": {\"tips\": 1, \"bytes\": %d, \"last_age_s\": ",
+             H + 8 * C + T);
+    ASSERT_CONTAINS(out, want);
     ASSERT_CONTAINS(out, "\"cut_short\": 1");
     free(out);
 

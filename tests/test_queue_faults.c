@@ -305,7 +305,7 @@ TEST(test_queue_disk_full_refuses_clearly_and_keeps_every_committed_tip)
     queue_close(q);
 }
 
-TEST(test_queue_disk_full_while_sealing_or_purging_changes_nothing)
+TEST(test_queue_disk_full_while_delivering_or_uploading_changes_nothing)
 {
     full_vfs_install();
     struct queue *q = NULL;
@@ -319,20 +319,37 @@ TEST(test_queue_disk_full_while_sealing_or_purging_changes_nothing)
     }
     uint8_t id[16];
     make_id(id, 1);
-    ASSERT_EQ(queue_set_delivered(q, id, 300, err, sizeof err), 0);
+    /* Forgetting a delivered tip writes (zeroed pages, the counters): on a
+     * full card it fails whole, and the tip is still there to send. */
     full_budget = 100;
-    int purged = -1;
-    ASSERT_EQ(queue_purge_delivered(q, &purged, err, sizeof err), QUEUE_E_FULL);
-    ASSERT_STR_EQ(err, msg_full);
-    ASSERT_EQ(purged, 0);
-    make_id(id, 2);
-    ASSERT_EQ(queue_set_uploading(q, id, 10, err, sizeof err), QUEUE_E_FULL);
+    int rc = queue_set_delivered(q, id, 300, err, sizeof err);
     full_budget = -1;
-    assert_reads_back(q, 1, 1); /* still delivered, bytes still there */
-    assert_chunks(q, 1, QUEUE_DELIVERED, 1);
+    if (rc != QUEUE_E_FULL)
+        full_vfs_remove();
+    ASSERT_EQ(rc, QUEUE_E_FULL);
+    ASSERT_STR_EQ(err, msg_full);
+    full_budget = 100;
+    make_id(id, 2);
+    rc = queue_set_uploading(q, id, 10, err, sizeof err);
+    full_budget = -1;
+    if (rc != QUEUE_E_FULL)
+        full_vfs_remove();
+    ASSERT_EQ(rc, QUEUE_E_FULL);
+    assert_reads_back(q, 1, 1); /* still sealed, bytes still there */
+    assert_chunks(q, 1, QUEUE_SEALED, 1);
     assert_chunks(q, 2, QUEUE_SEALED, 1);
+    struct queue_stats s;
+    ASSERT_EQ(queue_stats(q, &s), 0);
+    ASSERT_EQ(s.count[QUEUE_PURGED], 0);
+    /* Room again: the same call succeeds. */
+    make_id(id, 1);
+    ASSERT_EQ(queue_set_delivered(q, id, 300, err, sizeof err), 0);
+    int purged = -1;
     ASSERT_EQ(queue_purge_delivered(q, &purged, err, sizeof err), 0);
     ASSERT_EQ(purged, 1);
+    ASSERT_EQ(queue_stats(q, &s), 0);
+    ASSERT_EQ(s.count[QUEUE_PURGED], 1);
+    ASSERT_EQ(s.count[QUEUE_SEALED], 1);
     queue_close(q);
     full_vfs_remove();
 }
@@ -560,14 +577,16 @@ TEST(test_queue_recover_seals_cut_short_tips_and_drops_empty_ones)
     ASSERT_EQ(t.chunks, 0);
 
     int recovered = -1, dropped = -1;
-    ASSERT_EQ(queue_recover(q, k.dev_sk, 5000, &recovered, &dropped, err, sizeof err), 0);
+    /* 2025-04-18 12:00 UTC and 5000 s: the seal time is kept to 6 hours. */
+    int64_t now = 1744977600 + 5000;
+    ASSERT_EQ(queue_recover(q, k.dev_sk, now, &recovered, &dropped, err, sizeof err), 0);
     ASSERT_EQ(recovered, 1);
     ASSERT_EQ(dropped, 1);
     ASSERT_EQ(queue_get_tip(q, empty, &t), QUEUE_E_NOTFOUND);
     ASSERT_EQ(queue_get_tip(q, cut, &t), 0);
     ASSERT_EQ(t.state, QUEUE_SEALED);
     ASSERT_EQ(t.cut_short, 1);
-    ASSERT_EQ(t.sealed, 5000);
+    ASSERT_EQ(t.sealed, 1744977600);
     ASSERT_EQ(t.bytes, H + 4 * C + T);
 
     /* The post reads what was said before the cut, and is told it was cut. */

@@ -8,6 +8,9 @@
  * It opens the queue read-only (safe while the kiosk runs: it never
  * creates, repairs or moves anything) and never decrypts: it has no key
  * and shows only what the relay could see too — sizes, states and times.
+ * The queue keeps times only to QUEUE_TIME_GRAIN_S (rounded down) and
+ * forgets delivered tips but for counts, so ages are shown as the range
+ * the truth lies in ("8-14 h"), and delivered tips only as totals.
  *
  * Exit status: 0 fine, 1 no queue / damaged / failed check, 2 bad usage.
  */
@@ -44,20 +47,23 @@ static const char *human_bytes(uint64_t n, char *buf, size_t len)
     return buf;
 }
 
-/* "2 h 5 min", "3 days 4 h": precise enough to tell "just now" from "stuck". */
-static const char *human_age(int64_t s, char *buf, size_t len)
+/*
+ * The age of something stored at the rounded-down time `at`: the truth
+ * lies in (now - at - grain, now - at]. "0-5 h", "8-14 h", "2.8-3.1 days":
+ * enough to tell "today" from "stuck for days", and no finer than kept.
+ */
+static const char *human_age(int64_t now, int64_t at, char *buf, size_t len)
 {
-    if (s < 0)
+    int64_t hi = now - at, lo = hi - QUEUE_TIME_GRAIN_S;
+    if (lo < 0)
+        lo = 0;
+    if (hi < 0)
         snprintf(buf, len, "in the future (clock changed)");
-    else if (s < 60)
-        snprintf(buf, len, "%lld s", (long long)s);
-    else if (s < 3600)
-        snprintf(buf, len, "%lld min", (long long)(s / 60));
-    else if (s < 86400)
-        snprintf(buf, len, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else if (hi < 2 * 86400)
+        snprintf(buf, len, "%lld-%lld h", (long long)(lo / 3600), (long long)((hi + 3599) / 3600));
     else
-        snprintf(buf, len, "%lld day%s %lld h", (long long)(s / 86400), s / 86400 == 1 ? "" : "s",
-                 (long long)(s % 86400 / 3600));
+        snprintf(buf, len, "%.1f-%.1f days", (double)(lo / 8640) / 10,
+                 (double)((hi + 8639) / 8640) / 10);
     return buf;
 }
 
@@ -117,21 +123,31 @@ static int summary(struct queue *q, const char *dir, int json, int64_t now)
     }
     uint64_t waiting = (uint64_t)s.count[QUEUE_SEALED] + s.count[QUEUE_UPLOADING];
     uint64_t waiting_bytes = s.bytes[QUEUE_SEALED] + s.bytes[QUEUE_UPLOADING];
+    /* Delivered tips are gone from the card; the queue counts them. */
+    uint64_t delivered = (uint64_t)s.count[QUEUE_DELIVERED] + s.count[QUEUE_PURGED];
     char b1[32], b2[64];
     if (json) {
         printf("{\"dir\": ");
         json_string(dir);
         printf(", \"waiting\": %" PRIu64 ", \"waiting_bytes\": %" PRIu64, waiting, waiting_bytes);
+        /* The upper bound: the truth is up to time_grain_s less. */
         printf(", \"oldest_waiting_age_s\": ");
         if (o.found && o.t.clock_trusted)
             printf("%lld", (long long)(now - o.t.created));
         else
             printf("null");
-        printf(", \"states\": {");
-        for (int i = 0; i < QUEUE_NSTATES; i++)
+        printf(", \"time_grain_s\": %d, \"states\": {", QUEUE_TIME_GRAIN_S);
+        for (int i = 0; i <= QUEUE_UPLOADING; i++)
             printf("%s\"%s\": {\"tips\": %u, \"bytes\": %" PRIu64 "}", i ? ", " : "",
                    queue_state_name(i), s.count[i], s.bytes[i]);
-        printf("}, \"cut_short\": %u, \"db_bytes\": %" PRIu64 "}\n", s.cut_short, s.db_bytes);
+        printf("}, \"delivered\": {\"tips\": %" PRIu64 ", \"bytes\": %" PRIu64
+               ", \"last_age_s\": ",
+               delivered, s.delivered_bytes);
+        if (s.last_delivered)
+            printf("%lld}", (long long)(now - s.last_delivered));
+        else
+            printf("null}");
+        printf(", \"cut_short\": %u, \"db_bytes\": %" PRIu64 "}\n", s.cut_short, s.db_bytes);
         return 0;
     }
     printf("queue:          %s/%s\n", dir, QUEUE_DB_NAME);
@@ -140,10 +156,10 @@ static int summary(struct queue *q, const char *dir, int json, int64_t now)
     if (!o.found)
         printf("\n");
     else if (o.t.clock_trusted)
-        printf(", oldest waiting %s\n", human_age(now - o.t.created, b2, sizeof b2));
+        printf(", oldest waiting %s\n", human_age(now, o.t.created, b2, sizeof b2));
     else
         printf(", oldest waiting: age unknown (recorded before the kiosk's clock was set)\n");
-    for (int i = 0; i < QUEUE_NSTATES; i++) {
+    for (int i = 0; i <= QUEUE_UPLOADING; i++) {
         char label[32];
         snprintf(label, sizeof label, "%s:", queue_state_name(i));
         printf("%-15s %u %s", label, s.count[i], plural(s.count[i]));
@@ -151,8 +167,16 @@ static int summary(struct queue *q, const char *dir, int json, int64_t now)
             printf(", %s", human_bytes(s.bytes[i], b1, sizeof b1));
         printf("\n");
     }
+    printf("delivered:      %" PRIu64 " %s", delivered, plural(delivered));
+    if (s.delivered_bytes)
+        printf(", %s", human_bytes(s.delivered_bytes, b1, sizeof b1));
+    if (s.last_delivered)
+        printf(", the last %s ago", human_age(now, s.last_delivered, b2, sizeof b2));
+    printf("%s\n", delivered ? " (forgotten by the kiosk: only counted)" : "");
     printf("cut short:      %u %s%s\n", s.cut_short, plural(s.cut_short),
            s.cut_short ? " (power was lost while recording; the post gets what was said)" : "");
+    printf("times:          kept to %d h, rounded down: ages are ranges\n",
+           QUEUE_TIME_GRAIN_S / 3600);
     printf("database size:  %s\n", human_bytes(s.db_bytes, b1, sizeof b1));
     return 0;
 }
@@ -178,7 +202,7 @@ static int list_one(void *ctx, const struct queue_tip *t)
         return 0;
     }
     if (t->clock_trusted)
-        human_age(l->now - t->created, age, sizeof age);
+        human_age(l->now, t->created, age, sizeof age);
     else
         snprintf(age, sizeof age, "?");
     char flags[96] = "";

@@ -30,9 +30,17 @@
 #define MSG_FULL                                                                                   \
     "disk full: the kiosk's data partition has no room left; free space or replace the SD card"
 
+/* Tips delivered through one handle, remembered in memory only (never on
+ * the card) so a sender can still ask what became of the tip it sent. */
+#define GONE_MAX 1024
+
 struct queue {
     sqlite3 *db;
     int readonly;
+    uint8_t gone[GONE_MAX][16];
+    int64_t gone_when[GONE_MAX];
+    unsigned ngone;    /* ever delivered through this handle; slot = ngone % GONE_MAX */
+    unsigned unpurged; /* delivered since the last queue_purge_delivered */
     char dir[4096];
     char path[4200];
     /* Prepared once: put_chunk runs for every 4 KiB of every tip. */
@@ -71,12 +79,42 @@ static const char *const migrations[] = {
     "  data BLOB NOT NULL,"
     "  PRIMARY KEY (tip_id, seq)"
     ") WITHOUT ROWID;",
+    /* 1 → 2: a stolen card must not tell when each tip was left. Delivered
+     * and purged tips are forgotten (rows and chunks deleted, zeroed by
+     * secure_delete, which every open has set since version 1), leaving
+     * only counters; the times of the tips still here are rounded down to
+     * QUEUE_TIME_GRAIN_S (21600 s). A purged row's bytes were 0: its size
+     * is header + chunks + trailer (176 + n·4113 + 76). */
+    "CREATE TABLE counters ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  value INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "INSERT INTO counters (name, value)"
+    "  SELECT 'delivered_tips', count(*) FROM tips WHERE state IN (3, 4);"
+    "INSERT INTO counters (name, value)"
+    "  SELECT 'delivered_bytes', coalesce(sum(176 + chunk_count * 4113 + 76), 0)"
+    "  FROM tips WHERE state IN (3, 4);"
+    "INSERT INTO counters (name, value)"
+    "  SELECT 'last_delivered', coalesce(max(delivered) / 21600 * 21600, 0)"
+    "  FROM tips WHERE state IN (3, 4) AND delivered > 0;"
+    "DELETE FROM chunks WHERE tip_id IN (SELECT id FROM tips WHERE state IN (3, 4));"
+    "DELETE FROM tips WHERE state IN (3, 4);"
+    "UPDATE tips SET created = max(created, 0) / 21600 * 21600,"
+    "  sealed = max(sealed, 0) / 21600 * 21600, delivered = 0;",
 };
+_Static_assert(QUEUE_TIME_GRAIN_S == 21600 && ENVELOPE_HEADER_BYTES == 176 &&
+                   ENVELOPE_CHUNK_CIPHER == 4113 && ENVELOPE_TRAILER_BYTES == 76,
+               "migration 1 -> 2 spells these numbers out: a new value needs a new step");
 _Static_assert(sizeof migrations / sizeof migrations[0] == QUEUE_SCHEMA_VERSION,
                "one migration step per schema version");
 
 static const char *const state_names[QUEUE_NSTATES] = {"recording", "sealed", "uploading",
                                                        "delivered", "purged"};
+
+int64_t queue_coarse_time(int64_t t)
+{
+    return t > 0 ? t - t % QUEUE_TIME_GRAIN_S : 0;
+}
 
 const char *queue_state_name(int state)
 {
@@ -202,9 +240,11 @@ out:
     return rc;
 }
 
+static void flush_deleted(struct queue *q);
+
 static int migrate(struct queue *q, char *err, size_t errlen)
 {
-    int64_t v = 0;
+    int64_t v = 0, from = -1;
     int rc = exec(q, "BEGIN IMMEDIATE", err, errlen, "starting the schema update");
     if (rc)
         return rc;
@@ -224,6 +264,7 @@ static int migrate(struct queue *q, char *err, size_t errlen)
     }
     if (v == QUEUE_SCHEMA_VERSION)
         goto out;
+    from = v;
     for (; v < QUEUE_SCHEMA_VERSION; v++) {
         src = sqlite3_exec(q->db, migrations[v], NULL, NULL, NULL);
         if (src != SQLITE_OK) {
@@ -243,6 +284,11 @@ out:
         tx_abort(q);
     else if (!sqlite3_get_autocommit(q->db))
         rc = exec(q, "COMMIT", err, errlen, "reading the schema version");
+    /* An older queue had delivered rows and exact times: copy the zeroed
+     * and rounded pages home and empty the WAL, so the old values leave
+     * the card now, not at some later checkpoint. */
+    if (!rc && from > 0)
+        flush_deleted(q);
     return rc;
 }
 
@@ -579,6 +625,25 @@ void queue_close(struct queue *q)
 /* ------------------------------------------------------------------ */
 /* the writing side                                                    */
 
+/* Slot of a tip delivered through this handle, or -1. */
+static int gone_find(const struct queue *q, const uint8_t id[16])
+{
+    unsigned n = q->ngone < GONE_MAX ? q->ngone : GONE_MAX;
+    for (unsigned i = 0; i < n; i++)
+        if (memcmp(q->gone[i], id, 16) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void gone_add(struct queue *q, const uint8_t id[16], int64_t when)
+{
+    unsigned slot = q->ngone % GONE_MAX;
+    memcpy(q->gone[slot], id, 16);
+    q->gone_when[slot] = when;
+    q->ngone++;
+    q->unpurged++;
+}
+
 /*
  * A state-guarded UPDATE/DELETE changed nothing: say why, for the tip as
  * it is now.
@@ -598,6 +663,9 @@ static int explain(struct queue *q, const uint8_t id[16], const char *action, ch
         int state = sqlite3_column_int(st, 0);
         rc = say(err, errlen, QUEUE_E_STATE, "cannot %s tip %s: it is %s", action, sid,
                  queue_state_name(state));
+    } else if (src == SQLITE_DONE && gone_find(q, id) >= 0) {
+        rc = say(err, errlen, QUEUE_E_STATE, "cannot %s tip %s: it is %s", action, sid,
+                 queue_state_name(QUEUE_PURGED));
     } else if (src == SQLITE_DONE) {
         rc = say(err, errlen, QUEUE_E_NOTFOUND, "cannot %s tip %s: it is not in the queue", action,
                  sid);
@@ -637,7 +705,7 @@ int queue_begin_tip(struct queue *q, const uint8_t id[16], const uint8_t *header
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, header, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
-    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 4, queue_coarse_time(now));
     sqlite3_bind_int(st, 5, clock_trusted ? 1 : 0);
     int src = sqlite3_step(st);
     if (src == SQLITE_CONSTRAINT_PRIMARYKEY || src == SQLITE_CONSTRAINT_UNIQUE) {
@@ -745,7 +813,7 @@ int queue_seal_tip(struct queue *q, const uint8_t id[16], const uint8_t *trailer
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, trailer, (int)len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)len);
-    sqlite3_bind_int64(st, 4, now);
+    sqlite3_bind_int64(st, 4, queue_coarse_time(now));
     sqlite3_bind_int(st, 5, cut_short ? 1 : 0);
     int src = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -1062,7 +1130,16 @@ int queue_get_tip(struct queue *q, const uint8_t id[16], struct queue_tip *out)
 {
     if (!id)
         return QUEUE_E_ARG;
-    return select_tip(q, "SELECT " TIP_COLUMNS " FROM tips WHERE id = ?1", id, out);
+    int rc = select_tip(q, "SELECT " TIP_COLUMNS " FROM tips WHERE id = ?1", id, out);
+    int slot = rc == QUEUE_E_NOTFOUND ? gone_find(q, id) : -1;
+    if (slot >= 0) {
+        memset(out, 0, sizeof *out);
+        memcpy(out->id, id, 16);
+        out->state = QUEUE_PURGED;
+        out->delivered = q->gone_when[slot];
+        rc = 0;
+    }
+    return rc;
 }
 
 /* Copy the overlap of [off, off+len) of a piece placed at `at` into buf. */
@@ -1097,6 +1174,11 @@ int queue_read(struct queue *q, const uint8_t id[16], uint64_t offset, uint8_t *
         goto out;
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     int src = sqlite3_step(st);
+    if (src == SQLITE_DONE && gone_find(q, id) >= 0) {
+        rc = say(err, errlen, QUEUE_E_STATE,
+                 "cannot read tip %s: it was purged after delivery and its bytes are gone", sid);
+        goto out;
+    }
     if (src == SQLITE_DONE) {
         rc = say(err, errlen, QUEUE_E_NOTFOUND, "cannot read tip %s: it is not in the queue", sid);
         goto out;
@@ -1205,6 +1287,23 @@ int queue_set_uploading(struct queue *q, const uint8_t id[16], uint64_t offset, 
     return 0;
 }
 
+/* Run `sql` with ?1 = id (when given) and ?2 = v inside the caller's
+ * transaction. */
+static int step_id(struct queue *q, const char *sql, const uint8_t *id, int64_t v, char *err,
+                   size_t errlen, const char *what)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(q, &st, sql, err, errlen);
+    if (rc)
+        return rc;
+    if (id)
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v);
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? 0 : db_fail(q, src, err, errlen, what);
+}
+
 int queue_set_delivered(struct queue *q, const uint8_t id[16], int64_t now, char *err,
                         size_t errlen)
 {
@@ -1213,21 +1312,54 @@ int queue_set_delivered(struct queue *q, const uint8_t id[16], int64_t now, char
         return rc;
     if (!id)
         return say(err, errlen, QUEUE_E_ARG, "queue_set_delivered: missing tip id");
+    static const char what[] = "marking a tip delivered";
+    int64_t when = queue_coarse_time(now);
     sqlite3_stmt *st = NULL;
-    rc = prepare(q, &st,
-                 "UPDATE tips SET state = 3, delivered = ?2, upload_offset = bytes"
-                 " WHERE id = ?1 AND state IN (1, 2)",
-                 err, errlen);
+    rc = exec(q, "BEGIN IMMEDIATE", err, errlen, what);
     if (rc)
         return rc;
+    /* Its size, for the counter; and the state guard: only a tip waiting
+     * to be sent can have been delivered. */
+    rc = prepare(q, &st, "SELECT bytes FROM tips WHERE id = ?1 AND state IN (1, 2)", err, errlen);
+    if (rc)
+        goto out;
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
     int src = sqlite3_step(st);
+    int64_t bytes = src == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
-    if (src != SQLITE_DONE)
-        return db_fail(q, src, err, errlen, "marking a tip delivered");
-    if (sqlite3_changes(q->db) != 1)
+    if (src == SQLITE_DONE) {
+        tx_abort(q);
         return explain(q, id, "mark delivered", err, errlen);
+    }
+    if (src != SQLITE_ROW) {
+        rc = db_fail(q, src, err, errlen, what);
+        goto out;
+    }
+    /* Forget it: nothing of the tip stays but the counters. The cascade
+     * takes the chunks; the explicit DELETE keeps that true even if a
+     * future schema forgot the foreign key. */
+    rc = step_id(q, "DELETE FROM chunks WHERE tip_id = ?1", id, 0, err, errlen, what);
+    if (!rc)
+        rc = step_id(q, "DELETE FROM tips WHERE id = ?1", id, 0, err, errlen, what);
+    if (!rc)
+        rc = step_id(q, "UPDATE counters SET value = value + 1 WHERE name = 'delivered_tips'",
+                     NULL, 0, err, errlen, what);
+    if (!rc)
+        rc = step_id(q, "UPDATE counters SET value = value + ?2 WHERE name = 'delivered_bytes'",
+                     NULL, bytes, err, errlen, what);
+    if (!rc)
+        rc = step_id(q,
+                     "UPDATE counters SET value = max(value, ?2) WHERE name = 'last_delivered'",
+                     NULL, when, err, errlen, what);
+    if (!rc)
+        rc = exec(q, "COMMIT", err, errlen, what);
+out:
+    if (rc) {
+        tx_abort(q);
+        return rc;
+    }
+    gone_add(q, id, when);
+    flush_deleted(q);
     return 0;
 }
 
@@ -1238,26 +1370,29 @@ int queue_purge_delivered(struct queue *q, int *purged, char *err, size_t errlen
     int rc = writable(q, err, errlen);
     if (rc)
         return rc;
-    rc = exec(q, "BEGIN IMMEDIATE", err, errlen, "purging delivered tips");
-    if (!rc)
-        rc = exec(q, "DELETE FROM chunks WHERE tip_id IN (SELECT id FROM tips WHERE state = 3)",
-                  err, errlen, "purging delivered tips");
+    /* Delivery deleted everything already. Rows in states 3 and 4 exist
+     * only if an older kiosk wrote them after the migration ran (a card
+     * moved back and forth): they are forgotten here too. */
+    static const char what[] = "purging delivered tips";
+    rc = exec(q, "BEGIN IMMEDIATE", err, errlen, what);
     if (!rc)
         rc = exec(q,
-                  "UPDATE tips SET state = 4, header = NULL, trailer = NULL, bytes = 0,"
-                  " upload_offset = 0 WHERE state = 3",
-                  err, errlen, "purging delivered tips");
+                  "DELETE FROM chunks WHERE tip_id IN (SELECT id FROM tips WHERE state IN (3, 4))",
+                  err, errlen, what);
+    if (!rc)
+        rc = exec(q, "DELETE FROM tips WHERE state IN (3, 4)", err, errlen, what);
     int n = rc ? 0 : sqlite3_changes(q->db);
     if (!rc)
-        rc = exec(q, "COMMIT", err, errlen, "purging delivered tips");
+        rc = exec(q, "COMMIT", err, errlen, what);
     if (rc) {
         tx_abort(q);
         return rc;
     }
-    if (purged)
-        *purged = n;
     if (n)
         flush_deleted(q);
+    if (purged)
+        *purged = (int)q->unpurged;
+    q->unpurged = 0;
     return 0;
 }
 
@@ -1314,6 +1449,25 @@ int queue_stats(struct queue *q, struct queue_stats *out)
     sqlite3_finalize(st);
     if (src != SQLITE_DONE)
         return db_fail(q, src, NULL, 0, "counting tips");
+    /* Delivered tips are only counted: their rows are gone. */
+    rc = prepare(q, &st, "SELECT name, value FROM counters", NULL, 0);
+    if (rc)
+        return rc;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int64_t v = sqlite3_column_int64(st, 1);
+        if (!name || v < 0)
+            continue;
+        if (strcmp(name, "delivered_tips") == 0)
+            out->count[QUEUE_PURGED] += (uint32_t)v;
+        else if (strcmp(name, "delivered_bytes") == 0)
+            out->delivered_bytes = (uint64_t)v;
+        else if (strcmp(name, "last_delivered") == 0)
+            out->last_delivered = v;
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return db_fail(q, src, NULL, 0, "counting delivered tips");
     struct queue_tip oldest;
     rc = queue_next_to_send(q, &oldest);
     if (rc == 0)
