@@ -182,6 +182,7 @@ bench: deps
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
+	@$(MAKE) --no-print-directory $(BUILD)/gen/station_files.c
 	@HOMTHU_FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh
 
 # A PNG of every screen, every language, both panel sizes, into build/screens.

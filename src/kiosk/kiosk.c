@@ -603,18 +603,6 @@ static void age_text(char *out, size_t n, int64_t seconds)
         snprintf(out, n, "%lld days", (long long)seconds / 86400);
 }
 
-struct last_delivery {
-    int64_t when;
-};
-
-static int find_last_delivery(void *ctx, const struct queue_tip *t)
-{
-    struct last_delivery *l = ctx;
-    if (t->delivered > l->when)
-        l->when = t->delivered;
-    return 0;
-}
-
 /* Facts only, never tip content: counts, ages, space, devices. */
 static void h_tech_info(void *ctx, struct ui_tech *out)
 {
@@ -634,11 +622,12 @@ static void h_tech_info(void *ctx, struct ui_tech *out)
         LINE("Waiting: %u tips, oldest %s · sending: %u · cut short: %u",
              st.count[QUEUE_SEALED] + st.count[QUEUE_UPLOADING], age, st.count[QUEUE_UPLOADING],
              st.cut_short);
-        struct last_delivery l = {0};
+        /* Delivered tips are forgotten; the queue keeps when the last one
+         * went, rounded down to 6 h. */
         char when[32] = "never";
-        if (queue_foreach(k->o.queue, find_last_delivery, &l) == 0 && l.when)
-            age_text(when, sizeof when, now - l.when);
-        LINE("Last delivery: %s%s · link: %s", when, l.when ? " ago" : "",
+        if (st.last_delivered)
+            age_text(when, sizeof when, now - st.last_delivered);
+        LINE("Last delivery: %s%s · link: %s", when, st.last_delivered ? " ago" : "",
              st.count[QUEUE_UPLOADING] ? "sending" : "idle or down");
     } else {
         LINE("Queue: NOT OPEN (see the log)");
@@ -943,9 +932,8 @@ static void h_tech_facts(void *ctx, struct ui_tech_facts *out)
         out->cut_short = st.cut_short;
         if (out->waiting && st.oldest_waiting)
             out->oldest_waiting_s = now - st.oldest_waiting;
-        struct last_delivery l = {0};
-        if (queue_foreach(k->o.queue, find_last_delivery, &l) == 0 && l.when)
-            out->last_delivery_s = now - l.when;
+        if (st.last_delivered)
+            out->last_delivery_s = now - st.last_delivered;
     }
     unsigned lf = leds_faults_from_kiosk(k->faults) | (k->o.queue ? 0u : LEDS_FAULT_QUEUE);
     struct statvfs vfs;

@@ -8,8 +8,11 @@ cd "$(dirname "$0")/../.."
 secs=${HOMTHU_FUZZ_SECONDS:-60}
 out=build/fuzz
 mkdir -p "$out"
-pkgs="libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf libcurl libmicrohttpd libgpiod" # as the Makefile's PKGS
-lib=$(ls src/*/*.c | grep -v "/main")
+pkgs="libsodium sqlite3 opus libopusenc opusfile ogg sdl2 SDL2_ttf libcurl libmicrohttpd libgpiod gnutls" # as the Makefile's PKGS
+# The station's page, built into the library as bytes (the Makefile's EMBED step).
+gen=$(ls build/*/gen/station_files.c 2>/dev/null | head -n1 || true)
+[ -n "$gen" ] || { echo "fuzz: build once first (make): the station's page is embedded by it" >&2; exit 1; }
+lib="$(ls src/*/*.c | grep -v "/main") $gen"
 for f in tests/fuzz/fuzz_*.c; do
     name=$(basename "$f" .c)
     corpus=tests/fuzz/corpus/${name#fuzz_}
