@@ -361,6 +361,30 @@ api cmd GET /api/tips
 check polling_does_not_keep_the_session sh -c "[ \"\$(cat '$T/code')\" = 401 ]"
 check idle_lock_is_in_the_log grep -q 'locked again (idle)' "$T/station.log"
 
+# --- TLS, as a post runs it: its own certificate, made once, its fingerprint printed ---
+fixture_stop_station
+cat "$T/station.log" >>"$T/station-all.log"
+"$B/homthu-station" --post "$POST" --listen 127.0.0.1:0 --name 127.0.0.1 --pull-seconds 5 \
+    >"$T/station.log" 2>&1 &
+STATION_PID=$!
+TLS_URL=
+for _ in $(seq 1 600); do
+    grep -q ready "$T/station.log" 2>/dev/null && break
+    sleep 0.1
+done
+TLS_URL=$(sed -n 's|.*serving the officers. page on \(https://[^ ]*\)/$|\1|p' "$T/station.log" | head -n1)
+check tls_station_starts eval "[ -n '$TLS_URL' ]"
+check tls_certificate_is_made eval "[ -f '$POST/station-cert.pem' ] && [ \"\$(stat -c %a '$POST/station-key.pem')\" = 600 ]"
+FP=$(openssl x509 -noout -fingerprint -sha256 -in "$POST/station-cert.pem" 2>/dev/null | sed 's/.*=//')
+check tls_fingerprint_is_printed grep -qF "SHA256 $FP" "$T/station.log"
+curl -s --cacert "$POST/station-cert.pem" -o "$T/out" -D "$T/headers" -w '%{http_code}' \
+    --data-urlencode name=chihuy --data-urlencode password=mat-khau-dai-1 "$TLS_URL/api/login" >"$T/code"
+check tls_login_works_with_the_certificate code_is 200
+check tls_cookie_is_secure header "set-cookie: homthu_session=.*; Secure"
+curl -s -o /dev/null -w '%{http_code}' "$TLS_URL/api/state" >"$T/code" 2>/dev/null
+check tls_untrusted_certificate_is_refused_by_a_client code_is 000
+check plain_http_elsewhere_is_refused eval "! '$B/homthu-station' --post '$POST' --plain --listen 0.0.0.0:0 >'$T/out' 2>&1 && grep -q 'only on this machine' '$T/out'"
+
 fixture_stop
 cat "$T/station.log" >>"$T/station-all.log"
 check station_exits_clean_every_time eval "! grep -q 'Sanitizer\|runtime error' '$T/station-all.log'"
