@@ -1736,6 +1736,79 @@ TEST(test_relay_refuses_a_tampered_envelope_with_422_and_keeps_it_from_the_post)
     fx_close(&f);
 }
 
+/*
+ * Issue 12, finding 3: a byte changed in transit (the request signature
+ * covers no body) must not lose the tip. Its kiosk creating it again
+ * discards the refused upload and starts afresh at offset 0, and the good
+ * copy is taken; another kiosk still learns nothing, and a verified tip is
+ * never replaced.
+ */
+TEST(test_relay_lets_its_kiosk_replace_a_refused_upload_with_a_good_copy)
+{
+    struct fx f;
+    fx_open(&f);
+    uint8_t tip[16];
+    char x[33], path[80], loc[64];
+    struct bytes env = make_tip(&f, &f.k[0], 20000, tip);
+    hex(tip, x);
+    snprintf(loc, sizeof loc, "/files/%s", x);
+    uint8_t *bad = malloc(env.n);
+    ASSERT(bad);
+    memcpy(bad, env.p, env.n);
+    bad[ENVELOPE_HEADER_BYTES + 2 * ENVELOPE_CHUNK_CIPHER + 500] ^= 0x01;
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, bad, env.n, &h);
+    ASSERT_EQ(h.status, 422);
+    http_free(&h);
+    /* Another kiosk: the same 404 as before, and the refused upload stays. */
+    tus_create(&f, &f.k[1], tip, env.n, &h);
+    ASSERT_EQ(h.status, 404);
+    ASSERT(hv(&h, "Location") == NULL);
+    http_free(&h);
+    tus_head(&f, &f.k[0], tip, &h);
+    ASSERT_CONTAINS(hv(&h, "Homthu-Rejected"), "bad signature");
+    http_free(&h);
+    /* Its own kiosk: a fresh upload at offset 0, nothing refused about it. */
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Location"), loc);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), "0");
+    ASSERT(hv(&h, "Homthu-Rejected") == NULL);
+    ASSERT(hv(&h, "Upload-Expires") != NULL);
+    http_free(&h);
+    ASSERT_CONTAINS(logbuf, "creates it again after a refusal");
+    /* The good copy is taken whole, verified and served, byte for byte. */
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_EQ(h.len, env.n);
+    ASSERT(memcmp(h.body, env.p, env.n) == 0);
+    http_free(&h);
+    /* Verified now: a new POST keeps it as it is (never replaced). */
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    char whole[32];
+    snprintf(whole, sizeof whole, "%zu", env.n);
+    ASSERT_STR_EQ(hv(&h, "Upload-Offset"), whole);
+    http_free(&h);
+    post_req(&f, "GET", "/post/tips", TOKEN, &h);
+    char *first = strstr((char *)h.body, x);
+    ASSERT(first && !strstr(first + 1, x));
+    http_free(&h);
+    free(bad);
+    free(env.p);
+    still_serving(&f);
+    fx_close(&f);
+}
+
 TEST(test_relay_refuses_an_envelope_that_is_not_the_uploaders_tip)
 {
     struct fx f;

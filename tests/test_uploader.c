@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1741,4 +1742,273 @@ TEST(test_provision_kiosk_new_refuses_a_plain_http_relay_unless_told)
     ASSERT_EQ(rc, 0);
     ASSERT_STR_EQ(err, "");
     free(err);
+}
+
+/* ---- a byte flipped in transit (issue 12, finding 3) ---- */
+
+/*
+ * An in-process TCP proxy that changes one byte of a PATCH body: in the
+ * second PATCH after each POST (mid-envelope, inside a chunk's
+ * ciphertext), at body byte 1000, for the first `flips` uploads. The
+ * request signature covers no body, so the relay takes the bytes and can
+ * only refuse the envelope at completion (422). It also counts the PATCH
+ * body bytes it passed on, as an outside measure of what was sent.
+ */
+struct flipper {
+    int lfd;
+    uint16_t port, target;
+    atomic_int stop;
+    pthread_t acceptor;
+    pthread_mutex_t lock;
+    int flips;                  /* flips still to make */
+    int flipped;                /* flips made */
+    unsigned patches_since_post;
+    unsigned long long patch_body; /* PATCH body bytes passed to the relay */
+    pthread_t conns[64];
+    int nconns;
+};
+
+struct flip_conn {
+    struct flipper *p;
+    int cfd, rfd;
+    /* the kiosk's stream, parsed: a head, then Content-Length bytes of body */
+    char head[4096];
+    size_t hlen;
+    unsigned long long body_left, body_pos;
+    int is_patch, flip_here;
+};
+
+static int flip_write_all(int fd, const uint8_t *b, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
+        if (k <= 0)
+            return -1;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* A request head is complete in c->head: what its body is. */
+static void flip_head(struct flip_conn *c)
+{
+    struct flipper *p = c->p;
+    c->head[c->hlen] = '\0';
+    c->body_pos = 0;
+    c->body_left = 0;
+    const char *cl = strcasestr(c->head, "\r\ncontent-length:");
+    if (cl)
+        c->body_left = strtoull(cl + 17, NULL, 10);
+    c->is_patch = strncmp(c->head, "PATCH ", 6) == 0;
+    c->flip_here = 0;
+    pthread_mutex_lock(&p->lock);
+    if (strncmp(c->head, "POST /files", 11) == 0)
+        p->patches_since_post = 0;
+    if (c->is_patch && ++p->patches_since_post == 2 && p->flips > 0 && c->body_left > 1000) {
+        p->flips--;
+        c->flip_here = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    c->hlen = 0;
+}
+
+/* Bytes from the kiosk, on their way to the relay: parsed, and changed where chosen. */
+static void flip_pass(struct flip_conn *c, uint8_t *b, size_t n)
+{
+    struct flipper *p = c->p;
+    for (size_t i = 0; i < n;) {
+        if (c->body_left == 0) {
+            if (c->hlen < sizeof c->head - 1)
+                c->head[c->hlen++] = (char)b[i];
+            i++;
+            if (c->hlen >= 4 && memcmp(c->head + c->hlen - 4, "\r\n\r\n", 4) == 0)
+                flip_head(c);
+            continue;
+        }
+        size_t k = n - i < c->body_left ? n - i : (size_t)c->body_left;
+        if (c->flip_here && c->body_pos <= 1000 && 1000 < c->body_pos + k) {
+            b[i + (1000 - c->body_pos)] ^= 0x01;
+            c->flip_here = 0;
+            pthread_mutex_lock(&p->lock);
+            p->flipped++;
+            pthread_mutex_unlock(&p->lock);
+        }
+        if (c->is_patch) {
+            pthread_mutex_lock(&p->lock);
+            p->patch_body += k;
+            pthread_mutex_unlock(&p->lock);
+        }
+        c->body_pos += k;
+        c->body_left -= k;
+        i += k;
+    }
+}
+
+static void *flip_conn_main(void *arg)
+{
+    struct flip_conn *c = arg;
+    uint8_t buf[16384];
+    struct pollfd pf[2] = {{.fd = c->cfd, .events = POLLIN}, {.fd = c->rfd, .events = POLLIN}};
+    while (!atomic_load(&c->p->stop)) {
+        if (poll(pf, 2, 100) <= 0)
+            continue;
+        if (pf[0].revents) {
+            ssize_t k = recv(c->cfd, buf, sizeof buf, 0);
+            if (k <= 0)
+                break;
+            flip_pass(c, buf, (size_t)k);
+            if (flip_write_all(c->rfd, buf, (size_t)k))
+                break;
+        }
+        if (pf[1].revents) {
+            ssize_t k = recv(c->rfd, buf, sizeof buf, 0);
+            if (k <= 0 || flip_write_all(c->cfd, buf, (size_t)k))
+                break;
+        }
+    }
+    close(c->cfd);
+    close(c->rfd);
+    free(c);
+    return NULL;
+}
+
+static void *flip_accept_main(void *arg)
+{
+    struct flipper *p = arg;
+    struct pollfd pf = {.fd = p->lfd, .events = POLLIN};
+    while (!atomic_load(&p->stop)) {
+        if (poll(&pf, 1, 100) <= 0)
+            continue;
+        int cfd = accept(p->lfd, NULL, NULL);
+        if (cfd < 0)
+            continue;
+        int rfd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons(p->target),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct flip_conn *c = calloc(1, sizeof *c);
+        if (rfd < 0 || !c || p->nconns == 64 ||
+            connect(rfd, (struct sockaddr *)&a, sizeof a) != 0) {
+            close(cfd);
+            if (rfd >= 0)
+                close(rfd);
+            free(c);
+            continue;
+        }
+        c->p = p;
+        c->cfd = cfd;
+        c->rfd = rfd;
+        if (pthread_create(&p->conns[p->nconns], NULL, flip_conn_main, c) != 0) {
+            close(cfd);
+            close(rfd);
+            free(c);
+            continue;
+        }
+        p->nconns++;
+    }
+    return NULL;
+}
+
+static void flipper_start(struct flipper *p, uint16_t target, int flips)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    p->target = target;
+    p->flips = flips;
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(p->lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ASSERT_EQ(bind(p->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ(listen(p->lfd, 16), 0);
+    socklen_t al = sizeof a;
+    ASSERT_EQ(getsockname(p->lfd, (struct sockaddr *)&a, &al), 0);
+    p->port = ntohs(a.sin_port);
+    ASSERT_EQ(pthread_create(&p->acceptor, NULL, flip_accept_main, p), 0);
+}
+
+/* Stop it (the uploader freed first, so its connections are closed). */
+static void flipper_stop(struct flipper *p)
+{
+    atomic_store(&p->stop, 1);
+    pthread_join(p->acceptor, NULL);
+    for (int i = 0; i < p->nconns; i++)
+        pthread_join(p->conns[i], NULL);
+    close(p->lfd);
+    pthread_mutex_destroy(&p->lock);
+}
+
+TEST(test_uploader_sends_a_tip_whole_again_after_a_byte_flipped_in_transit)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 16, id, &env, &len);
+    struct flipper p;
+    flipper_start(&p, f.port, 1);
+    struct uploader *u = fx_uploader(&f, p.port, "http", 10);
+    volatile sig_atomic_t stop = 0;
+    struct uploader_run_opts ro = {
+        .exit_when_empty = 1, .max_failures = 3, .backoff_base_ms = 10, .backoff_cap_ms = 50};
+    struct uploader_totals tot;
+    int rc = uploader_run(u, f.q, &ro, &stop, &tot);
+    uploader_free(u);
+    flipper_stop(&p);
+    printf("    %d byte flipped: %" PRIu64 " of envelope sent for %zu (proxy: %llu), %" PRIu64
+           " re-sent\n",
+           p.flipped, tot.body_sent, len, p.patch_body, tot.bytes_resent);
+    ASSERT_EQ(p.flipped, 1); /* the test did change a byte */
+    ASSERT_EQ(rc, 0);
+    /* The relay refused the changed envelope, then took the good copy. */
+    ASSERT_CONTAINS(f.relay_log, "refused (422");
+    ASSERT_CONTAINS(f.relay_log, "creates it again after a refusal");
+    ASSERT_CONTAINS(f.log, "sending it whole again");
+    ASSERT_EQ(tot.delivered, 1);
+    ASSERT_EQ(tot.refused, 0);
+    ASSERT(tip_delivered(&f, id));
+    /* The post gets exactly the envelope the kiosk sealed, once. */
+    ASSERT_EQ(relay_count(&f, id), 1);
+    ASSERT(relay_same(&f, id, env, len));
+    /* The whole envelope went twice, and the second time counts as re-sent:
+     * the kiosk's figures are what the proxy passed on. */
+    ASSERT_EQ(tot.body_sent, 2 * (uint64_t)len);
+    ASSERT_EQ(tot.body_sent, p.patch_body);
+    ASSERT_EQ(tot.bytes_resent, (uint64_t)len);
+    ASSERT_CONTAINS(f.log, " re-sent");
+    free(env);
+    fx_done(&f);
+}
+
+/* A link that changes every upload: the tip is sent whole 3 times, then set aside. */
+TEST(test_uploader_sets_a_tip_aside_after_three_refusals)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    uint8_t id[16], *env;
+    size_t len;
+    make_tip(&f, 16, id, &env, &len);
+    struct flipper p;
+    flipper_start(&p, f.port, 1000);
+    struct uploader *u = fx_uploader(&f, p.port, "http", 10);
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    struct uploader_report rep = {0};
+    char err[512] = "";
+    int rc = uploader_send_tip(u, f.q, &t, &rep, err, sizeof err);
+    uploader_free(u);
+    flipper_stop(&p);
+    ASSERT_EQ(rc, UPLOADER_E_REFUSED);
+    ASSERT_CONTAINS(err, "422");
+    ASSERT_EQ(p.flipped, 3);
+    ASSERT_EQ(rep.created, 3);
+    ASSERT_EQ(rep.body_sent, 3 * (uint64_t)len);
+    ASSERT_EQ(rep.bytes_resent, 2 * (uint64_t)len);
+    /* Nothing refused is ever served to the post; the kiosk keeps its copy. */
+    ASSERT_EQ(relay_count(&f, id), 0);
+    ASSERT(!tip_delivered(&f, id));
+    free(env);
+    fx_done(&f);
 }

@@ -26,6 +26,7 @@
 #define MAX_STEPS 100000 /* requests in one attempt: a guard against a server that loops us */
 #define MAX_RECREATE 3   /* upload forgotten again and again within one attempt */
 #define MAX_CONFLICTS 8  /* 409s in a row within one attempt */
+#define MAX_REFUSALS 3   /* 422s at completion within one attempt before the tip is set aside */
 #define SPANS 64         /* runs of a tip's offsets handed to the connection, see mark_sent() */
 
 struct uploader {
@@ -111,7 +112,8 @@ struct resp {
     long status;
     int connected; /* a connection was made (so not "offline") */
     char curl_err[CURL_ERROR_SIZE];
-    int has_offset, has_length, has_time, verified;
+    int has_offset, has_length, has_time, verified, rejected;
+    char rejected_why[160]; /* Homthu-Rejected, when rejected */
     uint64_t offset, length;
     int64_t relay_time;
     long retry_after;
@@ -774,6 +776,10 @@ static void request(struct uploader *u, const char *method, const char *url, int
             r->retry_after = (long)ra;
         const char *v = header_str(h, "Homthu-Verified");
         r->verified = v && strcasecmp(v, "yes") == 0;
+        const char *rj = header_str(h, "Homthu-Rejected");
+        r->rejected = rj != NULL;
+        if (rj)
+            snprintf(r->rejected_why, sizeof r->rejected_why, "%s", rj);
         const char *loc = header_str(h, "Location");
         if (loc)
             snprintf(r->location, sizeof r->location, "%s", loc);
@@ -870,6 +876,29 @@ static void switch_spans(struct uploader *u, const uint8_t id[16])
     }
 }
 
+/*
+ * The relay refused the envelope it got at completion (422): one more of
+ * *refusals. The kiosk's copy was sealed here and is read from the queue,
+ * so what the relay got is not it (a byte changed in transit: the request
+ * signature covers no body); the relay starts a refused upload afresh on
+ * its owner's new POST, so send it whole again. 0 to go on (the upload is
+ * forgotten and created anew; the bytes sent again count as re-sent, as
+ * their offsets were sent before), 1 after MAX_REFUSALS: the relay refuses
+ * this tip itself, which is set aside.
+ */
+static int refused_again(struct uploader *u, const char *sid, unsigned *refusals,
+                         const char *why)
+{
+    if (++*refusals >= MAX_REFUSALS)
+        return 1;
+    logf_(u,
+          "tip %s: the relay refused the envelope it got (%s): sending it whole again "
+          "(%u of %d)",
+          sid, why, *refusals + 1, MAX_REFUSALS);
+    u->have_loc = 0;
+    return 0;
+}
+
 int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_tip *t,
                       struct uploader_report *rep, char *err, size_t errlen)
 {
@@ -896,6 +925,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
     if (!r)
         return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
     int rc = 0, recreated = 0, conflicts = 0;
+    unsigned refusals = 0; /* 422s at completion in this attempt (see refused_again) */
     int need_head = u->have_loc; /* after any cut, ask where the server is */
     int head_confirmed = 0;      /* the last offset came from a HEAD */
     uint64_t off = 0;
@@ -903,7 +933,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
 
     for (int step = 0; step < MAX_STEPS; step++) {
         if (!u->have_loc) {
-            if (recreated++ > MAX_RECREATE) {
+            if (recreated++ - (int)refusals > MAX_RECREATE) {
                 rc = say(err, errlen, UPLOADER_E_PROTOCOL,
                          "the server forgets tip %s's upload as soon as it is made", sid);
                 goto out;
@@ -941,6 +971,15 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                 goto out;
             }
             rep->created++;
+            if (r->rejected) {
+                /* A relay that keeps a refused upload rather than start it
+                 * afresh (docs/relay-protocol.md): nothing more to try. */
+                u->have_loc = 0;
+                rc = say(err, errlen, UPLOADER_E_REFUSED,
+                         "the relay refuses this tip and will not take it again (%s)",
+                         r->rejected_why);
+                goto out;
+            }
             u->have_loc = 1;
             memcpy(u->loc_id, t->id, 16);
             if (r->has_offset) {
@@ -978,6 +1017,17 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
             verified = r->verified;
             head_confirmed = 1;
             need_head = 0;
+            if (r->rejected && !verified) {
+                /* The answer to the completing PATCH was lost: the relay
+                 * refused what it got (Homthu-Rejected). */
+                if (refused_again(u, sid, &refusals, r->rejected_why)) {
+                    rc = say(err, errlen, UPLOADER_E_REFUSED,
+                             "the relay refused tip %s %u times (%s)", sid, refusals,
+                             r->rejected_why);
+                    goto out;
+                }
+                continue;
+            }
         }
         if (off > total) {
             rc = say(err, errlen, UPLOADER_E_PROTOCOL,
@@ -1033,6 +1083,13 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                 goto out;
             }
             need_head = 1;
+            continue;
+        }
+        if (r->status == 422) {
+            if (refused_again(u, sid, &refusals, body_line(r))) {
+                rc = status_fail(u, r, "sending", err, errlen);
+                goto out;
+            }
             continue;
         }
         if (r->status != 204 && r->status != 200) {

@@ -226,9 +226,11 @@ struct uploader_totals {
  * Deliver tips until *stop becomes non-zero (a signal handler sets it), or
  * with exit_when_empty until nothing is waiting (tips held back, below,
  * are still waiting). Delivered tips are marked and purged at once. A tip
- * the relay refuses (422, 413) is set aside for the rest of this run with
- * a log line, so it cannot block younger tips; it stays in the queue for
- * the technician.
+ * the relay refuses (413, or 422 three times in one attempt: after each of
+ * the first two it is sent whole again from offset 0, as a byte changed in
+ * transit is refused and the relay takes a new upload of it) is set aside
+ * for the rest of this run with a log line, so it cannot block younger
+ * tips; it stays in the queue for the technician.
  *
  * Like a mail queue, a tip that keeps failing does not hold up the tips
  * behind it: after a failure that is the tip's own

@@ -1484,11 +1484,27 @@ static int create_job(struct relay *r, void *arg)
             answer(resp, 404, "no such upload (it never existed, expired or was terminated)");
             goto out;
         }
-        if (u.length != length) {
+        if (u.state == ST_REJECTED) {
+            /*
+             * Its owner creating it again after a 422: the envelope the
+             * relay got was not what the kiosk sealed (a byte changed in
+             * transit; the request signature does not cover the body), and
+             * the kiosk's own copy is whole. The refused bytes go and a
+             * fresh upload starts at offset 0, so a good copy can always
+             * replace a bad one. Nothing verified is ever replaced: only a
+             * refused upload, which was never served as a tip.
+             */
+            say(r, "tip %s: kiosk %s creates it again after a refusal (%s): starting afresh", hex,
+                w->kiosk, u.reason);
+            found = 0;
+            rc = -1;
+        } else if (u.length != length) {
             answer(resp, 409, "tip %s was created with Upload-Length %" PRIu64 ", not %" PRIu64,
                    hex, u.length, length);
             goto out;
         }
+    }
+    if (found) {
         /* Idempotent by tip id: the same upload, the bytes already here kept. */
         resp->status = 201;
         add_header(resp, "Location", "/files/%s", hex);
@@ -1499,12 +1515,14 @@ static int create_job(struct relay *r, void *arg)
     }
     if (sqlite3_prepare_v2(r->db,
                            "SELECT coalesce(sum(length), 0) FROM upload"
-                           " WHERE device = ? AND fetched IS NULL AND purged IS NULL",
+                           " WHERE device = ? AND fetched IS NULL AND purged IS NULL"
+                           " AND id <> ?", /* a refused upload being replaced goes */
                            -1, &st, NULL) != SQLITE_OK) {
         store_failed(r, resp);
         goto out;
     }
     sqlite3_bind_blob(st, 1, w->key, 32, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, cr->id, 16, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         store_failed(r, resp);
         goto out;
