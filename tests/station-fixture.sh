@@ -42,7 +42,8 @@ EOF2
         curl -s -o /dev/null "$RELAY/files/" -X OPTIONS 2>/dev/null && break
         sleep 0.1
     done
-    printf 'relay_url = %s/\nrelay_token = %s\n' "$RELAY" "$TOKEN" >"$POST/post.conf"
+    printf 'relay_url = %s/\nrelay_token = %s\npost_name = "Đồn Biên phòng Pa Vi"\n' "$RELAY" "$TOKEN" \
+        >"$POST/post.conf"
     chmod 600 "$POST/post.conf"
 }
 

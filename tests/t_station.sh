@@ -117,6 +117,7 @@ check setup_cannot_run_twice code_is 409
 
 # --- tips arrive without anyone asking; locked, only what is outside the seal ---
 check tips_are_pulled_in_the_background wait_for 20 cmd /api/state 'j["tips"]["total"]' 4
+check state_names_the_post_from_post_conf json_is 'j["post"]' "Đồn Biên phòng Pa Vi"
 api cmd GET /api/tips
 check locked_list_shows_the_arrival eval "json_is 'j[\"unlocked\"]' False && json_is 'len(j[\"tips\"])' 4"
 check locked_list_hides_the_category json_is 'j["tips"][0]["category"]' None

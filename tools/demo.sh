@@ -40,7 +40,8 @@ post_token = $token
 EOF
     echo "$token" >"$demo/relay/post_token"
     # The station pulls from the demo relay by itself.
-    printf 'relay_url = %s\nrelay_token = %s\n' "$relay_url" "$token" >"$demo/post/post.conf"
+    printf 'relay_url = %s\nrelay_token = %s\npost_name = "Đồn Biên phòng (demo)"\n' \
+        "$relay_url" "$token" >"$demo/post/post.conf"
     chmod 600 "$demo/post/post.conf"
     echo "demo: post keys in $demo/post (passphrase: demo-passphrase), kiosk in $demo/kiosk,"
     echo "      relay on $relay_url"

@@ -24,7 +24,8 @@
 #define RELAY_PAGE 50
 
 const char *const pull_conf_keys[] = {
-    "relay_url", "relay_token", "imap_url", "imap_user", "imap_password", "ca_file", NULL,
+    "relay_url", "relay_token", "imap_url", "imap_user", "imap_password", "ca_file", "post_name",
+    NULL,
 };
 
 static int copy_setting(const struct config *c, const char *key, char *dst, size_t cap, char *err,
@@ -64,7 +65,8 @@ int pull_read_conf(struct console *c, struct pull_settings *s, int *too_open, ch
         copy_setting(cf, "relay_token", s->token, sizeof s->token, err, errlen) ||
         copy_setting(cf, "imap_url", s->imap, sizeof s->imap, err, errlen) ||
         copy_setting(cf, "imap_user", s->imap_user, sizeof s->imap_user, err, errlen) ||
-        copy_setting(cf, "imap_password", s->imap_password, sizeof s->imap_password, err, errlen);
+        copy_setting(cf, "imap_password", s->imap_password, sizeof s->imap_password, err, errlen) ||
+        copy_setting(cf, "post_name", s->post_name, sizeof s->post_name, err, errlen);
     if (!bad && config_has(cf, "ca_file") &&
         config_get_path(cf, "ca_file", NULL, s->ca, sizeof s->ca, err, errlen))
         bad = 1;

@@ -28,6 +28,7 @@
 /* Where to pull from and how to log in; "" for unset. Holds secrets: wipe after use. */
 struct pull_settings {
     char relay[1024], token[512], imap[1024], imap_user[256], imap_password[256], ca[4096];
+    char post_name[128]; /* the post as its officers name it ("Đồn Biên phòng Pa Vi"); "" unset */
 };
 
 /* The keys of POSTDIR/post.conf, NULL-terminated. */

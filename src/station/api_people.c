@@ -41,6 +41,9 @@ enum MHD_Result api_state(struct station *s, struct MHD_Connection *con, const s
     json_kbool(&j, "tls", s->tls);
     json_kstr(&j, "fingerprint", s->fingerprint);
     json_kstr(&j, "version", HOMTHU_VERSION);
+    pthread_mutex_lock(&s->pmu);
+    json_kstr(&j, "post", s->pull.post_name); /* "" until post.conf names it */
+    pthread_mutex_unlock(&s->pmu);
     if (w) {
         if (w->role != OFFICER_TECHNICIAN && s->ix && s->c) {
             size_t total = 0, fresh = 0, n = 0, all = 0;

@@ -385,6 +385,9 @@ static void pull_once(struct station *s, struct console *c, struct health *hl)
         sodium_free(ps);
         return;
     }
+    pthread_mutex_lock(&s->pmu);
+    snprintf(s->pull.post_name, sizeof s->pull.post_name, "%s", ps->post_name);
+    pthread_mutex_unlock(&s->pmu);
     struct pull_hooks h = {on_tip, on_note, &arrived};
     struct pull_report rep;
     if (ps->relay[0]) {

@@ -27,6 +27,7 @@ struct tipindex;
 struct health;
 
 struct pull_state {
+    char post_name[128]; /* post.conf's post_name, as the last pull read it */
     int64_t last_ok, last_try;
     char error[512];
     unsigned generation; /* bumped when tips or heartbeats arrived */
