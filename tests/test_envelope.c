@@ -490,10 +490,12 @@ TEST(test_envelope_refuses_trailing_bytes_unknown_version_oversize_and_garbage)
     ASSERT_EQ(envelope_verify_outer(x.b, len + 5000, NULL, NULL, 0, NULL, 0), ENVELOPE_E_TRAILING);
     ASSERT_EQ(envelope_verify_outer(x.b, len, NULL, NULL, 0, NULL, 0), 0);
 
-    x.b[6] = 2;
+    ASSERT_EQ(x.b[6], 2); /* writers make version 2 */
+    x.b[6] = 3;
     expect(&k.post, x.b, len, ENVELOPE_E_VERSION,
-           "unknown envelope version 2 (this software reads version 1)");
-    x.b[6] = 1;
+           "unknown envelope version 3 (this software reads versions 1 to 2)");
+    ASSERT_EQ(envelope_verify_outer(x.b, len, NULL, NULL, 0, NULL, 0), ENVELOPE_E_VERSION);
+    x.b[6] = 2;
 
     struct got g;
     char err[512];
@@ -729,4 +731,178 @@ TEST(test_envelope_refuses_a_late_category_malformed_repeated_or_out_of_place)
     s[21 + sizeof ok - 1] = CATEGORY_WEAPONS;
     ASSERT_EQ(envelope_parse_records(s, len, header, NULL, err, sizeof err), ENVELOPE_E_SIGNATURE);
     ASSERT_CONTAINS(err, "bad signature");
+}
+
+/* ---- version 2: each device signature has its own context ---- */
+
+/* make_envelope's content, written in format `version` by the test-only writer. */
+static struct buf make_envelope_version(const struct keys *k, uint8_t *audio, uint8_t version)
+{
+    struct buf x = {.fail_after = -1};
+    struct envelope_writer *w = NULL;
+    struct envelope_meta m = meta_vi();
+    char err[256];
+    fake_audio(audio, AUDIO_LEN);
+    ASSERT_EQ(envelope_writer_new_version_for_tests(&w, k->post.pk, k->dev_sk, &m, sink, &x, NULL,
+                                                    version, err, sizeof err),
+              0);
+    for (size_t off = 0; off < AUDIO_LEN; off += 1000)
+        ASSERT_EQ(envelope_write_audio(w, audio + off, 1000), 0);
+    ASSERT_EQ(envelope_write_text(w, text_vi, strlen(text_vi)), 0);
+    ASSERT_EQ(envelope_writer_finish(w, err, sizeof err), 0);
+    envelope_writer_free(w);
+    return x;
+}
+
+/* Read it whole: the text and audio must come back. */
+static void expect_reads(const struct keys *k, const struct buf *x, const uint8_t *audio)
+{
+    struct got g;
+    char err[512];
+    ASSERT_EQ(read_env(&k->post, x->b, x->len, 777, &g, NULL, 0, err, sizeof err), 0);
+    ASSERT_EQ(g.metas, 1);
+    ASSERT_EQ(g.text_len, strlen(text_vi));
+    ASSERT_MEM_EQ(g.text, text_vi, g.text_len);
+    ASSERT_EQ(g.audio.len, AUDIO_LEN);
+    ASSERT_MEM_EQ(g.audio.b, audio, AUDIO_LEN);
+    free(g.audio.b);
+    ASSERT_EQ(envelope_verify_outer(x->b, x->len, NULL, NULL, 0, err, sizeof err), 0);
+}
+
+TEST(test_envelope_v2_is_written_and_v1_from_old_kiosks_still_reads)
+{
+    struct keys k;
+    uint8_t audio[AUDIO_LEN];
+    make_keys(&k, 30);
+    struct buf v2 = make_envelope_version(&k, audio, 2);
+    struct buf v1 = make_envelope_version(&k, audio, 1);
+    struct buf dflt = make_envelope(&k, audio);
+    ASSERT_EQ(ENVELOPE_VERSION, 2);
+    ASSERT_EQ(dflt.b[6], 2);
+    ASSERT_EQ(v2.b[6], 2);
+    ASSERT_EQ(v1.b[6], 1);
+    ASSERT_EQ(v1.len, v2.len); /* same sizes: the relay's Upload-Length rule holds for both */
+    expect_reads(&k, &v2, audio);
+    expect_reads(&k, &v1, audio); /* a kiosk not yet updated keeps being read */
+
+    /* The version byte is signed: a v2 tip relabelled v1 (or back) is refused. */
+    char err[512];
+    v2.b[6] = 1;
+    expect(&k.post, v2.b, v2.len, ENVELOPE_E_TAMPERED, "tampered: chunk 0");
+    ASSERT_EQ(envelope_verify_outer(v2.b, v2.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_SIGNATURE);
+    v1.b[6] = 2;
+    expect(&k.post, v1.b, v1.len, ENVELOPE_E_TAMPERED, "tampered: chunk 0");
+    ASSERT_EQ(envelope_verify_outer(v1.b, v1.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_SIGNATURE);
+    free(v1.b);
+    free(v2.b);
+    free(dflt.b);
+}
+
+/* Put in the trailer of x an Ed25519ph signature by k over context · header · chunks · trailer head. */
+static void resign_trailer(const struct keys *k, struct buf *x, const char *context)
+{
+    uint8_t *t = x->b + x->len - ENVELOPE_TRAILER_BYTES;
+    crypto_sign_state st;
+    crypto_sign_init(&st);
+    if (context)
+        crypto_sign_update(&st, (const uint8_t *)context, strlen(context));
+    crypto_sign_update(&st, x->b, x->len - ENVELOPE_TRAILER_BYTES);
+    crypto_sign_update(&st, t, 12);
+    crypto_sign_final_create(&st, t + 12, NULL, k->dev_sk);
+}
+
+TEST(test_envelope_v2_signatures_verify_only_under_their_own_context)
+{
+    struct keys k;
+    uint8_t audio[AUDIO_LEN];
+    char err[512];
+    make_keys(&k, 31);
+    struct buf x = make_envelope(&k, audio);
+    uint8_t *t = x.b + x.len - ENVELOPE_TRAILER_BYTES;
+
+    /* The documented message: the outer context, then the bytes. */
+    resign_trailer(&k, &x, "homthu-envelope-v2 outer\n");
+    ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err), 0);
+    expect_reads(&k, &x, audio);
+    /* The same bytes signed the v1 way, or under another purpose's context: refused. */
+    resign_trailer(&k, &x, NULL);
+    ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_SIGNATURE);
+    ASSERT_CONTAINS(err, "bad signature: the kiosk's signature over the envelope");
+    expect(&k.post, x.b, x.len, ENVELOPE_E_SIGNATURE, "bad signature");
+    resign_trailer(&k, &x, "homthu-envelope-v2 inner\n");
+    ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_SIGNATURE);
+    resign_trailer(&k, &x, "homthu-envelope-v2 cut-short\n");
+    ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_SIGNATURE);
+    /* A cut-short end marker needs the cut-short context, not the outer one. */
+    t[4] = 2;
+    resign_trailer(&k, &x, "homthu-envelope-v2 outer\n");
+    ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_SIGNATURE);
+    expect(&k.post, x.b, x.len, ENVELOPE_E_SIGNATURE, "bad signature");
+    resign_trailer(&k, &x, "homthu-envelope-v2 cut-short\n");
+    ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+              ENVELOPE_E_CUT_SHORT);
+    expect(&k.post, x.b, x.len, ENVELOPE_E_CUT_SHORT, "cut short");
+    free(x.b);
+
+    /* The inner SIG record: its own context in v2, none in v1. */
+    uint8_t header[ENVELOPE_HEADER_BYTES] = {0};
+    memcpy(header + 32, k.dev_pk, 32);
+    uint8_t s[5 + 16 + 5 + 64] = {RECORD_META, 16, 0, 0, 0, 1, 'v', 'i'};
+    s[21] = RECORD_SIG;
+    s[22] = 64;
+    static const char *const contexts[] = {NULL, "homthu-envelope-v2 inner\n",
+                                           "homthu-envelope-v2 outer\n",
+                                           "homthu-envelope-v2 cut-short\n"};
+    for (int version = 1; version <= 2; version++) {
+        header[6] = (uint8_t)version;
+        for (size_t c = 0; c < sizeof contexts / sizeof *contexts; c++) {
+            crypto_sign_state st;
+            crypto_sign_init(&st);
+            if (contexts[c])
+                crypto_sign_update(&st, (const uint8_t *)contexts[c], strlen(contexts[c]));
+            crypto_sign_update(&st, header, sizeof header);
+            crypto_sign_update(&st, s, 21);
+            crypto_sign_final_create(&st, s + 26, NULL, k.dev_sk);
+            int want_ok = version == 1 ? c == 0 : c == 1;
+            ASSERT_EQ(envelope_parse_records(s, sizeof s, header, NULL, err, sizeof err),
+                      want_ok ? 0 : ENVELOPE_E_SIGNATURE);
+        }
+    }
+}
+
+TEST(test_envelope_cut_short_marker_of_v1_and_v2_tips_reads_as_cut_short)
+{
+    struct keys k;
+    make_keys(&k, 32);
+    for (uint8_t version = 1; version <= 2; version++) {
+        struct buf x = {.fail_after = -1};
+        struct envelope_writer *w;
+        struct envelope_meta m = meta_vi();
+        char err[512];
+        uint8_t a[20000];
+        fake_audio(a, sizeof a);
+        ASSERT_EQ(envelope_writer_new_version_for_tests(&w, k.post.pk, k.dev_sk, &m, sink, &x,
+                                                        NULL, version, err, sizeof err),
+                  0);
+        ASSERT_EQ(envelope_write_audio(w, a, sizeof a), 0);
+        envelope_writer_free(w); /* the power goes */
+        uint32_t chunks = (uint32_t)((x.len - ENVELOPE_HEADER_BYTES) / ENVELOPE_CHUNK_CIPHER);
+        uint8_t t[ENVELOPE_TRAILER_BYTES];
+        ASSERT_EQ(envelope_trailer_cut_short(x.b, chunks, get_chunk, x.b, k.dev_sk, t), 0);
+        buf_add(&x, t, sizeof t);
+        expect(&k.post, x.b, x.len, ENVELOPE_E_CUT_SHORT, "the first 4 chunks");
+        ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+                  ENVELOPE_E_CUT_SHORT);
+        /* Relabelled to the other version, the marker no longer verifies. */
+        x.b[6] = version == 1 ? 2 : 1;
+        ASSERT_EQ(envelope_verify_outer(x.b, x.len, NULL, NULL, 0, err, sizeof err),
+                  ENVELOPE_E_SIGNATURE);
+        free(x.b);
+    }
 }

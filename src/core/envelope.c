@@ -1,4 +1,4 @@
-/* envelope — the sealed tip, format v1. See envelope.h and docs/envelope.md. */
+/* envelope — the sealed tip, format v2 (v1 still read). See envelope.h and docs/envelope.md. */
 #include "core/envelope.h"
 
 #include <sodium.h>
@@ -41,6 +41,37 @@ enum { TRAILER_COMPLETE = 1, TRAILER_CUT_SHORT = 2 };
 
 static const uint8_t header_magic[6] = {'H', 'O', 'M', 'T', 'H', 'U'};
 static const uint8_t trailer_magic[4] = {'H', 'T', 'N', 'D'};
+
+/*
+ * Domain separation (v2). The device key makes three signatures: the inner
+ * SIG record over the plaintext, the trailer over the ciphertext of a
+ * complete tip, and the trailer of a tip cut short. In v1 each message began
+ * with the bare header, so one signature's message could in principle be
+ * read as another's. From v2 each message starts with its own fixed string,
+ * so a signature made for one purpose never verifies for another. The
+ * header's version byte (itself signed) says whether a context is there.
+ */
+enum sig_domain { DOM_INNER, DOM_OUTER, DOM_CUT_SHORT };
+static const char *const sig_context[] = {
+    [DOM_INNER] = "homthu-envelope-v2 inner\n",
+    [DOM_OUTER] = "homthu-envelope-v2 outer\n",
+    [DOM_CUT_SHORT] = "homthu-envelope-v2 cut-short\n",
+};
+
+/* Start a signature state for `header`'s version: context (v2), then the header. */
+static void sign_begin(crypto_sign_state *st, const uint8_t *header, enum sig_domain d)
+{
+    crypto_sign_init(st);
+    if (header[H_VERSION] >= 2)
+        crypto_sign_update(st, (const unsigned char *)sig_context[d], strlen(sig_context[d]));
+    crypto_sign_update(st, header, ENVELOPE_HEADER_BYTES);
+}
+
+/* Versions this code reads; it writes ENVELOPE_VERSION. */
+static int version_known(uint8_t v)
+{
+    return v == 1 || v == ENVELOPE_VERSION;
+}
 
 static void put_u32(uint8_t *p, uint32_t v)
 {
@@ -248,6 +279,20 @@ int envelope_writer_new(struct envelope_writer **out, const uint8_t post_pk[32],
                         envelope_sink_fn sink, void *sink_ctx,
                         uint8_t tip_id_out[ENVELOPE_TIP_ID_BYTES], char *err, size_t errlen)
 {
+    return envelope_writer_new_version_for_tests(out, post_pk, device_sk, meta, sink, sink_ctx,
+                                                 tip_id_out, ENVELOPE_VERSION, err, errlen);
+}
+
+int envelope_writer_new_version_for_tests(struct envelope_writer **out,
+                                          const uint8_t post_pk[32],
+                                          const uint8_t device_sk[64],
+                                          const struct envelope_meta *meta,
+                                          envelope_sink_fn sink, void *sink_ctx,
+                                          uint8_t tip_id_out[ENVELOPE_TIP_ID_BYTES],
+                                          uint8_t version, char *err, size_t errlen)
+{
+    if (!version_known(version))
+        return say(err, errlen, ENVELOPE_E_ARG, "envelope: cannot write version %u", version);
     if (!out || !post_pk || !device_sk || !meta || !sink)
         return say(err, errlen, ENVELOPE_E_ARG, "envelope: missing argument");
     *out = NULL;
@@ -269,7 +314,7 @@ int envelope_writer_new(struct envelope_writer **out, const uint8_t post_pk[32],
     uint8_t key[SS_KEYBYTES];
     uint8_t *h = w->header;
     memcpy(h + H_MAGIC, header_magic, sizeof header_magic);
-    h[H_VERSION] = ENVELOPE_VERSION;
+    h[H_VERSION] = version;
     randombytes_buf(h + H_TIP_ID, ENVELOPE_TIP_ID_BYTES);
     envelope_post_key_id(post_pk, h + H_KEY_ID);
     crypto_sign_ed25519_sk_to_pk(h + H_DEVICE, device_sk);
@@ -282,10 +327,8 @@ int envelope_writer_new(struct envelope_writer **out, const uint8_t post_pk[32],
     crypto_secretstream_xchacha20poly1305_init_push(&w->ss, h + H_SS_HEADER, key);
     put_u32(h + H_CHUNK_SIZE, ENVELOPE_CHUNK_PLAIN);
 
-    crypto_sign_init(&w->inner);
-    crypto_sign_update(&w->inner, h, ENVELOPE_HEADER_BYTES);
-    crypto_sign_init(&w->outer);
-    crypto_sign_update(&w->outer, h, ENVELOPE_HEADER_BYTES);
+    sign_begin(&w->inner, h, DOM_INNER);
+    sign_begin(&w->outer, h, DOM_OUTER);
 
     if (writer_emit(w, PIECE_HEADER, 0, h, ENVELOPE_HEADER_BYTES) != 0) {
         rc = say(err, errlen, ENVELOPE_E_SINK, "envelope: storage refused the tip header");
@@ -426,9 +469,10 @@ int envelope_trailer_cut_short(const uint8_t header[ENVELOPE_HEADER_BYTES],
     crypto_sign_ed25519_sk_to_pk(pk, device_sk);
     if (sodium_memcmp(pk, header + H_DEVICE, 32) != 0)
         return ENVELOPE_E_ARG; /* not this kiosk's tip: never sign for another */
+    if (!version_known(header[H_VERSION]))
+        return ENVELOPE_E_VERSION; /* a context we would not know to give */
     crypto_sign_state st;
-    crypto_sign_init(&st);
-    crypto_sign_update(&st, header, ENVELOPE_HEADER_BYTES);
+    sign_begin(&st, header, DOM_CUT_SHORT);
     for (uint32_t i = 0; i < chunk_count; i++) {
         const uint8_t *c = get_chunk(ctx, i);
         if (!c)
@@ -460,17 +504,17 @@ int envelope_parse_header(const uint8_t *b, size_t len, struct envelope_header_i
         return say(err, errlen, ENVELOPE_E_TRUNCATED,
                    "truncated: %zu bytes, shorter than the %d-byte envelope header", len,
                    ENVELOPE_HEADER_BYTES);
-    if (b[H_VERSION] != ENVELOPE_VERSION)
+    if (!version_known(b[H_VERSION]))
         return say(err, errlen, ENVELOPE_E_VERSION,
-                   "unknown envelope version %u (this software reads version %d): update "
-                   "the post console",
+                   "unknown envelope version %u (this software reads versions 1 to %d): "
+                   "update the post console",
                    b[H_VERSION], ENVELOPE_VERSION);
     uint32_t cs = get_u32(b + H_CHUNK_SIZE);
     if (b[H_FLAGS] != 0 || get_u32(b + H_RESERVED) != 0 || cs != ENVELOPE_CHUNK_PLAIN)
         return say(err, errlen, ENVELOPE_E_VERSION,
-                   "envelope header uses flags or a chunk size (%u) that version %d does "
+                   "envelope header uses flags or a chunk size (%u) that version %u does "
                    "not define",
-                   cs, ENVELOPE_VERSION);
+                   cs, b[H_VERSION]);
     out->version = b[H_VERSION];
     memcpy(out->tip_id, b + H_TIP_ID, ENVELOPE_TIP_ID_BYTES);
     memcpy(out->post_key_id, b + H_KEY_ID, ENVELOPE_KEY_ID_BYTES);
@@ -543,8 +587,7 @@ static void parser_init(struct record_parser *p, const uint8_t *header,
 {
     p->cb = cb;
     p->header = header;
-    crypto_sign_init(&p->inner);
-    crypto_sign_update(&p->inner, header, ENVELOPE_HEADER_BYTES);
+    sign_begin(&p->inner, header, DOM_INNER);
     p->phase = P_HDR;
     p->hdr_fill = 0;
     p->seen_meta = p->seen_pad = p->seen_when = p->seen_unconfirmed = p->seen_category = 0;
@@ -760,7 +803,8 @@ struct envelope_reader {
     struct envelope_header_info info;
     int have_info;
     crypto_secretstream_xchacha20poly1305_state ss;
-    crypto_sign_state outer;
+    crypto_sign_state outer;     /* context · header · chunks, for a complete tip */
+    crypto_sign_state outer_cut; /* the same under the cut-short context (v2 only) */
     uint8_t buf[ENVELOPE_CHUNK_CIPHER]; /* header, chunk or trailer being gathered */
     size_t fill;
     uint8_t plain[ENVELOPE_CHUNK_PLAIN];
@@ -854,8 +898,8 @@ static int reader_open_header(struct envelope_reader *r, char *err, size_t errle
     }
     crypto_secretstream_xchacha20poly1305_init_pull(&r->ss, r->header + H_SS_HEADER, key);
     sodium_memzero(key, sizeof key);
-    crypto_sign_init(&r->outer);
-    crypto_sign_update(&r->outer, r->header, sizeof r->header);
+    sign_begin(&r->outer, r->header, DOM_OUTER);
+    sign_begin(&r->outer_cut, r->header, DOM_CUT_SHORT);
     parser_init(&r->parser, r->header, &r->o.records);
     return 0;
 }
@@ -907,6 +951,10 @@ static int reader_chunk(struct envelope_reader *r, char *err, size_t errlen)
     }
     memcpy(r->hashes[r->nhashes++], h, sizeof h);
     crypto_sign_update(&r->outer, c, ENVELOPE_CHUNK_CIPHER);
+    /* Which trailer ends the tip is known only at its end: in v2 both
+       contexts are hashed along (v1 has one message for both kinds). */
+    if (r->header[H_VERSION] >= 2)
+        crypto_sign_update(&r->outer_cut, c, ENVELOPE_CHUNK_CIPHER);
 
     int rc = reader_try(r, c, err, errlen);
     if (rc < 0)
@@ -996,6 +1044,14 @@ int envelope_reader_feed(struct envelope_reader *r, const uint8_t *b, size_t len
     return 0;
 }
 
+/* The signature state for trailer t: by its kind (which the signature covers too). */
+static crypto_sign_state *reader_outer(struct envelope_reader *r, const uint8_t *t)
+{
+    if (r->header[H_VERSION] >= 2 && t[T_KIND] == TRAILER_CUT_SHORT)
+        return &r->outer_cut;
+    return &r->outer;
+}
+
 int envelope_reader_finish(struct envelope_reader *r, char *err, size_t errlen)
 {
     if (!r)
@@ -1017,7 +1073,7 @@ int envelope_reader_finish(struct envelope_reader *r, char *err, size_t errlen)
         if (r->fill < ENVELOPE_TRAILER_BYTES)
             rc = say(err, errlen, ENVELOPE_E_TRUNCATED,
                      "truncated: the envelope's end marker is missing or cut");
-        else if ((rc = trailer_check(&r->outer, r->buf, r->chunks, r->info.device_pk, &kind,
+        else if ((rc = trailer_check(reader_outer(r, r->buf), r->buf, r->chunks, r->info.device_pk, &kind,
                                      err, errlen)) == 0 &&
                  kind != TRAILER_COMPLETE)
             /* The power went between the last chunk and its end marker: the
@@ -1029,7 +1085,7 @@ int envelope_reader_finish(struct envelope_reader *r, char *err, size_t errlen)
     } else if (r->fill == ENVELOPE_TRAILER_BYTES &&
                memcmp(r->buf, trailer_magic, sizeof trailer_magic) == 0 &&
                r->buf[T_KIND] == TRAILER_CUT_SHORT) {
-        rc = trailer_check(&r->outer, r->buf, r->chunks, r->info.device_pk, &kind, err, errlen);
+        rc = trailer_check(reader_outer(r, r->buf), r->buf, r->chunks, r->info.device_pk, &kind, err, errlen);
         if (rc == 0)
             rc = say(err, errlen, ENVELOPE_E_CUT_SHORT,
                      "cut short: the kiosk lost power while this tip was being recorded; "
@@ -1109,9 +1165,11 @@ int envelope_verify_outer(const uint8_t *b, size_t len, envelope_device_fn devic
     struct chunk_digest *hashes = malloc(((size_t)chunks + 1) * sizeof *hashes);
     if (!hashes)
         return say(err, errlen, ENVELOPE_E_NOMEM, "envelope: out of memory");
+    /* The whole envelope is here: the trailer's kind picks the context first. */
     crypto_sign_state st;
-    crypto_sign_init(&st);
-    crypto_sign_update(&st, b, ENVELOPE_HEADER_BYTES);
+    sign_begin(&st, b, c[(size_t)chunks * ENVELOPE_CHUNK_CIPHER + T_KIND] == TRAILER_CUT_SHORT
+                           ? DOM_CUT_SHORT
+                           : DOM_OUTER);
     for (uint32_t i = 0; i < chunks; i++) {
         const uint8_t *ci = c + (size_t)i * ENVELOPE_CHUNK_CIPHER;
         crypto_generichash(hashes[i].h, 16, ci, ENVELOPE_CHUNK_CIPHER, NULL, 0);

@@ -1,5 +1,5 @@
 /*
- * envelope — the sealed tip, format v1 (docs/envelope.md, byte by byte).
+ * envelope — the sealed tip, format v2; v1 still read (docs/envelope.md, byte by byte).
  *
  * A tip is written as a stream: a clear header, fixed-size encrypted chunks
  * (crypto_secretstream, the header bound as additional data), and a clear
@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ENVELOPE_VERSION 1
+#define ENVELOPE_VERSION 2 /* written; versions 1 and 2 are read */
 #define ENVELOPE_TIP_ID_BYTES 16
 #define ENVELOPE_KEY_ID_BYTES 8
 #define ENVELOPE_HEADER_BYTES 176
@@ -124,6 +124,20 @@ int envelope_writer_new(struct envelope_writer **out, const uint8_t post_pk[32],
                         const uint8_t device_sk[64], const struct envelope_meta *meta,
                         envelope_sink_fn sink, void *sink_ctx,
                         uint8_t tip_id_out[ENVELOPE_TIP_ID_BYTES], char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Tests only: as envelope_writer_new, writing format `version` (1 or 2), so
+ * that tests can make the old format and show it is still read. Product
+ * code always writes ENVELOPE_VERSION.
+ */
+int envelope_writer_new_version_for_tests(struct envelope_writer **out,
+                                          const uint8_t post_pk[32],
+                                          const uint8_t device_sk[64],
+                                          const struct envelope_meta *meta,
+                                          envelope_sink_fn sink, void *sink_ctx,
+                                          uint8_t tip_id_out[ENVELOPE_TIP_ID_BYTES],
+                                          uint8_t version, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
 /* Append a text or audio record; may emit chunks through the sink. */
