@@ -9,7 +9,7 @@
  *   framing  = envelope − clear header/trailer (252 B) − padding − payload:
  *              AEAD tags, record headers, META, WHEN-less SIG. Goal ≤ 1 %.
  *   The record layout (5-byte record header, 16-byte META, 64-byte SIG) is
- *   format v1 as docs/envelope.md gives it.
+ *   format v2 (sizes as v1) as docs/envelope.md gives it.
  *
  * Time: seal + commit per chunk through the path tip.c uses (envelope
  * writer → queue_envelope_sink → queue.db on this disk, WAL +
