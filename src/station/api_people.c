@@ -182,11 +182,8 @@ enum MHD_Result api_login(struct station *s, struct MHD_Connection *con, const s
             sessions_login_failed(s->ss, addr, now);
         if (rc == OFFICERS_E_BAD_LOGIN)
             station_audit(s, NULL, "login_failed", "", addr); /* not the name typed: it may be a password */
-        if (rc == OFFICERS_E_LOCKED_OUT) {
-            struct who them = {0};
-            snprintf(them.name, sizeof them.name, "%s", of.name[0] ? of.name : "");
+        if (rc == OFFICERS_E_LOCKED_OUT)
             station_audit(s, NULL, "login_locked_out", "", name);
-        }
         return officers_error(con, rc, err, retry);
     }
     sessions_login_ok(s->ss, addr);

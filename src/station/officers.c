@@ -720,6 +720,20 @@ int officers_set_password(struct officers *o, const char *name, const char *pass
     return rc;
 }
 
+/* 0 unless `of` (named nm) is the last active commander: then it must stay one. */
+static int keep_a_commander(struct officers *o, const struct officer *of, const char *nm,
+                            char *err, size_t errlen)
+{
+    int64_t others = 0;
+    if (of->role != OFFICER_COMMANDER || of->disabled)
+        return 0;
+    int rc = other_commanders(o, nm, &others, err, errlen);
+    if (rc == 0 && others == 0)
+        rc = say(err, errlen, OFFICERS_E_LAST_COMMANDER,
+                 "%s is the only commander: make another commander first", nm);
+    return rc;
+}
+
 int officers_set_role(struct officers *o, const char *name, int role, char *err, size_t errlen)
 {
     if (role < OFFICER_COMMANDER || role > OFFICER_TECHNICIAN)
@@ -729,11 +743,8 @@ int officers_set_role(struct officers *o, const char *name, int role, char *err,
     int rc = begin_named(o, name, nm, &of, err, errlen);
     if (rc)
         return rc;
-    int64_t others = 0;
-    if (of.role == OFFICER_COMMANDER && !of.disabled && role != OFFICER_COMMANDER &&
-        (rc = other_commanders(o, nm, &others, err, errlen)) == 0 && others == 0)
-        rc = say(err, errlen, OFFICERS_E_LAST_COMMANDER,
-                 "%s is the only commander: make another commander first", nm);
+    if (role != OFFICER_COMMANDER)
+        rc = keep_a_commander(o, &of, nm, err, errlen);
     int64_t v[1] = {role};
     if (!rc)
         rc = exec_named(o, "UPDATE officer SET role = ?2 WHERE name = ?1", nm, v, 1,
@@ -749,11 +760,7 @@ int officers_disable(struct officers *o, const char *name, char *err, size_t err
     int rc = begin_named(o, name, nm, &of, err, errlen);
     if (rc)
         return rc;
-    int64_t others = 0;
-    if (of.role == OFFICER_COMMANDER && !of.disabled &&
-        (rc = other_commanders(o, nm, &others, err, errlen)) == 0 && others == 0)
-        rc = say(err, errlen, OFFICERS_E_LAST_COMMANDER,
-                 "%s is the only commander: make another commander first", nm);
+    rc = keep_a_commander(o, &of, nm, err, errlen);
     if (!rc)
         rc = exec_named(o, "UPDATE officer SET disabled = 1 WHERE name = ?1", nm, NULL, 0,
                         "disabling an officer", err, errlen);

@@ -342,7 +342,7 @@ static void nap(struct station *s, int seconds)
         usleep(100 * 1000);
 }
 
-static void note_pull(struct station *s, int ok, const char *error, int arrived)
+static void note_pull(struct station *s, int ok, const char *error)
 {
     pthread_mutex_lock(&s->pmu);
     /* The technician's log gets each change, not every minute of a dead link. */
@@ -352,15 +352,7 @@ static void note_pull(struct station *s, int ok, const char *error, int arrived)
     if (ok)
         s->pull.last_ok = s->pull.last_try;
     snprintf(s->pull.error, sizeof s->pull.error, "%s", ok ? "" : error);
-    if (arrived)
-        s->pull.generation++;
     pthread_mutex_unlock(&s->pmu);
-}
-
-static void on_tip(void *ctx, const struct pull_event *e)
-{
-    (void)e;
-    (*(int *)ctx)++;
 }
 
 static void on_note(void *ctx, const char *line)
@@ -375,20 +367,21 @@ static void pull_once(struct station *s, struct console *c, struct health *hl)
     char err[512] = "";
     struct pull_settings *ps = sodium_malloc(sizeof *ps);
     if (!ps) {
-        note_pull(s, 0, "out of memory", 0);
+        note_pull(s, 0, "out of memory");
         return;
     }
-    int arrived = 0, ok = 1;
+    int ok = 1;
     char first_err[512] = "";
     if (pull_read_conf(c, ps, NULL, err, sizeof err)) {
-        note_pull(s, 0, err, 0);
+        note_pull(s, 0, err);
         sodium_free(ps);
         return;
     }
     pthread_mutex_lock(&s->pmu);
     snprintf(s->pull.post_name, sizeof s->pull.post_name, "%s", ps->post_name);
     pthread_mutex_unlock(&s->pmu);
-    struct pull_hooks h = {on_tip, on_note, &arrived};
+    /* New tips need no word here: the keeper finds them in the postbox. */
+    struct pull_hooks h = {NULL, on_note, NULL};
     struct pull_report rep;
     if (ps->relay[0]) {
         memset(&rep, 0, sizeof rep);
@@ -401,7 +394,6 @@ static void pull_once(struct station *s, struct console *c, struct health *hl)
                 ok = 0;
                 snprintf(first_err, sizeof first_err, "%s", err);
             }
-            arrived += (int)beats;
         }
     }
     if (ps->imap[0]) {
@@ -417,7 +409,7 @@ static void pull_once(struct station *s, struct console *c, struct health *hl)
                  "nothing to pull from: post.conf names no relay and no mailbox");
     }
     sodium_free(ps);
-    note_pull(s, ok, first_err, arrived);
+    note_pull(s, ok, first_err);
 }
 
 static void *puller(void *arg)
@@ -429,7 +421,7 @@ static void *puller(void *arg)
     while (!s->stopping) {
         if (!c && console_open(&c, s->dir, err, sizeof err)) {
             c = NULL;
-            note_pull(s, 0, err, 0);
+            note_pull(s, 0, err);
         }
         if (c && !hl) {
             snprintf(path, sizeof path, "%s/%s", s->dir, HEALTH_DB_NAME);
@@ -472,9 +464,6 @@ static void *keeper(void *arg)
         }
         if (s->open_tip && now - s->open_at > 600)
             station_drop_open_tip(s);
-        pthread_mutex_lock(&s->pmu);
-        unsigned gen = s->pull.generation;
-        pthread_mutex_unlock(&s->pmu);
         if (s->c && s->ix) {
             char err[512] = "";
             struct timespec t0, t1;
@@ -494,8 +483,6 @@ static void *keeper(void *arg)
                                      INDEX_BUDGET_MS);
             if (left < 0)
                 station_log("tip list: %s", err);
-            if (left == 0)
-                s->seen_generation = gen;
         }
         pthread_mutex_unlock(&s->mu);
         nap(s, 1);

@@ -30,7 +30,6 @@ struct pull_state {
     char post_name[128]; /* post.conf's post_name, as the last pull read it */
     int64_t last_ok, last_try;
     char error[512];
-    unsigned generation; /* bumped when tips or heartbeats arrived */
 };
 
 struct station {
@@ -55,7 +54,6 @@ struct station {
     struct console_tip *open_tip;
     int64_t open_seq, open_at;
     char open_listened[40]; /* who was last told of listening to it (one audit line) */
-    unsigned seen_generation; /* of pull.generation, for indexing */
     int64_t disk_free_mb;
     int64_t disk_checked;
 
