@@ -203,6 +203,13 @@ run: deps
 image:
 	./image/build.sh
 
+# Boots the built image in qemu and takes a tip through it, as root
+# (MACHINE=raspi3b for the emulated Pi 3; image/boot-test.sh says what it checks).
+.PHONY: boot-test
+boot-test:
+	./tools/deps-image.sh boot-test
+	./image/boot-test.sh
+
 # The post's .deb (docs/station-install.md): build/deb/homthu-post-station_<version>_<arch>.deb
 # from a release build of its programs; CROSS=aarch64-linux-gnu makes the Pi's (arm64).
 DEB_PROGRAMS ?= homthu-station homthu-post homthu-relay homthu-provision

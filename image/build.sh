@@ -5,6 +5,9 @@
 #   image/build.sh rootfs     only the cached base rootfs
 #   image/build.sh deb        only the kiosk .deb
 #   image/build.sh assemble   the card again from the cached rootfs and a fresh .deb
+#   image/build.sh deps       only check (and install) what the build host needs
+# Each step first checks the build host (tools/deps-image.sh: host tools, the
+# arm64 cross toolchain and arm64 libraries) and installs what is missing.
 #
 # No binfmt_misc on our build hosts (docs/image.md): debootstrap --foreign on
 # the host, then the second stage inside qemu-system-aarch64 -M virt with
@@ -475,16 +478,30 @@ X
 }
 
 # ------------------------------------------------------------------ main ----
+# Everything the build host needs, before the long part: host tools, the
+# arm64 cross toolchain and arm64 libraries (tools/deps-image.sh installs
+# what is missing). HOMTHU_NO_DEPS=1 skips the check.
+host_deps() {
+  [ -z "${HOMTHU_NO_DEPS:-}" ] || return 0
+  local t=$SECONDS
+  log "checking the build host: packages, arm64 cross toolchain and libraries (tools/deps-image.sh)"
+  ./tools/deps-image.sh || die "the build host lacks packages (tools/deps-image.sh failed)"
+  log "build host ready ($((SECONDS - t)) s)"
+}
+# step NAME FUNCTION: runs it and says how long it took.
+step() { local t=$SECONDS; "$2"; log "$1 took $((SECONDS - t)) s"; }
+
 case "${1:-all}" in
-  rootfs) build_rootfs ;;
-  deb)    mkdir -p "$WORK"; build_deb ;;
+  rootfs) host_deps; step rootfs build_rootfs ;;
+  deb)    host_deps; mkdir -p "$WORK"; step deb build_deb ;;
   # assemble: the card again from the cached rootfs (ROOTFS_TAR= another) and a fresh .deb
-  assemble) mkdir -p "$WORK"
+  assemble) host_deps; mkdir -p "$WORK"
           [ -n "${ROOTFS_TAR:-}" ] || ROOTFS_TAR=$CACHE/rootfs-$(rootfs_hash).tar
           [ -s "$ROOTFS_TAR" ] || die "no rootfs $ROOTFS_TAR: run image/build.sh rootfs"
-          build_deb; assemble ;;
+          step deb build_deb; step assemble assemble ;;
   all)    [ "$(id -u)" -eq 0 ] || die "run as root (sudo make image)"
-          t0=$SECONDS; build_rootfs; build_deb; assemble
+          t0=$SECONDS; host_deps; step rootfs build_rootfs; step deb build_deb; step assemble assemble
           log "done in $((SECONDS - t0)) s" ;;
-  *) die "unknown step: $1 (rootfs, deb or all)" ;;
+  deps)   host_deps ;;
+  *) die "unknown step: $1 (rootfs, deb, assemble, deps or all)" ;;
 esac
