@@ -343,7 +343,7 @@ static void sign(char out[400], const struct kiosk *k, const uint8_t *signer_sk,
     char text[1024], ts_s[24], key[64], sig64[100];
     uint8_t sig[64];
     snprintf(ts_s, sizeof ts_s, "%lld", (long long)ts);
-    size_t n = relay_signed_text(text, sizeof text, method, path, ts_s, offset, length);
+    size_t n = relay_signed_text(text, sizeof text, method, path, ts_s, offset, length, NULL);
     ASSERT(n > 0);
     crypto_sign_detached(sig, NULL, (const uint8_t *)text, n, signer_sk ? signer_sk : k->sk);
     sodium_bin2base64(key, sizeof key, k->pk, 32, sodium_base64_VARIANT_ORIGINAL);
@@ -2250,6 +2250,124 @@ TEST(test_relay_handles_requests_without_any_socket)
     ASSERT_EQ(resp.status, 204);
     ASSERT_STR_EQ(relay_response_header(&resp, "Homthu-Verified"), "yes");
     relay_response_clear(&resp);
+    free(env.p);
+    fx_close(&f);
+}
+
+/* Homthu-Pieces for env[off, off+n): one 16-byte BLAKE2b digest per piece, base64. */
+static void pieces_b64(const struct bytes *env, uint64_t off, uint64_t n, char *out, size_t cap)
+{
+    uint8_t d[66][16];
+    unsigned k = 0;
+    for (uint64_t pos = off; pos < off + n; k++) {
+        uint64_t end = envelope_piece_end(pos, env->n);
+        ASSERT(k < 66);
+        crypto_generichash(d[k], 16, env->p + pos, (size_t)(end - pos), NULL, 0);
+        pos = end;
+    }
+    sodium_bin2base64(out, cap, (const uint8_t *)d, (size_t)k * 16, sodium_base64_VARIANT_ORIGINAL);
+}
+
+/*
+ * One PATCH of env[off, off+n) (with byte `spoil` changed when < n),
+ * signed in version 2 over `signed_pieces` and carrying `sent_pieces`
+ * (NULL: no such header). Returns the status; *offset gets Upload-Offset.
+ */
+static int pieces_patch(struct fx *f, const uint8_t tip[16], const struct bytes *env, uint64_t off,
+                        uint64_t n, size_t spoil, const char *signed_pieces,
+                        const char *sent_pieces, uint64_t *offset)
+{
+    char path[64], x[33], ts[24], offs[24], clen[24], text[4096], key[64], sig64[100], auth[400];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    snprintf(ts, sizeof ts, "%lld", (long long)next_ts());
+    snprintf(offs, sizeof offs, "%" PRIu64, off);
+    snprintf(clen, sizeof clen, "%" PRIu64, n);
+    size_t tl = relay_signed_text(text, sizeof text, "PATCH", path, ts, offs, NULL, signed_pieces);
+    ASSERT(tl > 0);
+    uint8_t sig[64];
+    crypto_sign_detached(sig, NULL, (const uint8_t *)text, tl, f->k[0].sk);
+    sodium_bin2base64(key, sizeof key, f->k[0].pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(sig64, sizeof sig64, sig, 64, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(auth, sizeof auth, "Homthu-Device key=\"%s\", ts=\"%s\", sig=\"%s\"", key, ts, sig64);
+    struct relay_header hp[] = {
+        {"Tus-Resumable", "1.0.0"},
+        {"Authorization", auth},
+        {"Upload-Offset", offs},
+        {"Content-Type", "application/offset+octet-stream"},
+        {"Content-Length", clen},
+        {"Homthu-Pieces", sent_pieces},
+    };
+    struct relay_request q = {"PATCH", path, hp, sent_pieces ? 6 : 5, NULL, 0};
+    uint8_t *body = malloc(n);
+    ASSERT(body);
+    memcpy(body, env->p + off, n);
+    if (spoil < n)
+        body[spoil] ^= 0x01;
+    struct relay_response resp;
+    struct relay_call *c = NULL;
+    int status;
+    if (relay_call_begin(f->relay, &q, &c, &resp) == 0) {
+        for (size_t at = 0; at < n; at += 1000)
+            relay_call_body(c, body + at, n - at < 1000 ? n - at : 1000);
+        relay_call_end(c, &resp);
+    }
+    status = resp.status;
+    const char *o = relay_response_header(&resp, "Upload-Offset");
+    *offset = o ? strtoull(o, NULL, 10) : UINT64_MAX;
+    relay_response_clear(&resp);
+    free(body);
+    return status;
+}
+
+TEST(test_relay_keeps_the_pieces_that_match_the_kiosks_signed_digests_and_drops_the_rest)
+{
+    struct fx f;
+    fx_init(&f);
+    char err[256];
+    ASSERT_EQ(relay_open(&f.relay, &f.cfg, err, sizeof err), 0);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
+    ASSERT(env.n > H + 4 * C);
+    char auth[400], md[80], len[32];
+    metadata(md, tip);
+    snprintf(len, sizeof len, "%zu", env.n);
+    sign(auth, &f.k[0], NULL, "POST", "/files/", next_ts(), NULL, len);
+    struct relay_header hs[] = {
+        {"tus-resumable", "1.0.0"},
+        {"authorization", auth + strlen("Authorization: ")},
+        {"upload-metadata", md + strlen("Upload-Metadata: ")},
+        {"upload-length", len},
+    };
+    struct relay_request q = {"POST", "/files/", hs, 4, NULL, 0};
+    struct relay_response resp;
+    relay_handle(f.relay, &q, NULL, 0, &resp);
+    ASSERT_EQ(resp.status, 201);
+    relay_response_clear(&resp);
+
+    /* The header and 4 chunks, a byte changed inside the third chunk. */
+    uint64_t n = H + 4 * C, at = 0;
+    char pv[2048];
+    pieces_b64(&env, 0, n, pv, sizeof pv);
+    ASSERT_EQ(pieces_patch(&f, tip, &env, 0, n, (size_t)(H + 2 * C + 100), pv, pv, &at), 460);
+    ASSERT_EQ(at, H + 2 * C); /* the header and the two chunks before it stay */
+
+    /* Whoever strips the digests breaks the signature; wrong ones are refused before any byte. */
+    uint64_t rest = env.n - at;
+    pieces_b64(&env, at, rest, pv, sizeof pv);
+    ASSERT_EQ(pieces_patch(&f, tip, &env, at, rest, SIZE_MAX, pv, NULL, &at), 401);
+    char one[64];
+    pieces_b64(&env, H + 2 * C, C, one, sizeof one); /* one digest for many pieces */
+    ASSERT_EQ(pieces_patch(&f, tip, &env, H + 2 * C, rest, SIZE_MAX, one, one, &at), 400);
+    /* Not on a piece's edge. */
+    ASSERT_EQ(pieces_patch(&f, tip, &env, H + 2 * C, C - 1, SIZE_MAX, one, one, &at), 400);
+
+    /* The rest, as the kiosk read it: whole and verified. */
+    at = H + 2 * C;
+    ASSERT_EQ(pieces_patch(&f, tip, &env, at, env.n - at, SIZE_MAX, pv, pv, &at), 204);
+    ASSERT_EQ(at, env.n);
+    ASSERT_CONTAINS(logbuf, "verified: complete");
     free(env.p);
     fx_close(&f);
 }

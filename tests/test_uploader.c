@@ -1747,12 +1747,13 @@ TEST(test_provision_kiosk_new_refuses_a_plain_http_relay_unless_told)
 /* ---- a byte flipped in transit (issue 12, finding 3) ---- */
 
 /*
- * An in-process TCP proxy that changes one byte of a PATCH body: in the
- * second PATCH after each POST (mid-envelope, inside a chunk's
- * ciphertext), at body byte 1000, for the first `flips` uploads. The
- * request signature covers no body, so the relay takes the bytes and can
- * only refuse the envelope at completion (422). It also counts the PATCH
- * body bytes it passed on, as an outside measure of what was sent.
+ * An in-process TCP proxy that changes one byte of a PATCH body: at body
+ * byte `at` of the second PATCH after each POST (mid-envelope, inside a
+ * chunk's ciphertext), for the first `flips` uploads; or, with `every`,
+ * of every PATCH. The kiosk signs a digest of each piece of its PATCHes
+ * (Homthu-Pieces), so the relay drops the changed piece and what follows
+ * it (460) and keeps the pieces before. It also counts the PATCH body
+ * bytes it passed on, as an outside measure of what was sent.
  */
 struct flipper {
     int lfd;
@@ -1762,6 +1763,8 @@ struct flipper {
     pthread_mutex_t lock;
     int flips;                  /* flips still to make */
     int flipped;                /* flips made */
+    unsigned long long at;      /* the body byte changed */
+    int every;                  /* every PATCH, not only the second after a POST */
     unsigned patches_since_post;
     unsigned long long patch_body; /* PATCH body bytes passed to the relay */
     pthread_t conns[64];
@@ -1805,7 +1808,8 @@ static void flip_head(struct flip_conn *c)
     pthread_mutex_lock(&p->lock);
     if (strncmp(c->head, "POST /files", 11) == 0)
         p->patches_since_post = 0;
-    if (c->is_patch && ++p->patches_since_post == 2 && p->flips > 0 && c->body_left > 1000) {
+    if (c->is_patch && (++p->patches_since_post == 2 || p->every) && p->flips > 0 &&
+        c->body_left > p->at) {
         p->flips--;
         c->flip_here = 1;
     }
@@ -1827,8 +1831,8 @@ static void flip_pass(struct flip_conn *c, uint8_t *b, size_t n)
             continue;
         }
         size_t k = n - i < c->body_left ? n - i : (size_t)c->body_left;
-        if (c->flip_here && c->body_pos <= 1000 && 1000 < c->body_pos + k) {
-            b[i + (1000 - c->body_pos)] ^= 0x01;
+        if (c->flip_here && c->body_pos <= p->at && p->at < c->body_pos + k) {
+            b[i + (p->at - c->body_pos)] ^= 0x01;
             c->flip_here = 0;
             pthread_mutex_lock(&p->lock);
             p->flipped++;
@@ -1916,6 +1920,7 @@ static void flipper_start(struct flipper *p, uint16_t target, int flips)
     pthread_mutex_init(&p->lock, NULL);
     p->target = target;
     p->flips = flips;
+    p->at = 1000;
     p->lfd = socket(AF_INET, SOCK_STREAM, 0);
     ASSERT(p->lfd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -1938,7 +1943,7 @@ static void flipper_stop(struct flipper *p)
     pthread_mutex_destroy(&p->lock);
 }
 
-TEST(test_uploader_sends_a_tip_whole_again_after_a_byte_flipped_in_transit)
+TEST(test_uploader_a_byte_flipped_in_transit_costs_only_the_pieces_from_it_on)
 {
     struct fx f;
     fx_init(&f, 1);
@@ -1948,6 +1953,8 @@ TEST(test_uploader_sends_a_tip_whole_again_after_a_byte_flipped_in_transit)
     make_tip(&f, 16, id, &env, &len);
     struct flipper p;
     flipper_start(&p, f.port, 1);
+    /* Inside the third chunk of the second PATCH (4 chunks each). */
+    p.at = 2 * ENVELOPE_CHUNK_CIPHER + 1000;
     struct uploader *u = fx_uploader(&f, p.port, "http", 10);
     volatile sig_atomic_t stop = 0;
     struct uploader_run_opts ro = {
@@ -1961,28 +1968,27 @@ TEST(test_uploader_sends_a_tip_whole_again_after_a_byte_flipped_in_transit)
            p.flipped, tot.body_sent, len, p.patch_body, tot.bytes_resent);
     ASSERT_EQ(p.flipped, 1); /* the test did change a byte */
     ASSERT_EQ(rc, 0);
-    /* The relay refused the changed envelope, then took the good copy. */
-    ASSERT_CONTAINS(f.relay_log, "refused (422");
-    ASSERT_CONTAINS(f.relay_log, "creates it again after a refusal");
-    ASSERT_CONTAINS(f.log, "sending it whole again");
+    /* The relay dropped the changed chunk and the one after it, kept the two before. */
+    ASSERT_CONTAINS(f.relay_log, ": 460 checksum mismatch: piece 3 of this PATCH");
+    ASSERT(strstr(f.relay_log, "refused (422") == NULL);
+    ASSERT_CONTAINS(f.log, "(460): sending them again");
     ASSERT_EQ(tot.delivered, 1);
     ASSERT_EQ(tot.refused, 0);
     ASSERT(tip_delivered(&f, id));
     /* The post gets exactly the envelope the kiosk sealed, once. */
     ASSERT_EQ(relay_count(&f, id), 1);
     ASSERT(relay_same(&f, id, env, len));
-    /* The whole envelope went twice, and the second time counts as re-sent:
-     * the kiosk's figures are what the proxy passed on. */
-    ASSERT_EQ(tot.body_sent, 2 * (uint64_t)len);
+    /* Only the two dropped chunks went again, and count as re-sent: the
+     * kiosk's figures are what the proxy passed on. */
+    ASSERT_EQ(tot.body_sent, (uint64_t)len + 2 * ENVELOPE_CHUNK_CIPHER);
     ASSERT_EQ(tot.body_sent, p.patch_body);
-    ASSERT_EQ(tot.bytes_resent, (uint64_t)len);
-    ASSERT_CONTAINS(f.log, " re-sent");
+    ASSERT_EQ(tot.bytes_resent, 2 * (uint64_t)ENVELOPE_CHUNK_CIPHER);
     free(env);
     fx_done(&f);
 }
 
-/* A link that changes every upload: the tip is sent whole 3 times, then set aside. */
-TEST(test_uploader_sets_a_tip_aside_after_three_refusals)
+/* A link that changes every PATCH: the attempt ends as a network fault, the tip stays queued. */
+TEST(test_uploader_a_link_that_changes_every_patch_keeps_the_tip_queued)
 {
     struct fx f;
     fx_init(&f, 1);
@@ -1992,6 +1998,7 @@ TEST(test_uploader_sets_a_tip_aside_after_three_refusals)
     make_tip(&f, 16, id, &env, &len);
     struct flipper p;
     flipper_start(&p, f.port, 1000);
+    p.every = 1;
     struct uploader *u = fx_uploader(&f, p.port, "http", 10);
     struct queue_tip t;
     ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
@@ -2000,15 +2007,73 @@ TEST(test_uploader_sets_a_tip_aside_after_three_refusals)
     int rc = uploader_send_tip(u, f.q, &t, &rep, err, sizeof err);
     uploader_free(u);
     flipper_stop(&p);
+    ASSERT_EQ(rc, UPLOADER_E_NET);
+    ASSERT_CONTAINS(err, "changed tip");
+    ASSERT_CONTAINS(err, "4 times in a row (460)");
+    ASSERT_EQ(p.flipped, 4);
+    ASSERT_EQ(rep.created, 1);
+    /* Nothing is ever served to the post; the kiosk keeps its copy to send later. */
+    ASSERT_EQ(relay_count(&f, id), 0);
+    ASSERT(!tip_delivered(&f, id));
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    ASSERT(t.state == QUEUE_SEALED || t.state == QUEUE_UPLOADING);
+    free(env);
+    fx_done(&f);
+}
+
+/* A queue sink that changes one byte of chunk 3 on its way into the queue. */
+static int spoiling_sink(void *ctx, enum envelope_piece kind, uint32_t index, const uint8_t *bytes,
+                         size_t len)
+{
+    static uint8_t copy[ENVELOPE_CHUNK_CIPHER + ENVELOPE_HEADER_BYTES];
+    if (kind == PIECE_CHUNK && index == 3 && len <= sizeof copy) {
+        memcpy(copy, bytes, len);
+        copy[100] ^= 0x01;
+        bytes = copy;
+    }
+    return queue_envelope_sink(ctx, kind, index, bytes, len);
+}
+
+/*
+ * An envelope spoiled before it was queued is refused by the relay at
+ * completion (422) every time it is sent: sent whole 3 times, then set aside.
+ */
+TEST(test_uploader_sets_a_tip_aside_after_three_refusals)
+{
+    struct fx f;
+    fx_init(&f, 1);
+    fx_relay(&f, 0, 0);
+    char err[512] = "";
+    struct envelope_meta meta = {.language = "vi", .category = CATEGORY_OTHER};
+    struct queue_sink sink = {.q = f.q, .now = (int64_t)time(NULL), .clock_trusted = 1};
+    struct envelope_writer *w = NULL;
+    uint8_t id[16];
+    ASSERT_EQ(envelope_writer_new(&w, f.post->pk, f.dev->sk, &meta, spoiling_sink, &sink, id, err,
+                                  sizeof err),
+              0);
+    static char text[30000];
+    memset(text, 'x', sizeof text);
+    ASSERT_EQ(envelope_write_text(w, text, sizeof text), 0);
+    ASSERT_EQ(envelope_writer_finish(w, err, sizeof err), 0);
+    envelope_writer_free(w);
+    struct queue_tip t;
+    ASSERT_EQ(queue_get_tip(f.q, id, &t), 0);
+    ASSERT(t.chunks > 4);
+    uint64_t len = t.bytes;
+    struct uploader *u = fx_uploader(&f, f.port, "http", 10);
+    struct uploader_report rep = {0};
+    int rc = uploader_send_tip(u, f.q, &t, &rep, err, sizeof err);
+    uploader_free(u);
     ASSERT_EQ(rc, UPLOADER_E_REFUSED);
     ASSERT_CONTAINS(err, "422");
-    ASSERT_EQ(p.flipped, 3);
+    ASSERT_CONTAINS(f.relay_log, "refused (422");
+    ASSERT_CONTAINS(f.relay_log, "creates it again after a refusal");
+    ASSERT_CONTAINS(f.log, "sending it whole again");
     ASSERT_EQ(rep.created, 3);
-    ASSERT_EQ(rep.body_sent, 3 * (uint64_t)len);
-    ASSERT_EQ(rep.bytes_resent, 2 * (uint64_t)len);
+    ASSERT_EQ(rep.body_sent, 3 * len);
+    ASSERT_EQ(rep.bytes_resent, 2 * len);
     /* Nothing refused is ever served to the post; the kiosk keeps its copy. */
     ASSERT_EQ(relay_count(&f, id), 0);
     ASSERT(!tip_delivered(&f, id));
-    free(env);
     fx_done(&f);
 }

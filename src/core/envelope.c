@@ -452,6 +452,27 @@ uint64_t envelope_writer_bytes(const struct envelope_writer *w)
     return w ? w->emitted : 0;
 }
 
+uint64_t envelope_piece_end(uint64_t pos, uint64_t length)
+{
+    const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
+    uint64_t trailer = length >= H + ENVELOPE_TRAILER_BYTES ? length - ENVELOPE_TRAILER_BYTES : H;
+    if (pos < H)
+        return H;
+    if (pos >= trailer)
+        return length;
+    uint64_t end = H + ((pos - H) / C + 1) * C;
+    return end < trailer ? end : trailer;
+}
+
+int envelope_piece_edge(uint64_t pos, uint64_t length)
+{
+    const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
+    uint64_t trailer = length >= H + ENVELOPE_TRAILER_BYTES ? length - ENVELOPE_TRAILER_BYTES : H;
+    if (pos == 0 || pos == length || pos == trailer)
+        return 1;
+    return pos >= H && pos < trailer && (pos - H) % C == 0;
+}
+
 void envelope_writer_free(struct envelope_writer *w)
 {
     if (w)

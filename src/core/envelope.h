@@ -177,6 +177,17 @@ uint64_t envelope_writer_bytes(const struct envelope_writer *w);
 void envelope_writer_free(struct envelope_writer *w);
 
 /*
+ * The pieces of a finished envelope of `length` bytes, as it travels: the
+ * header, each chunk, the trailer. A piece is what a relay can check whole
+ * (docs/relay-protocol.md, Homthu-Pieces). envelope_piece_end: where the
+ * piece holding byte `pos` (< length) ends. envelope_piece_edge: whether a
+ * piece begins (or the envelope ends) at `pos`. `length` is a valid size
+ * (header + n chunks + trailer).
+ */
+uint64_t envelope_piece_end(uint64_t pos, uint64_t length);
+int envelope_piece_edge(uint64_t pos, uint64_t length);
+
+/*
  * Seal a tip whose writer died (power cut, crash) with a "cut short"
  * trailer signed by the device: the post then knows the kiosk itself ended
  * it early, which it cannot tell from an attack otherwise. `get_chunk`

@@ -27,6 +27,11 @@
 #define MAX_RECREATE 3   /* upload forgotten again and again within one attempt */
 #define MAX_CONFLICTS 8  /* 409s in a row within one attempt */
 #define MAX_REFUSALS 3   /* 422s at completion within one attempt before the tip is set aside */
+#define MAX_MISMATCHES 4 /* 460s in a row for one PATCH: the link changes bytes; try later */
+#define PIECE_DIGEST_BYTES 16
+#define PIECES_MAX 66 /* 64 chunks, the header and the trailer: the most one PATCH carries */
+#define PIECES_B64 sodium_base64_ENCODED_LEN(PIECES_MAX * PIECE_DIGEST_BYTES, \
+                                             sodium_base64_VARIANT_ORIGINAL)
 #define SPANS 64         /* runs of a tip's offsets handed to the connection, see mark_sent() */
 
 struct uploader {
@@ -104,6 +109,7 @@ struct uploader {
 
     uint8_t *buf; /* one PATCH body */
     size_t bufcap;
+    uint64_t patch_total; /* the envelope's length, for the PATCHes' Homthu-Pieces */
 };
 
 /* One answer, as far as we need it. */
@@ -441,9 +447,36 @@ static int64_t fresh_ts(struct uploader *u, const char *method, const char *path
     }
 }
 
+/*
+ * Homthu-Pieces: a digest of each piece of the envelope (header, chunk,
+ * trailer) in a PATCH body read from the queue at `off` of an envelope of
+ * `total` bytes, base64, into out ("" when the body does not begin and end
+ * on pieces' edges). Signed with the request, it lets the relay keep every
+ * piece that came as sent and drop the first that did not (460).
+ */
+static void piece_digests(const uint8_t *body, size_t n, uint64_t off, uint64_t total, char *out,
+                          size_t cap)
+{
+    uint8_t d[PIECES_MAX][PIECE_DIGEST_BYTES];
+    unsigned k = 0;
+    out[0] = 0;
+    if (!envelope_piece_edge(off, total) || n > total - off)
+        return;
+    for (uint64_t pos = off; pos < off + n; k++) {
+        uint64_t end = envelope_piece_end(pos, total);
+        if (k == PIECES_MAX || end > off + n)
+            return;
+        crypto_generichash(d[k], PIECE_DIGEST_BYTES, body + (pos - off), (size_t)(end - pos), NULL,
+                           0);
+        pos = end;
+    }
+    sodium_bin2base64(out, cap, (const uint8_t *)d, (size_t)k * PIECE_DIGEST_BYTES,
+                      sodium_base64_VARIANT_ORIGINAL);
+}
+
 /* Authorization: Homthu-Device ... for one request (docs/relay-protocol.md). */
 static int auth_header(struct uploader *u, const char *method, const char *path, int64_t off,
-                       int64_t len, char *out, size_t cap)
+                       int64_t len, const char *checksum, char *out, size_t cap)
 {
     char offs[24] = "-", lens[24] = "-";
     if (off >= 0)
@@ -451,9 +484,13 @@ static int auth_header(struct uploader *u, const char *method, const char *path,
     if (len >= 0)
         snprintf(lens, sizeof lens, "%" PRId64, len);
     int64_t ts = fresh_ts(u, method, path, offs, lens);
-    char text[URL_CAP + 160];
-    int n = snprintf(text, sizeof text, "homthu-relay-v1\n%s\n%s\n%" PRId64 "\n%s\n%s\n", method,
-                     path, ts, offs, lens);
+    char text[URL_CAP + 2048];
+    /* Version 2 signs the pieces' digests too: the relay keeps no byte that is not ours. */
+    int n = checksum ? snprintf(text, sizeof text,
+                                "homthu-relay-v2\n%s\n%s\n%" PRId64 "\n%s\n%s\n%s\n", method,
+                                path, ts, offs, lens, checksum)
+                     : snprintf(text, sizeof text, "homthu-relay-v1\n%s\n%s\n%" PRId64 "\n%s\n%s\n",
+                                method, path, ts, offs, lens);
     if (n < 0 || (size_t)n >= sizeof text)
         return -1;
     uint8_t sig[crypto_sign_BYTES];
@@ -710,9 +747,16 @@ static void request(struct uploader *u, const char *method, const char *url, int
         common_opts(u, r);
         CURL *h = u->h;
         struct curl_slist *hdrs = NULL;
-        char line[URL_CAP + 256];
-        if (auth_header(u, method, path, off, len, line, sizeof line) == 0)
+        char line[URL_CAP + 2048], pieces[PIECES_B64] = "";
+        if (strcmp(method, "PATCH") == 0 && body && u->patch_total)
+            piece_digests(body, body_len, (uint64_t)off, u->patch_total, pieces, sizeof pieces);
+        if (auth_header(u, method, path, off, len, pieces[0] ? pieces : NULL, line,
+                        sizeof line) == 0)
             hdrs = curl_slist_append(hdrs, line);
+        if (pieces[0]) {
+            snprintf(line, sizeof line, "Homthu-Pieces: %s", pieces);
+            hdrs = curl_slist_append(hdrs, line);
+        }
         hdrs = curl_slist_append(hdrs, "Tus-Resumable: 1.0.0");
         hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
         if (off >= 0) {
@@ -924,7 +968,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
     struct resp *r = malloc(sizeof *r);
     if (!r)
         return say(err, errlen, UPLOADER_E_NOMEM, "out of memory");
-    int rc = 0, recreated = 0, conflicts = 0;
+    int rc = 0, recreated = 0, conflicts = 0, mismatches = 0;
     unsigned refusals = 0; /* 422s at completion in this attempt (see refused_again) */
     int need_head = u->have_loc; /* after any cut, ask where the server is */
     int head_confirmed = 0;      /* the last offset came from a HEAD */
@@ -1065,6 +1109,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                      qerr);
             goto out;
         }
+        u->patch_total = total;
         request(u, "PATCH", u->loc, (int64_t)off, -1, NULL, u->buf, n, r, rep);
         if (r->cc != CURLE_OK) {
             rc = curl_fail(u, r, "sending", err, errlen);
@@ -1085,6 +1130,21 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
             need_head = 1;
             continue;
         }
+        if (r->status == 460) {
+            /* The relay got other bytes than these and kept none: send them again. */
+            if (++mismatches >= MAX_MISMATCHES) {
+                rc = say(err, errlen, UPLOADER_E_NET,
+                         "the link changed tip %s's bytes on the way %d times in a row (460): "
+                         "it stays queued",
+                         sid, mismatches);
+                goto out;
+            }
+            logf_(u, "tip %s: the relay got other bytes than sent from %" PRIu64 " (460): "
+                  "sending them again",
+                  sid, off);
+            need_head = 1; /* it kept the pieces that came as sent */
+            continue;
+        }
         if (r->status == 422) {
             if (refused_again(u, sid, &refusals, body_line(r))) {
                 rc = status_fail(u, r, "sending", err, errlen);
@@ -1096,7 +1156,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
             rc = status_fail(u, r, "sending", err, errlen);
             goto out;
         }
-        conflicts = 0;
+        conflicts = mismatches = 0;
         if (!r->has_offset || r->offset <= off || r->offset > total) {
             /* Without a sane new offset we cannot know what it kept: ask. */
             need_head = 1;

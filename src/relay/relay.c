@@ -38,6 +38,14 @@
  * (about 100 KB) never waits.
  */
 #define BODY_HELD_MAX (128 * 1024)
+/*
+ * Homthu-Pieces: a digest for each whole piece of the envelope a PATCH
+ * carries (the header, each chunk, the trailer), signed with the request
+ * (docs/relay-protocol.md). At most 64 chunks with the header and the
+ * trailer, as the uploader sends at most.
+ */
+#define PIECE_DIGEST_BYTES 16
+#define PIECES_MAX 66
 #define MAX_REQUEST_HEADERS 64
 #define MAX_REQUEST_ARGS 16
 #define LIST_LIMIT_DEFAULT 100
@@ -252,6 +260,17 @@ struct relay_call {
     size_t sn;
     int sover;     /* more than SMALL_BODY_MAX bytes came */
     char kid[40];  /* the kiosk id in the path (revoke) */
+    /*
+     * Homthu-Pieces (signed, v2): the digest of each piece of the body as
+     * the kiosk read it from its queue. A piece goes to the writer only
+     * once it came whole and matched (up to `vpos`); the first that does
+     * not match ends the PATCH (`mismatch`, 460) and nothing after it is
+     * kept. npieces = 0: a version-1 PATCH, nothing to check.
+     */
+    uint8_t pieces[PIECES_MAX][PIECE_DIGEST_BYTES];
+    unsigned npieces, vpiece; /* digests, and how many matched */
+    uint64_t vpos;            /* where the matched pieces end */
+    int mismatch;
 };
 
 /* ---------------------------------------------------------------- basics */
@@ -456,6 +475,37 @@ static int b64_exact(const char *s, size_t len, uint8_t *out, size_t want)
     return (got == want && end == s + len) ? 0 : -1;
 }
 
+/*
+ * Homthu-Pieces for a PATCH of `cl` bytes at `offset` of an envelope of
+ * `length`: the base64 of one digest for each piece in it, and the PATCH
+ * must begin and end on a piece's edge. 0 with *n, or -1.
+ */
+static int parse_pieces(const char *v, uint64_t offset, uint64_t cl, uint64_t length,
+                        uint8_t (*out)[PIECE_DIGEST_BYTES], unsigned *n)
+{
+    size_t got = 0, len = strlen(v);
+    const char *end = NULL;
+    if (len == 0 || len > 4 * PIECES_MAX * PIECE_DIGEST_BYTES / 3 + 4 ||
+        sodium_base642bin((uint8_t *)out, PIECES_MAX * PIECE_DIGEST_BYTES, v, len, NULL, &got,
+                          &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != v + len || got == 0 || got % PIECE_DIGEST_BYTES != 0)
+        return -1;
+    if (offset >= length || cl > length - offset || !envelope_piece_edge(offset, length))
+        return -1;
+    unsigned k = 0;
+    for (uint64_t pos = offset; pos < offset + cl; k++) {
+        if (k == PIECES_MAX)
+            return -1;
+        pos = envelope_piece_end(pos, length);
+        if (pos > offset + cl)
+            return -1; /* ends inside a piece */
+    }
+    if ((size_t)k * PIECE_DIGEST_BYTES != got)
+        return -1;
+    *n = k;
+    return 0;
+}
+
 static int is_ows(char c)
 {
     return c == ' ' || c == '\t';
@@ -649,12 +699,15 @@ int relay_parse_metadata(const char *v, uint8_t tip_id[ENVELOPE_TIP_ID_BYTES], c
 }
 
 size_t relay_signed_text(char *out, size_t cap, const char *method, const char *path,
-                         const char *ts, const char *offset, const char *length)
+                         const char *ts, const char *offset, const char *length,
+                         const char *checksum)
 {
     if (!out || !method || !path || !ts)
         return 0;
-    int n = snprintf(out, cap, "homthu-relay-v1\n%s\n%s\n%s\n%s\n%s\n", method, path, ts,
-                     offset ? offset : "-", length ? length : "-");
+    int n = checksum ? snprintf(out, cap, "homthu-relay-v2\n%s\n%s\n%s\n%s\n%s\n%s\n", method,
+                                path, ts, offset ? offset : "-", length ? length : "-", checksum)
+                     : snprintf(out, cap, "homthu-relay-v1\n%s\n%s\n%s\n%s\n%s\n", method,
+                                path, ts, offset ? offset : "-", length ? length : "-");
     if (n < 0 || (size_t)n >= cap)
         return 0;
     return (size_t)n;
@@ -1310,9 +1363,10 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
     }
     memcpy(w->key, a.key, 32);
     keys_fingerprint(a.key, 32, w->fp);
-    char text[1024];
-    size_t tlen = relay_signed_text(text, sizeof text, method, q->path, a.ts_text,
-                                    header(q, "Upload-Offset"), header(q, "Upload-Length"));
+    char text[4096]; /* a path, and Homthu-Pieces' base64 (at most 1408) */
+    size_t tlen =
+        relay_signed_text(text, sizeof text, method, q->path, a.ts_text, header(q, "Upload-Offset"),
+                          header(q, "Upload-Length"), header(q, "Homthu-Pieces"));
     int64_t t = now(r);
     struct registry_entry e;
     int refused = 1;
@@ -1845,6 +1899,8 @@ static size_t take_size(const struct relay_call *c)
     if (c->fail)
         return 0;
     uint64_t end = c->final ? c->expect + c->nbuf : whole_below(c->expect + c->nbuf, c->length);
+    if (c->npieces && end > c->vpos)
+        end = c->vpos; /* only what matched the kiosk's digests */
     if (end == c->length && !c->checked)
         end = whole_below(c->length - 1, c->length);
     return end > c->expect ? (size_t)(end - c->expect) : 0;
@@ -2039,6 +2095,7 @@ static void call_settle_down(struct relay_call *c)
 }
 
 static void body_locked(struct relay_call *c, const uint8_t *bytes, size_t len);
+static void match_pieces(struct relay_call *c);
 
 /*
  * Acknowledge at once what came on `fd`. A sender that holds small
@@ -2184,6 +2241,13 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
         answer(resp, 400, "Content-Length is not a whole number of bytes");
         return;
     }
+    uint8_t (*pieces)[PIECE_DIGEST_BYTES] = NULL;
+    unsigned npieces = 0;
+    const char *pv = header(q, "Homthu-Pieces");
+    if (pv && !declared) {
+        answer(resp, 411, "a PATCH with Homthu-Pieces needs a Content-Length");
+        return;
+    }
     struct upload u;
     char hex[33];
     hex16(id, hex);
@@ -2211,6 +2275,22 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
         upload_headers(r, resp, &u);
         return;
     }
+    if (pv) {
+        pieces = malloc(PIECES_MAX * PIECE_DIGEST_BYTES);
+        if (!pieces) {
+            answer(resp, 503, "the relay is out of memory: try again later");
+            return;
+        }
+        if (parse_pieces(pv, offset, cl, u.length, pieces, &npieces)) {
+            free(pieces);
+            answer(resp, 400,
+                   "Homthu-Pieces must be the base64 of one %d-byte digest for each whole piece "
+                   "of the envelope (header, chunk, trailer) in this PATCH, which starts and "
+                   "ends at a piece's edge",
+                   PIECE_DIGEST_BYTES);
+            return;
+        }
+    }
     struct relay_call *c = calloc(1, sizeof *c);
     if (!c) {
         answer(resp, 503, "the relay is out of memory: try again later");
@@ -2226,6 +2306,12 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
     c->declared = declared;
     c->content_length = cl;
     c->capbuf = c->room < BODY_HELD_MAX ? (size_t)c->room : BODY_HELD_MAX;
+    if (pieces) {
+        memcpy(c->pieces, pieces, (size_t)npieces * PIECE_DIGEST_BYTES);
+        c->npieces = npieces;
+        c->vpos = u.got;
+        free(pieces);
+    }
     c->buf = malloc(c->capbuf);
     if (!c->buf) {
         free(c);
@@ -2273,6 +2359,8 @@ static void body_locked(struct relay_call *c, const uint8_t *bytes, size_t len)
         c->room -= n;
         bytes += n;
         len -= n;
+        if (c->npieces)
+            match_pieces(c);
         call_kick(c);
     }
 }
@@ -2293,6 +2381,32 @@ void relay_call_body(struct relay_call *c, const uint8_t *bytes, size_t len)
     pthread_mutex_lock(&c->r->commit_lock);
     body_locked(c, bytes, len);
     pthread_mutex_unlock(&c->r->commit_lock);
+}
+
+/*
+ * Check each piece that came whole against its digest, in order. The
+ * first that does not match ends the PATCH: it and all after it are
+ * dropped (the writer reads only matched bytes: take_size), what matched
+ * before it is kept. commit_lock held.
+ */
+static void match_pieces(struct relay_call *c)
+{
+    while (!c->mismatch && c->vpiece < c->npieces) {
+        uint64_t end = envelope_piece_end(c->vpos, c->length);
+        if (end > c->expect + c->nbuf)
+            return; /* not all here yet */
+        const uint8_t *p = c->buf + (c->vpos - c->expect);
+        uint8_t d[PIECE_DIGEST_BYTES];
+        crypto_generichash(d, sizeof d, p, (size_t)(end - c->vpos), NULL, 0);
+        if (sodium_memcmp(d, c->pieces[c->vpiece], sizeof d) != 0) {
+            c->mismatch = c->ended = 1;
+            sodium_memzero(c->buf + (c->vpos - c->expect), c->expect + c->nbuf - c->vpos);
+            c->nbuf = (size_t)(c->vpos - c->expect);
+            return;
+        }
+        c->vpos = end;
+        c->vpiece++;
+    }
 }
 
 /*
@@ -2403,6 +2517,15 @@ void relay_call_end(struct relay_call *c, struct relay_response *resp)
     }
     call_retire(c);
     pthread_mutex_unlock(&r->commit_lock);
+    if (!c->fail && c->mismatch) {
+        /* What matched before the bad piece is kept: Upload-Offset says where it stands. */
+        c->fail = 460;
+        snprintf(c->failmsg, sizeof c->failmsg,
+                 "checksum mismatch: piece %u of this PATCH is not what the kiosk signed "
+                 "(changed on the way); it and what followed were dropped: resume from "
+                 "Upload-Offset",
+                 c->vpiece + 1);
+    }
     if (!c->fail && c->declared && c->got != c->content_length) {
         c->fail = 400;
         snprintf(c->failmsg, sizeof c->failmsg,
@@ -3088,7 +3211,8 @@ static const char *const SINGLE_HEADERS[] = {
     "Upload-Length",          "Upload-Metadata",
     "Tus-Resumable",          "Content-Type",
     "X-HTTP-Method-Override", "Content-Length",
-    "Upload-Defer-Length",    NULL,
+    "Upload-Defer-Length",    "Homthu-Pieces",
+    NULL,
 };
 
 int relay_call_begin(struct relay *r, const struct relay_request *q, struct relay_call **callp,

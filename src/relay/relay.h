@@ -236,8 +236,11 @@ int relay_parse_u64(const char *s, uint64_t *out) __attribute__((warn_unused_res
 /*
  * The text a kiosk signs (docs/relay-protocol.md) into `out`; returns its
  * length, or 0 when it does not fit. `offset`/`length` NULL = "-".
+ * `checksum` is the Upload-Checksum value: given, the text is version 2,
+ * which signs it (a PATCH whose body the relay checks); NULL, version 1.
  */
 size_t relay_signed_text(char *out, size_t cap, const char *method, const char *path,
-                         const char *ts, const char *offset, const char *length);
+                         const char *ts, const char *offset, const char *length,
+                         const char *checksum);
 
 #endif

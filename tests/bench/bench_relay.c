@@ -187,7 +187,7 @@ static void authorization(char *out, size_t cap, struct kiosk *k, const char *me
     char text[512], ts[24], k64[64], s64[100];
     uint8_t sig[64];
     snprintf(ts, sizeof ts, "%lld", (long long)(k->ts0 + k->seq++));
-    size_t n = relay_signed_text(text, sizeof text, method, path, ts, offset, length);
+    size_t n = relay_signed_text(text, sizeof text, method, path, ts, offset, length, NULL);
     crypto_sign_detached(sig, NULL, (const uint8_t *)text, n, k->sk);
     sodium_bin2base64(k64, sizeof k64, k->pk, 32, sodium_base64_VARIANT_ORIGINAL);
     sodium_bin2base64(s64, sizeof s64, sig, 64, sodium_base64_VARIANT_ORIGINAL);

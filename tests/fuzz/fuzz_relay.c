@@ -227,7 +227,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 snprintf(ts, sizeof ts, "%lld", (long long)fake_now);
                 size_t tl =
                     relay_signed_text(text, sizeof text, m && *m ? m : q.method, q.path, ts,
-                                      field(&q, "Upload-Offset"), field(&q, "Upload-Length"));
+                                      field(&q, "Upload-Offset"), field(&q, "Upload-Length"),
+                                      field(&q, "Upload-Checksum"));
                 if (tl) {
                     crypto_sign_detached(sig, NULL, (const uint8_t *)text, tl, kiosk_sk);
                     sodium_bin2base64(k64, sizeof k64, kiosk_pk, 32,
