@@ -62,6 +62,9 @@ struct app {
     int disk_low;
     int gpio_err;          /* the last GPIO error logged, so it is logged once */
     struct watchdog *wd;   /* NULL: no systemd (every call is a no-op) */
+    /* The card is not set up (enum ui_setup): the kiosk runs on to say so. */
+    int setup;
+    char setup_why[512];
 };
 
 static volatile sig_atomic_t quit_requested;
@@ -242,9 +245,13 @@ static void say_status(struct app *a)
 {
     char line[200];
     unsigned f = a->leds ? leds_faults(a->leds) : a->ledst.faults;
-    size_t off = (size_t)snprintf(line, sizeof line, "%u tip(s) waiting%s",
-                                  (unsigned)a->ledst.tips_waiting,
-                                  a->ledst.sending ? ", sending" : "");
+    static const char *const setup_said[] = {
+        "", "NOT SET UP: no kiosk.conf on the card; ", "NOT SET UP: kiosk.conf unusable; ",
+        "NOT SET UP: no device key; ", "NOT SET UP: device key unusable; "};
+    size_t off = (size_t)snprintf(
+        line, sizeof line, "%s%u tip(s) waiting%s",
+        a->setup > 0 && a->setup <= UI_SETUP_BAD_KEY ? setup_said[a->setup] : "",
+        (unsigned)a->ledst.tips_waiting, a->ledst.sending ? ", sending" : "");
     for (int code = 1; code <= LEDS_NFAULTS && off < sizeof line; code++)
         if (f & (1u << (code - 1)))
             off += (size_t)snprintf(line + off, sizeof line - off, "; %s (red %d)",
@@ -295,7 +302,9 @@ static void tend_hardware(struct app *a, uint32_t now)
             rc = n;
     }
     gpio_trouble(a, rc);
-    watchdog_pet(a->wd, a->queue && !(kf & KIOSK_FAULT_QUEUE), now);
+    /* A card not set up is "healthy" while the loop turns: a restart
+       cannot put kiosk.conf on it, and its screen must stay up. */
+    watchdog_pet(a->wd, a->setup || (a->queue && !(kf & KIOSK_FAULT_QUEUE)), now);
 }
 
 static int exists(const char *path)
@@ -345,6 +354,38 @@ static void load_langs(struct app *a, int *n)
     }
 }
 
+/*
+ * kiosk.conf's defaults, for a card that has none (or an unusable one): the
+ * kiosk still starts, to say what is missing. The LEDs are tried where
+ * docs/leds.md wires them (gpiochip0, kiosk.conf's default lines), so the
+ * red code shows on a Pi; no PIN (there is none to know).
+ */
+static int default_conf(struct kiosk_conf *out, char *err, size_t errlen)
+{
+    static const char text[] = "kiosk_id = not-set-up\n"
+                               "post_key = AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+                               "led_chip = gpiochip0\n";
+    struct config *c = NULL;
+    int rc = config_load_mem(&c, "kiosk.conf (defaults)", text, sizeof text - 1, err, errlen);
+    if (rc == 0)
+        rc = config_read_kiosk(c, out, err, errlen);
+    config_free(c);
+    return rc;
+}
+
+/* The card is not set up: say why once in the log (the screen says it too). */
+static void not_set_up(struct app *a, int problem, const char *why)
+{
+    a->setup = problem;
+    snprintf(a->setup_why, sizeof a->setup_why, "%s", why);
+    char line[800];
+    snprintf(line, sizeof line,
+             "not set up: %s; the kiosk shows what is missing (red %d) and takes no tips: write "
+             "the card with homthu-provision card (docs/image.md)",
+             why, UI_SETUP_LED_CODE);
+    logline(a, line);
+}
+
 int app_open(struct app **out, const struct app_opts *o, char *err, size_t errlen)
 {
     char why[512];
@@ -360,28 +401,46 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         a->audio = *o->audio; /* ours to close until the kiosk takes it */
     resolve_paths(a);
 
-    if (config_load_file(&cfg, o->config_path, err, errlen) != 0 ||
-        config_read_kiosk(cfg, &a->conf, err, errlen) != 0)
-        goto fail;
+    /* A card not (fully) set up is no reason to exit: systemd would
+       restart the kiosk every few seconds in front of a black panel.
+       It starts with the defaults and says what is missing. */
+    struct stat st;
+    if (config_load_file(&cfg, o->config_path, why, sizeof why) != 0 ||
+        config_read_kiosk(cfg, &a->conf, why, sizeof why) != 0) {
+        if (stat(o->config_path, &st) != 0)
+            snprintf(why, sizeof why, "no %s", o->config_path);
+        not_set_up(a, stat(o->config_path, &st) != 0 ? UI_SETUP_NO_CONF : UI_SETUP_BAD_CONF, why);
+        memset(&a->conf, 0, sizeof a->conf);
+        if (default_conf(&a->conf, err, errlen) != 0)
+            goto fail;
+    }
     config_free(cfg);
     cfg = NULL;
 
-    if (keys_device_load(&a->device, a->conf.device_key_file, err, errlen) != 0)
-        goto fail;
-    memcpy(a->tipkeys.post_pk, a->conf.post_key, 32);
-    memcpy(a->tipkeys.device_sk, a->device->sk, 64);
+    if (!a->setup && keys_device_load(&a->device, a->conf.device_key_file, why, sizeof why) != 0)
+        not_set_up(a, stat(a->conf.device_key_file, &st) != 0 ? UI_SETUP_NO_KEY : UI_SETUP_BAD_KEY,
+                   why);
+    if (!a->setup) {
+        memcpy(a->tipkeys.post_pk, a->conf.post_key, 32);
+        memcpy(a->tipkeys.device_sk, a->device->sk, 64);
+    }
 
-    /* The queue: a corrupt one is moved aside and a fresh one serves on. */
+    /* The queue: a corrupt one is moved aside and a fresh one serves on.
+       Without a usable kiosk.conf there is no data_dir to trust: none. */
     unsigned faults = 0;
-    if (queue_open(&a->queue, a->conf.data_dir, &faults, why, sizeof why) != 0) {
+    int no_conf = a->setup == UI_SETUP_NO_CONF || a->setup == UI_SETUP_BAD_CONF;
+    if (no_conf) {
+        a->queue = NULL;
+    } else if (queue_open(&a->queue, a->conf.data_dir, &faults, why, sizeof why) != 0) {
         logline(a, why); /* the kiosk still shows its calm "cannot take tips" */
         a->queue = NULL;
     } else {
         if (faults & QUEUE_FAULT_RECREATED)
             logline(a, why);
         int recovered = 0, dropped = 0;
-        if (queue_recover(a->queue, a->device->sk, (int64_t)time(NULL), &recovered, &dropped,
-                          why, sizeof why) != 0)
+        /* Not set up: tips cut short wait for the key to be sealed. */
+        if (a->device && queue_recover(a->queue, a->device->sk, (int64_t)time(NULL), &recovered,
+                                       &dropped, why, sizeof why) != 0)
             logline(a, why);
         else if (recovered || dropped) {
             char line[160];
@@ -418,7 +477,7 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
     route_audio(a, a->handset_lifted);
     struct kiosk_opts ko = {
         .queue = a->queue,
-        .keys = &a->tipkeys,
+        .keys = a->setup ? NULL : &a->tipkeys, /* none: "cannot take tips" */
         .audio = &audio,
         .prompts = a->prompts,
         .i18n = a->i18n,
@@ -428,7 +487,7 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         .volume = a->conf.volume,
         .log = o->log,
         .kiosk_id = a->conf.kiosk_id,
-        .data_dir = a->conf.data_dir,
+        .data_dir = no_conf ? NULL : a->conf.data_dir,
         .led_test = a->leds ? app_led_test : NULL,
         .led_ctx = a,
     };
@@ -478,6 +537,8 @@ int app_open(struct app **out, const struct app_opts *o, char *err, size_t errle
         goto fail;
     }
     ui_set_microphone(a->ui, kiosk_has_microphone(a->kiosk));
+    if (a->setup)
+        ui_set_setup(a->ui, a->setup, a->setup_why);
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     *out = a;

@@ -293,6 +293,22 @@ void ui_set_microphone(struct ui *ui, int present)
     ui->mic_present = present;
 }
 
+void ui_set_setup(struct ui *ui, int problem, const char *detail)
+{
+    ui->setup = problem;
+    snprintf(ui->setup_detail, sizeof ui->setup_detail, "%s", detail ? detail : "");
+    ui->dirty = 1;
+    /* Straight to the screen that says so, without a word: the kiosk may
+       start in a waiting room. */
+    if (problem != UI_SETUP_OK)
+        enter(ui, UI_OUT_OF_SERVICE);
+}
+
+int ui_setup(const struct ui *ui)
+{
+    return ui->setup;
+}
+
 const struct ui_target *ui_targets(const struct ui *ui, int *n)
 {
     *n = ui->ntargets;

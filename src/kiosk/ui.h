@@ -283,6 +283,25 @@ void ui_staff_open(struct ui *ui, int technician, uint32_t now_ms);
 /* Faults the kiosk found (no microphone etc.) change what is offered. */
 void ui_set_microphone(struct ui *ui, int present);
 
+/*
+ * The card is not provisioned, or only half: what is missing. The kiosk
+ * then stays on the out-of-service screen, which says so in Vietnamese
+ * with what to do and the red LED's code, and its corner opens the
+ * technician's checks (without a PIN when kiosk.conf gave none).
+ */
+enum ui_setup {
+    UI_SETUP_OK = 0,
+    UI_SETUP_NO_CONF,  /* no homthu/kiosk.conf on the card */
+    UI_SETUP_BAD_CONF, /* kiosk.conf is there but cannot be used */
+    UI_SETUP_NO_KEY,   /* the device key kiosk.conf names is not there */
+    UI_SETUP_BAD_KEY,  /* the device key is there but cannot be used */
+};
+/* The red LED's code then (leds.h: the lowest fault, "no post key"). */
+#define UI_SETUP_LED_CODE 1
+/* `detail`: the reason as logged (a file and line), shown small; may be NULL. */
+void ui_set_setup(struct ui *ui, int problem, const char *detail);
+int ui_setup(const struct ui *ui);
+
 /* Has anything visible changed since the last ui_draw()? */
 int ui_dirty(const struct ui *ui);
 /* Build the frame. Clears the dirty flag. */

@@ -176,6 +176,8 @@ struct ui {
     double s;       /* scale from the 800×480 design */
     int min_target; /* px */
     struct ui_staff staff; /* behind the PIN (ui_staff.c) */
+    int setup;                       /* enum ui_setup: what the card lacks */
+    char setup_detail[UI_TEXT_MAX];  /* why, as logged */
 };
 
 /* ------------------------------------------------------------------ */
@@ -444,7 +446,8 @@ static inline void frame_dots(struct frame *f, int step, int n)
 static inline void frame_corner(struct frame *f)
 {
     struct ui *ui = f->ui;
-    if (ui->cfg.pin[0])
+    /* A card not set up has no PIN to ask: its corner opens the checks. */
+    if (ui->cfg.pin[0] || ui->setup)
         target(ui, frame_back_rect(ui), A_CORNER, 0, "volunteer");
 }
 
@@ -540,5 +543,8 @@ void ui_draw_tech(struct frame *f);
 void ui_staff_act(struct ui *ui, const struct ui_target *t);
 /* Timers of those screens: the lockout's countdown, the level meter, idle. */
 void ui_staff_tick(struct ui *ui, uint32_t idle_ms);
+/* A card not set up: up to `max` (5 or more) lines in Vietnamese, what is
+   missing, what to do, the red LED's code, how to reach the checks; 0 when set up. */
+int ui_staff_setup_lines(struct ui *ui, char lines[][UI_TEXT_MAX], int max);
 
 #endif

@@ -327,10 +327,54 @@ void ui_draw_still_there(struct frame *f)
            font(ui, 36), A_STILL_HERE, 0, "still_here");
 }
 
+/*
+ * A card not set up (no kiosk.conf, no device key): whoever stands there
+ * reads, in Vietnamese, that it takes no tips and to tell the staff; the
+ * technician reads what is missing, what to do, the red LED's code and
+ * where the checks are. Nothing moves, nothing is spoken by itself.
+ */
+static void draw_not_set_up(struct frame *f)
+{
+    struct ui *ui = f->ui;
+    int w = ui->cfg.width, H = ui->cfg.height;
+    int top = frame_top_h(ui);
+    frame_hear(f);
+    picto(f, rect(w / 2 - px(ui, 50), px(ui, 4), px(ui, 100), top - px(ui, 8)), PICTO_WRENCH,
+          C_BG);
+    int y = top;
+    text(f, rect(px(ui, 16), y, w - px(ui, 32), px(ui, 44)),
+         tr_in(ui, "vi", "This kiosk cannot take tips right now."), font(ui, 32), C_INK, C_BG,
+         UI_ALIGN_CENTER);
+    text(f, rect(px(ui, 16), y + px(ui, 44), w - px(ui, 32), px(ui, 40)),
+         tr_in(ui, "vi", "Please tell the staff of the health station."), font(ui, 28), C_MUTED,
+         C_BG, UI_ALIGN_CENTER);
+    y += px(ui, 92);
+    static char lines[5][UI_TEXT_MAX];
+    int n = ui_staff_setup_lines(ui, lines, 5);
+    /* The technician's part, on a panel of its own. */
+    struct ui_rect box = rect(px(ui, 8), y, w - px(ui, 16), H - y - px(ui, 8));
+    fill(f, box, C_SELECT, px(ui, 10));
+    /* Heights: the title line, what is missing, what to do (two or three
+       lines), the light and the corner. */
+    static const int hs[5] = {40, 40, 118, 40, 40};
+    int ty = box.y + px(ui, 6);
+    for (int i = 0; i < n; i++) {
+        int h = px(ui, hs[i]);
+        text(f, rect(box.x + px(ui, 12), ty, box.w - px(ui, 24), h), lines[i], font(ui, 28),
+             C_INK, C_SELECT, UI_ALIGN_LEFT);
+        ty += h;
+    }
+    frame_corner(f);
+}
+
 void ui_draw_out_of_service(struct frame *f)
 {
     struct ui *ui = f->ui;
     int w = ui->cfg.width;
+    if (ui->setup) {
+        draw_not_set_up(f);
+        return;
+    }
     frame_hear(f);
     picto(f, rect(w / 2 - px(ui, 60), px(ui, 10), px(ui, 120), px(ui, 120)), PICTO_WRENCH, C_BG);
     const char *langs[2] = {"vi", "hmn"};

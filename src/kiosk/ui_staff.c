@@ -213,8 +213,18 @@ void ui_staff_open(struct ui *ui, int technician, uint32_t now_ms)
         ui->last_fault_check = now_ms;
     }
     ui->now = ui->last_input = now_ms;
-    if (!ui->cfg.pin[0])
-        return; /* no PIN configured: no staff screens */
+    if (!ui->cfg.pin[0]) {
+        /* No PIN configured: no staff screens; but a card not set up
+           (kiosk.conf missing: there is no PIN to ask, nor a tip to
+           protect) opens the technician's checks, which only read. */
+        if (technician && ui->setup) {
+            ui->staff.after_pin = UI_TECH;
+            ui->staff.tech_page = TECH_STATUS;
+            ui->touch_x = ui->touch_y = -1;
+            ui_go(ui, UI_TECH);
+        }
+        return;
+    }
     open_pin(ui, technician ? UI_TECH : UI_VOLUNTEER);
 }
 
@@ -527,12 +537,43 @@ static const char *const led_codes[UI_LED_CODES] = {
     "6: no speaker",
 };
 
+/* What the card lacks, in a sentence; "" when it is set up. */
+static const char *setup_missing(const struct ui *ui)
+{
+    switch (ui->setup) {
+    case UI_SETUP_NO_CONF: return V(ui, "The memory card has no homthu/kiosk.conf.");
+    case UI_SETUP_BAD_CONF: return V(ui, "homthu/kiosk.conf on the memory card cannot be used.");
+    case UI_SETUP_NO_KEY: return V(ui, "The kiosk has no device key (device.key).");
+    case UI_SETUP_BAD_KEY: return V(ui, "The device key (device.key) cannot be used.");
+    default: return "";
+    }
+}
+
+int ui_staff_setup_lines(struct ui *ui, char lines[][UI_TEXT_MAX], int max)
+{
+    int n = 0;
+    if (!ui->setup || max < 5)
+        return 0;
+    snprintf(lines[n++], UI_TEXT_MAX, "%s", V(ui, "This kiosk is not set up yet."));
+    snprintf(lines[n++], UI_TEXT_MAX, "%s", setup_missing(ui));
+    snprintf(lines[n++], UI_TEXT_MAX, "%s",
+             V(ui, "To fix: put the memory card in a computer, run homthu-provision card "
+                   "(see the guide), put it back, restart."));
+    vfmt(ui, lines[n++], UI_TEXT_MAX, "Red light: %d blink, then a pause.", UI_SETUP_LED_CODE);
+    snprintf(lines[n++], UI_TEXT_MAX, "%s",
+             V(ui, "Checks: hold the top left corner of the screen."));
+    return n;
+}
+
 static int status_lines(struct ui *ui, const struct ui_tech_facts *t, char lines[][UI_TEXT_MAX],
                         int max)
 {
     int n = 0;
     char a[48], b[48];
 #define NEXT (n < max ? lines[n++] : lines[max - 1])
+    /* A card not set up says so first (kiosk.conf or the key is missing). */
+    if (ui->setup)
+        snprintf(NEXT, UI_TEXT_MAX, "%s", setup_missing(ui));
     vfmt(ui, NEXT, UI_TEXT_MAX, "Kiosk %s, version %s", t->kiosk_id, t->version);
     if (!t->queue_open) {
         snprintf(NEXT, UI_TEXT_MAX, "%s", V(ui, "The tip store does not open: see the log."));
