@@ -343,12 +343,24 @@ X
   # Network: DHCP on wired and Wi-Fi (systemd-networkd); Wi-Fi settings come
   # from homthu/wifi.conf on the boot partition (moved to /data/network).
   mkdir -p "$R/etc/systemd/network" "$R/etc/wpa_supplicant"
-  printf '[Match]\nName=eth* en*\n\n[Network]\nDHCP=yes\n' > "$R/etc/systemd/network/20-wired.network"
-  printf '[Match]\nName=wlan*\n\n[Network]\nDHCP=yes\n' > "$R/etc/systemd/network/25-wireless.network"
+  # No name announced on the health station's network: LLMNR and mDNS off,
+  # in resolved and on each link (a drop-in in /etc/systemd/resolved.conf.d
+  # on the image turns them back on, if ever wanted).
+  printf '[Match]\nName=eth* en*\n\n[Network]\nDHCP=yes\nLLMNR=no\nMulticastDNS=no\n' > "$R/etc/systemd/network/20-wired.network"
+  printf '[Match]\nName=wlan*\n\n[Network]\nDHCP=yes\nLLMNR=no\nMulticastDNS=no\n' > "$R/etc/systemd/network/25-wireless.network"
+  mkdir -p "$R/etc/systemd/resolved.conf.d"
+  printf '# Hòm thư: the kiosk announces itself to nobody.\n[Resolve]\nLLMNR=no\nMulticastDNS=no\n' \
+    > "$R/etc/systemd/resolved.conf.d/homthu.conf"
   ln -sf /data/network/wpa_supplicant-wlan0.conf "$R/etc/wpa_supplicant/wpa_supplicant-wlan0.conf"
   mkdir -p "$R/etc/systemd/system/wpa_supplicant@wlan0.service.d"
   printf '[Unit]\nConditionPathExists=/data/network/wpa_supplicant-wlan0.conf\n' \
     > "$R/etc/systemd/system/wpa_supplicant@wlan0.service.d/homthu.conf"
+  # Wi-Fi starts when wlan0 appears, never at boot: enabled in multi-user
+  # it would wait 90 s for a wlan0 that a kiosk on Ethernet or a USB modem
+  # does not have, and hold network.target (and all after it) that long.
+  mkdir -p "$R/etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants"
+  ln -sf /lib/systemd/system/wpa_supplicant@.service \
+    "$R/etc/systemd/system/sys-subsystem-net-devices-wlan0.device.wants/wpa_supplicant@wlan0.service"
   # SSH: keys only, root only, host key and authorized keys on /data; runs only
   # while homthu/ssh_authorized_keys is on the boot partition (homthu-firstboot).
   mkdir -p "$R/etc/ssh/sshd_config.d" "$R/etc/systemd/system/ssh.service.d"
@@ -374,12 +386,27 @@ X
     systemctl --root="$R" enable "$u" >/dev/null 2>&1 || die "cannot enable $u"
   done
   for u in systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
-           ssh.service wpa_supplicant@wlan0.service; do
+           ssh.service; do
     systemctl --root="$R" enable "$u" >/dev/null 2>&1 || log "WARNING: cannot enable $u"
   done
-  systemctl --root="$R" mask getty@tty1.service apt-daily.timer apt-daily-upgrade.timer \
-    e2scrub_all.timer e2scrub_reap.service systemd-machine-id-commit.service \
+  rm -f "$R"/etc/systemd/system/multi-user.target.wants/wpa_supplicant@wlan0.service
+  systemctl --root="$R" mask getty@tty1.service e2scrub_reap.service \
+    systemd-machine-id-commit.service \
     systemd-firstboot.service systemd-networkd-wait-online.service >&2 2>/dev/null || true
+  # No timer at all but the one that cleans the tmpfs folders: the others
+  # (apt's, dpkg's daily database backup, e2scrub, fstrim, man-db...) would
+  # write to the read-only root or wake the card for nothing.
+  local t timers=()
+  for t in "$R"/lib/systemd/system/*.timer "$R"/usr/lib/systemd/system/*.timer; do
+    [ -e "$t" ] || continue
+    t=${t##*/}
+    case $t in systemd-tmpfiles-clean.timer) continue;; esac
+    [[ " ${timers[*]} " == *" $t "* ]] || timers+=("$t")
+  done
+  if ((${#timers[@]})); then
+    systemctl --root="$R" mask "${timers[@]}" >/dev/null 2>&1 || die "cannot mask ${timers[*]}"
+    log "timers masked: ${timers[*]}"
+  fi
   # (systemd-firstboot would prompt on the console: the empty machine id makes
   # every boot a "first boot" for systemd; wait-online would hold the boot for
   # two minutes whenever the link is down, which is most of the time.)
@@ -416,9 +443,11 @@ max_framebuffers=2
 cmdline=cmdline-pi4.txt
 [all]
 X
-  # Serial console on ttyS1 (mini UART: Pi 3B+, Zero 2 W, Pi 4 on arm64, as
-  # Debian's raspi-firmware does); kernel text off the panel (tty3, quiet).
-  local cmd="console=ttyS1,115200 console=tty3 root=PARTUUID=$PARTID-02 ro rootfstype=ext4 rootwait fsck.repair=yes net.ifnames=0 vt.global_cursor_default=0 quiet loglevel=3 consoleblank=0 systemd.show_status=0"
+  # Kernel text off the panel (tty3, quiet); the serial console on ttyS1
+  # (mini UART: Pi 3B+, Zero 2 W, Pi 4 on arm64, as Debian's raspi-firmware
+  # does) is named last, so it is /dev/console: where systemd and
+  # homthu-firstboot write their messages (docs/image.md).
+  local cmd="console=tty3 console=ttyS1,115200 root=PARTUUID=$PARTID-02 ro rootfstype=ext4 rootwait fsck.repair=yes net.ifnames=0 vt.global_cursor_default=0 quiet loglevel=3 consoleblank=0 systemd.show_status=0"
   echo "$cmd cma=64M" > "$B/cmdline.txt"
   echo "$cmd" > "$B/cmdline-pi4.txt"
   mkdir -p "$B/homthu"
