@@ -33,6 +33,16 @@ ifeq ($(shell $(PKG_CONFIG) --atleast-version=2 libgpiod 2>/dev/null && echo 2),
 PKG_CFLAGS += -DHOMTHU_GPIOD_V2
 endif
 
+# libpq (PostgreSQL), for a province relay's store (src/relay/store_pg.c):
+# optional, so that a build without it (the Pi's cross build) still makes
+# every program, whose relay then says PostgreSQL is not built in.
+# --as-needed: only the programs that use it (the relay) depend on it.
+ifeq ($(shell $(PKG_CONFIG) --exists libpq 2>/dev/null && echo 1),1)
+PKG_CFLAGS += -DHOMTHU_HAVE_LIBPQ $(shell $(PKG_CONFIG) --cflags libpq)
+PKG_LIBS += $(shell $(PKG_CONFIG) --libs libpq)
+LDFLAGS += -Wl,--as-needed
+endif
+
 # -Wformat-truncation is off: snprintf is how we bound every string, and gcc
 # flags each bounded copy differently at each -O level. Paths that must not
 # be cut are checked where they are built.

@@ -25,6 +25,9 @@
 #include <curl/curl.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#ifdef HOMTHU_HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 #include "check.h"
 #include "core/config.h"
@@ -89,6 +92,33 @@ static void fx_start(struct fx *f)
     ASSERT(f->port != 0);
 }
 
+/*
+ * HOMTHU_RELAY_PG=postgresql://…: every relay of these tests keeps its
+ * store there instead of a SQLite file (tests/t_relay_pg.sh), emptied
+ * before each test, so that both stores answer the same tests.
+ */
+static const char *pg_store(void)
+{
+    const char *u = getenv("HOMTHU_RELAY_PG");
+    return u && *u ? u : NULL;
+}
+
+static void pg_empty(void)
+{
+#ifdef HOMTHU_HAVE_LIBPQ
+    PGconn *c = PQconnectdb(pg_store());
+    if (PQstatus(c) != CONNECTION_OK)
+        check_fail(__FILE__, __LINE__, "HOMTHU_RELAY_PG: %s", PQerrorMessage(c));
+    PGresult *res = PQexec(c, "DROP TABLE IF EXISTS upload, part, heartbeat, homthu_schema");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        check_fail(__FILE__, __LINE__, "emptying the test database: %s", PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+#else
+    check_fail(__FILE__, __LINE__, "HOMTHU_RELAY_PG is set, but the tests were built without libpq");
+#endif
+}
+
 static void fx_init(struct fx *f)
 {
     char err[512] = "";
@@ -112,6 +142,10 @@ static void fx_init(struct fx *f)
     relay_config_defaults(&f->cfg);
     snprintf(f->cfg.listen, sizeof f->cfg.listen, "127.0.0.1:0");
     snprintf(f->cfg.database, sizeof f->cfg.database, "%s", check_path("relay.db"));
+    if (pg_store()) {
+        pg_empty();
+        snprintf(f->cfg.database, sizeof f->cfg.database, "%s", pg_store());
+    }
     snprintf(f->cfg.registry, sizeof f->cfg.registry, "%s", check_path("registry.db"));
     snprintf(f->cfg.post_token, sizeof f->cfg.post_token, "%s", TOKEN);
     f->cfg.threads = 2;
@@ -1007,6 +1041,20 @@ static uint64_t whole_below(uint64_t pos, uint64_t length)
 /* upload.got in the relay's store, read from outside the relay; -1 when there is none. */
 static int64_t stored_offset(const uint8_t tip[16])
 {
+#ifdef HOMTHU_HAVE_LIBPQ
+    if (pg_store()) {
+        PGconn *c = PQconnectdb(pg_store());
+        const char *v[] = {(const char *)tip};
+        int l[] = {16}, fmt[] = {1};
+        PGresult *res = PQexecParams(c, "SELECT got FROM upload WHERE id = $1", 1, NULL, v, l, fmt, 0);
+        int64_t got = -1;
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            got = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        PQfinish(c);
+        return got;
+    }
+#endif
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int64_t got = -1;

@@ -20,15 +20,14 @@
 
 #include <microhttpd.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "core/config.h"
 #include "core/errbuf.h"
 #include "core/heartbeat.h"
 #include "core/keys.h"
 #include "core/registry.h"
+#include "relay/store.h"
 
-#define RELAY_SCHEMA_VERSION 2 /* 2: the heartbeat table */
 /*
  * Body bytes are held per request only until they make a whole envelope
  * chunk: each whole chunk goes to the writer thread at once, so a PATCH
@@ -62,7 +61,12 @@
  */
 #define STALE_DRAIN_MS 3000
 
-enum upload_state { ST_PARTIAL = 0, ST_COMPLETE = 1, ST_CUT_SHORT = 2, ST_REJECTED = 3 };
+enum upload_state {
+    ST_PARTIAL = STORE_PARTIAL,
+    ST_COMPLETE = STORE_COMPLETE,
+    ST_CUT_SHORT = STORE_CUT_SHORT,
+    ST_REJECTED = STORE_REJECTED,
+};
 
 /* One signed request the relay remembers: its digest and the ts it was signed with. */
 struct mark {
@@ -135,24 +139,13 @@ struct job {
 
 struct relay {
     struct relay_config cfg;
-    sqlite3 *db;
-    pthread_mutex_t db_lock; /* the store; taken before auth_lock, never after */
+    struct store *st;        /* src/relay/store.h */
+    pthread_mutex_t db_lock; /* the store's writer; taken before auth_lock, never after */
     /*
-     * A second connection for reads that must not wait while the writer
-     * flushes (WAL: it sees the last commit). NULL for ":memory:".
+     * The store's reader (st->has_reader), for reads that must not wait
+     * while the writer flushes.
      */
-    sqlite3 *rdb;
     pthread_mutex_t rd_lock;
-    /*
-     * Checkpoints (copying the log into the store, two more flushes) run
-     * on a connection and thread of their own, never inside the writer's
-     * commit, which then costs one flush. NULL for ":memory:".
-     */
-    sqlite3 *ckdb;
-    pthread_t checkpointer;
-    int ck_on, ck_wanted, ck_stop;
-    pthread_mutex_t ck_lock;
-    pthread_cond_t ck_cond;
     /*
      * Group commit: every write that must be durable before it is answered
      * goes through one writer thread, which puts all the work waiting at
@@ -199,15 +192,6 @@ struct relay {
     struct quiet q_refused[6], q_http, q_slow_head, q_slow_body;
 };
 
-struct upload {
-    uint8_t id[16];
-    uint8_t device[32];
-    uint64_t length, got;
-    int state;
-    int64_t created, updated, received, cursor, fetched, purged;
-    char kiosk[33];
-    char reason[256];
-};
 
 /* The kiosk a request comes from, once authenticated. */
 struct who {
@@ -776,9 +760,19 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
         return RELAY_E_CONFIG;
     }
     snprintf(out->listen, sizeof out->listen, "%s", s);
-    if (config_get_path(f, "database", "relay.db", out->database, sizeof out->database, err,
-                        errlen))
+    /* A PostgreSQL URL is taken as it is; a file is found beside relay.conf. */
+    if (config_get_str(f, "database", "relay.db", &s, err, errlen))
         return RELAY_E_CONFIG;
+    if (store_is_postgresql(s)) {
+        if (strlen(s) >= sizeof out->database) {
+            set_err(err, errlen, "%s: database is too long", name);
+            return RELAY_E_CONFIG;
+        }
+        snprintf(out->database, sizeof out->database, "%s", s);
+    } else if (config_get_path(f, "database", "relay.db", out->database, sizeof out->database,
+                               err, errlen)) {
+        return RELAY_E_CONFIG;
+    }
     if (config_get_path(f, "registry", NULL, out->registry, sizeof out->registry, err, errlen))
         return RELAY_E_CONFIG;
     if (config_get_str(f, "post_token", NULL, &s, err, errlen))
@@ -863,96 +857,22 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
 
 /* ---------------------------------------------------------------- the store */
 
-static const char SCHEMA[] =
-    "CREATE TABLE upload("
-    " id BLOB PRIMARY KEY CHECK(length(id) = 16)," /* the tip id */
-    " device BLOB NOT NULL CHECK(length(device) = 32),"
-    " length INTEGER NOT NULL,"          /* Upload-Length */
-    " got INTEGER NOT NULL DEFAULT 0,"   /* Upload-Offset: bytes committed */
-    " state INTEGER NOT NULL DEFAULT 0," /* 0 partial, 1 complete, 2 cut short, 3 refused */
-    " created INTEGER NOT NULL,"         /* relay clock, Unix seconds */
-    " updated INTEGER NOT NULL,"         /* last bytes received: expiry counts from here */
-    " received INTEGER,"                 /* when the last byte arrived */
-    " cursor INTEGER UNIQUE,"            /* the post's order; set when verified */
-    " kiosk TEXT,"                       /* registry id of the uploader */
-    " reason TEXT,"                      /* why it was refused */
-    " fetched INTEGER,"                  /* when the post said it holds it */
-    " purged INTEGER);"                  /* when its bytes were deleted (row kept) */
-    "CREATE INDEX upload_device ON upload(device);"
-    "CREATE TABLE part(upload BLOB NOT NULL, off INTEGER NOT NULL, data BLOB NOT NULL);"
-    "CREATE UNIQUE INDEX part_at ON part(upload, off);"
-    "PRAGMA user_version = 1;";
-
-/*
- * Schema 2: the latest heartbeat of each kiosk, sealed to the post as it
- * came (the relay cannot read it), with the relay's time of arrival. A new
- * one replaces the kiosk's last and takes the next cursor.
- */
-static const char SCHEMA_2[] =
-    "CREATE TABLE heartbeat("
-    " device BLOB PRIMARY KEY CHECK(length(device) = 32),"
-    " kiosk TEXT NOT NULL,"
-    " received INTEGER NOT NULL," /* relay clock */
-    " cursor INTEGER NOT NULL UNIQUE,"
-    " blob BLOB NOT NULL);"
-    "PRAGMA user_version = 2;";
-
-static const char UPLOAD_COLUMNS[] =
-    "id, device, length, got, state, created, updated, received, cursor, kiosk, reason, "
-    "fetched, purged";
-
-static int64_t col_i64(sqlite3_stmt *st, int i)
+/* A store failure, for the log: what the store says went wrong. */
+static void store_said(struct relay *r, const char *what)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
-}
-
-static void upload_row(sqlite3_stmt *st, struct upload *u)
-{
-    memset(u, 0, sizeof *u);
-    if (sqlite3_column_bytes(st, 0) == 16)
-        memcpy(u->id, sqlite3_column_blob(st, 0), 16);
-    if (sqlite3_column_bytes(st, 1) == 32)
-        memcpy(u->device, sqlite3_column_blob(st, 1), 32);
-    u->length = (uint64_t)sqlite3_column_int64(st, 2);
-    u->got = (uint64_t)sqlite3_column_int64(st, 3);
-    u->state = sqlite3_column_int(st, 4);
-    u->created = col_i64(st, 5);
-    u->updated = col_i64(st, 6);
-    u->received = col_i64(st, 7);
-    u->cursor = col_i64(st, 8);
-    const unsigned char *k = sqlite3_column_text(st, 9);
-    snprintf(u->kiosk, sizeof u->kiosk, "%s", k ? (const char *)k : "");
-    const unsigned char *why = sqlite3_column_text(st, 10);
-    snprintf(u->reason, sizeof u->reason, "%s", why ? (const char *)why : "");
-    u->fetched = col_i64(st, 11);
-    u->purged = col_i64(st, 12);
-}
-
-static int db_exec(struct relay *r, const char *sql)
-{
-    if (sqlite3_exec(r->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        say(r, "store error: %s: %s", sql, sqlite3_errmsg(r->db));
-        return -1;
-    }
-    return 0;
+    say(r, "store error: %s: %s", what, r->st->ops->errmsg(r->st));
 }
 
 /* Delete an upload and its bytes, in one transaction (the caller's, or its own). */
 static void delete_upload(struct relay *r, const uint8_t id[16])
 {
-    sqlite3_stmt *st;
-    int own = sqlite3_get_autocommit(r->db) && db_exec(r, "BEGIN IMMEDIATE") == 0;
-    static const char *const sql[] = {"DELETE FROM part WHERE upload = ?",
-                                      "DELETE FROM upload WHERE id = ?"};
-    for (int i = 0; i < 2; i++) {
-        if (sqlite3_prepare_v2(r->db, sql[i], -1, &st, NULL) != SQLITE_OK)
-            continue;
-        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    if (own && db_exec(r, "COMMIT"))
-        db_exec(r, "ROLLBACK");
+    if (r->st->ops->upload_delete(r->st, id))
+        store_said(r, "deleting an upload");
+}
+
+static int expired(const struct relay *r, const struct store_upload *u)
+{
+    return u->state == ST_PARTIAL && u->updated + r->cfg.partial_ttl_seconds <= now(r);
 }
 
 /*
@@ -960,38 +880,11 @@ static void delete_upload(struct relay *r, const uint8_t id[16])
  * upload past its TTL is deleted here and counts as none, so expiry holds
  * to the second even between two sweeps. Caller holds db_lock.
  */
-static int upload_fetch(struct relay *r, sqlite3 *db, const uint8_t id[16], struct upload *u)
+static int upload_get(struct relay *r, const uint8_t id[16], struct store_upload *u)
 {
-    char sql[256];
-    sqlite3_stmt *st = NULL;
-    snprintf(sql, sizeof sql, "SELECT %s FROM upload WHERE id = ?", UPLOAD_COLUMNS);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        say(r, "store error: %s", sqlite3_errmsg(db));
-        return -1;
-    }
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    int s = sqlite3_step(st), rc;
-    if (s == SQLITE_ROW) {
-        upload_row(st, u);
-        rc = 1;
-    } else if (s == SQLITE_DONE) {
-        rc = 0;
-    } else {
-        say(r, "store error: %s", sqlite3_errmsg(db));
-        rc = -1;
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int expired(const struct relay *r, const struct upload *u)
-{
-    return u->state == ST_PARTIAL && u->updated + r->cfg.partial_ttl_seconds <= now(r);
-}
-
-static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
-{
-    int rc = upload_fetch(r, r->db, id, u);
+    int rc = r->st->ops->upload_get(r->st, 0, id, u);
+    if (rc < 0)
+        store_said(r, "reading an upload");
     if (rc == 1 && expired(r, u)) {
         char hex[33];
         hex16(id, hex);
@@ -1010,14 +903,14 @@ static int upload_get(struct relay *r, const uint8_t id[16], struct upload *u)
  * never waits for a commit in progress. An expired upload goes the long
  * way (deleted and logged). No lock held by the caller.
  */
-static int upload_peek(struct relay *r, const uint8_t id[16], struct upload *u)
+static int upload_peek(struct relay *r, const uint8_t id[16], struct store_upload *u)
 {
     int rc = -2;
-    if (r->rdb) {
+    if (r->st->has_reader) {
         pthread_mutex_lock(&r->rd_lock);
-        rc = upload_fetch(r, r->rdb, id, u);
+        rc = r->st->ops->upload_get(r->st, 1, id, u);
         pthread_mutex_unlock(&r->rd_lock);
-        if (rc == 1 && expired(r, u))
+        if (rc < 0 || (rc == 1 && expired(r, u)))
             rc = -2;
     }
     if (rc == -2) {
@@ -1026,130 +919,6 @@ static int upload_peek(struct relay *r, const uint8_t id[16], struct upload *u)
         pthread_mutex_unlock(&r->db_lock);
     }
     return rc;
-}
-
-/* SQLite's own threshold for its automatic checkpoints: about 4 MB of log. */
-#define CHECKPOINT_PAGES 1000
-
-/* After each commit of the writer: wake the checkpointer once the log is long. */
-static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
-{
-    (void)db;
-    (void)name;
-    struct relay *r = arg;
-    if (pages >= CHECKPOINT_PAGES) {
-        pthread_mutex_lock(&r->ck_lock);
-        r->ck_wanted = 1;
-        pthread_cond_signal(&r->ck_cond);
-        pthread_mutex_unlock(&r->ck_lock);
-    }
-    return SQLITE_OK;
-}
-
-static void *checkpointer_main(void *arg)
-{
-    struct relay *r = arg;
-    pthread_mutex_lock(&r->ck_lock);
-    for (;;) {
-        while (!r->ck_wanted && !r->ck_stop)
-            pthread_cond_wait(&r->ck_cond, &r->ck_lock);
-        if (r->ck_stop)
-            break;
-        r->ck_wanted = 0;
-        pthread_mutex_unlock(&r->ck_lock);
-        /* Passive: copies what it can without ever holding the writer up. */
-        if (sqlite3_wal_checkpoint_v2(r->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) !=
-            SQLITE_OK)
-            say(r, "store: checkpoint failed: %s", sqlite3_errmsg(r->ckdb));
-        pthread_mutex_lock(&r->ck_lock);
-    }
-    pthread_mutex_unlock(&r->ck_lock);
-    return NULL;
-}
-
-static int open_store(struct relay *r, char *err, size_t errlen)
-{
-    const char *path = r->cfg.database;
-    sqlite3_stmt *st = NULL;
-    int memory = strcmp(path, ":memory:") == 0;
-    if (sqlite3_open_v2(path, &r->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        set_err(err, errlen,
-                "cannot open the relay's store %s: %s (check the folder exists and "
-                "is writable by the relay)",
-                path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
-        return RELAY_E_IO;
-    }
-    sqlite3_busy_timeout(r->db, 5000);
-    /* A tip the relay called verified is one the kiosk deletes: commits reach the disk. */
-    if (sqlite3_prepare_v2(r->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
-        goto damaged;
-    const char *mode = (const char *)sqlite3_column_text(st, 0);
-    if (!mode || (strcmp(mode, "wal") != 0 && !(memory && strcmp(mode, "memory") == 0))) {
-        set_err(err, errlen, "%s: cannot switch to WAL mode (is it on a network file system?)",
-                path);
-        sqlite3_finalize(st);
-        return RELAY_E_IO;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_exec(r->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK)
-        goto damaged;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT (SELECT user_version FROM pragma_user_version),"
-                           " (SELECT count(*) FROM sqlite_master)",
-                           -1, &st, NULL) != SQLITE_OK ||
-        sqlite3_step(st) != SQLITE_ROW)
-        goto damaged;
-    int version = sqlite3_column_int(st, 0), tables = sqlite3_column_int(st, 1);
-    sqlite3_finalize(st);
-    st = NULL;
-    if (version > RELAY_SCHEMA_VERSION) {
-        set_err(err, errlen, "%s was made by a newer homthu-relay (schema %d): update the relay",
-                path, version);
-        return RELAY_E_IO;
-    }
-    if (version == 0 && tables) {
-        set_err(err, errlen, "%s is not a homthu relay store: check database in relay.conf", path);
-        return RELAY_E_IO;
-    }
-    if (version == 0) {
-        /* Incremental vacuum gives the space of fetched tips back to the disk. */
-        if (sqlite3_exec(r->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) !=
-                SQLITE_OK ||
-            sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(r->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            goto damaged;
-        version = 1;
-    }
-    if (version == 1) {
-        /* A store of an older relay gains the heartbeat table; nothing else changes. */
-        if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(r->db, SCHEMA_2, NULL, NULL, NULL) != SQLITE_OK ||
-            sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-            goto damaged;
-    }
-    if (!memory) {
-        if (sqlite3_open_v2(path, &r->rdb, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK)
-            goto damaged;
-        sqlite3_busy_timeout(r->rdb, 5000);
-        if (sqlite3_open_v2(path, &r->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-                SQLITE_OK ||
-            sqlite3_exec(r->db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK)
-            goto damaged;
-        sqlite3_busy_timeout(r->ckdb, 5000);
-        sqlite3_wal_hook(r->db, wal_grew, r);
-    }
-    return 0;
-damaged:
-    set_err(err, errlen, "%s: %s (is it damaged? restore it from a backup, see docs/relay.md)",
-            path, sqlite3_errmsg(r->db));
-    sqlite3_finalize(st);
-    return RELAY_E_IO;
 }
 
 /* ---------------------------------------------------------------- registry */
@@ -1459,7 +1228,7 @@ quiet:
 }
 
 /* tus headers of an upload (HEAD, PATCH, a repeated POST). */
-static void upload_headers(struct relay *r, struct relay_response *resp, const struct upload *u)
+static void upload_headers(struct relay *r, struct relay_response *resp, const struct store_upload *u)
 {
     add_header(resp, "Upload-Offset", "%" PRIu64, u->got);
     add_header(resp, "Upload-Length", "%" PRIu64, u->length);
@@ -1480,7 +1249,7 @@ static void upload_headers(struct relay *r, struct relay_response *resp, const s
 static void store_failed(struct relay *r, struct relay_response *resp)
 {
     answer(resp, 500, "the relay could not store this (%s): try again later",
-           sqlite3_errmsg(r->db));
+           r->st->ops->errmsg(r->st));
 }
 
 static uint64_t envelope_min_bytes(void)
@@ -1522,8 +1291,7 @@ static int create_job(struct relay *r, void *arg)
     const struct who *w = cr->w;
     const char *hex = cr->hex;
     uint64_t length = cr->length;
-    struct upload u;
-    sqlite3_stmt *st = NULL;
+    struct store_upload u;
     int64_t t = now(r);
     int rc = -1;
     int found = upload_get(r, cr->id, &u);
@@ -1567,23 +1335,12 @@ static int create_job(struct relay *r, void *arg)
             w->kiosk, u.got, u.length);
         goto out;
     }
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT coalesce(sum(length), 0) FROM upload"
-                           " WHERE device = ? AND fetched IS NULL AND purged IS NULL"
-                           " AND id <> ?", /* a refused upload being replaced goes */
-                           -1, &st, NULL) != SQLITE_OK) {
+    uint64_t held = 0;
+    /* A refused upload being replaced (the same id) does not count. */
+    if (r->st->ops->device_held(r->st, w->key, cr->id, &held)) {
         store_failed(r, resp);
         goto out;
     }
-    sqlite3_bind_blob(st, 1, w->key, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, cr->id, 16, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        store_failed(r, resp);
-        goto out;
-    }
-    uint64_t held = (uint64_t)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    st = NULL;
     if (held + length > r->cfg.device_quota_bytes) {
         rc = 0;
         answer(resp, 507,
@@ -1594,20 +1351,7 @@ static int create_job(struct relay *r, void *arg)
         goto out;
     }
     delete_upload(r, cr->id); /* no stray bytes under a new upload, whatever came before */
-    if (sqlite3_prepare_v2(r->db,
-                           "INSERT INTO upload(id, device, length, created, updated, kiosk)"
-                           " VALUES(?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        store_failed(r, resp);
-        goto out;
-    }
-    sqlite3_bind_blob(st, 1, cr->id, 16, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, w->key, 32, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)length);
-    sqlite3_bind_int64(st, 4, t);
-    sqlite3_bind_int64(st, 5, t);
-    sqlite3_bind_text(st, 6, w->kiosk, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (r->st->ops->upload_insert(r->st, cr->id, w->key, length, t, w->kiosk)) {
         store_failed(r, resp);
         goto out;
     }
@@ -1621,7 +1365,6 @@ static int create_job(struct relay *r, void *arg)
         length);
     rc = 0;
 out:
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -1676,7 +1419,7 @@ static void tus_create(struct relay *r, const struct relay_request *q, const str
  * resp. With `held`, the caller holds db_lock; else it is read through
  * the reader.
  */
-static int own_upload(struct relay *r, const uint8_t id[16], const struct who *w, struct upload *u,
+static int own_upload(struct relay *r, const uint8_t id[16], const struct who *w, struct store_upload *u,
                       struct relay_response *resp, int held)
 {
     int found = held ? upload_get(r, id, u) : upload_peek(r, id, u);
@@ -1695,7 +1438,7 @@ static int own_upload(struct relay *r, const uint8_t id[16], const struct who *w
 static void tus_head(struct relay *r, const uint8_t id[16], const struct who *w,
                      struct relay_response *resp)
 {
-    struct upload u;
+    struct store_upload u;
     /* A kiosk asking where its upload stands has given up on any PATCH it still has open. */
     end_stale(r, id, w);
     if (own_upload(r, id, w, &u, resp, 0)) {
@@ -1707,7 +1450,7 @@ static void tus_head(struct relay *r, const uint8_t id[16], const struct who *w,
 static void tus_delete(struct relay *r, const uint8_t id[16], const struct who *w,
                        struct relay_response *resp)
 {
-    struct upload u;
+    struct store_upload u;
     char hex[33];
     hex16(id, hex);
     end_stale(r, id, w);
@@ -1719,14 +1462,8 @@ static void tus_delete(struct relay *r, const uint8_t id[16], const struct who *
         answer(resp, 403, "tip %s is complete: only the post removes it", hex);
         goto out;
     }
-    if (db_exec(r, "BEGIN IMMEDIATE")) {
+    if (r->st->ops->upload_delete(r->st, id)) {
         store_failed(r, resp);
-        goto out;
-    }
-    delete_upload(r, id);
-    if (db_exec(r, "COMMIT")) {
-        store_failed(r, resp);
-        db_exec(r, "ROLLBACK");
         goto out;
     }
     resp->status = 204;
@@ -1743,32 +1480,12 @@ out:
  */
 static int read_back(struct relay *r, const uint8_t id[16], uint8_t *out, uint64_t n)
 {
-    sqlite3 *db = r->rdb ? r->rdb : r->db;
-    pthread_mutex_t *lock = r->rdb ? &r->rd_lock : &r->db_lock;
-    sqlite3_stmt *st = NULL;
-    uint64_t at = 0;
-    int s = SQLITE_ERROR;
+    int reader = r->st->has_reader;
+    pthread_mutex_t *lock = reader ? &r->rd_lock : &r->db_lock;
     pthread_mutex_lock(lock);
-    if (sqlite3_prepare_v2(db,
-                           "SELECT off, data FROM part WHERE upload = ? AND off < ? ORDER BY off",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
-        while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-            uint64_t off = (uint64_t)sqlite3_column_int64(st, 0);
-            size_t k = (size_t)sqlite3_column_bytes(st, 1);
-            if (off != at || k > n - at) {
-                s = SQLITE_CORRUPT;
-                break;
-            }
-            if (k)
-                memcpy(out + at, sqlite3_column_blob(st, 1), k);
-            at += k;
-        }
-    }
-    sqlite3_finalize(st);
+    int rc = r->st->ops->read_parts(r->st, reader, id, out, n);
     pthread_mutex_unlock(lock);
-    return s == SQLITE_DONE && at == n ? 0 : -1;
+    return rc == 0 ? 0 : -1;
 }
 
 /*
@@ -1830,46 +1547,17 @@ out:
  */
 static int settle(struct relay *r, const struct relay_call *c)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = -1, state = c->verdict;
+    int state = c->verdict;
     int64_t cursor = 0;
-    if (state != ST_REJECTED) {
-        if (sqlite3_prepare_v2(r->db, "SELECT coalesce(max(cursor), 0) + 1 FROM upload", -1, &st,
-                               NULL) != SQLITE_OK ||
-            sqlite3_step(st) != SQLITE_ROW)
-            goto out;
-        cursor = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        st = NULL;
-    }
-    if (sqlite3_prepare_v2(r->db,
-                           "UPDATE upload SET state = ?, received = ?, cursor = ?, reason = ?"
-                           " WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_int(st, 1, state);
-    sqlite3_bind_int64(st, 2, now(r));
-    if (cursor)
-        sqlite3_bind_int64(st, 3, cursor);
-    else
-        sqlite3_bind_null(st, 3);
-    if (state == ST_REJECTED)
-        sqlite3_bind_text(st, 4, c->why, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, 4);
-    sqlite3_bind_blob(st, 5, c->id, 16, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto out;
+    if (r->st->ops->upload_settle(r->st, c->id, state, now(r), c->why, &cursor))
+        return -1;
     if (state == ST_REJECTED)
         say(r, "tip %s from kiosk %s refused (422, %" PRIu64 " bytes): %s", c->hex, c->who.kiosk,
             c->length, c->why);
     else
         say(r, "tip %s from kiosk %s verified: %s, %" PRIu64 " bytes, cursor %" PRId64, c->hex,
             c->who.kiosk, state == ST_COMPLETE ? "complete" : "cut short", c->length, cursor);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- the writer (group commit) */
@@ -1935,8 +1623,7 @@ static void call_kick(struct relay_call *c)
  */
 static int call_write(struct relay *r, struct relay_call *c, struct job *j)
 {
-    sqlite3_stmt *st = NULL;
-    struct upload u;
+    struct store_upload u;
     int found = upload_get(r, c->id, &u);
     if (found <= 0 || memcmp(u.device, c->who.key, 32) != 0) {
         j->status = found < 0 ? 500 : 404;
@@ -1953,35 +1640,16 @@ static int call_write(struct relay *r, struct relay_call *c, struct job *j)
                  j->at, u.got);
         return -1;
     }
-    if (sqlite3_prepare_v2(r->db, "INSERT INTO part(upload, off, data) VALUES(?, ?, ?)", -1, &st,
-                           NULL) != SQLITE_OK)
-        goto failed;
-    sqlite3_bind_blob(st, 1, c->id, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)j->at);
-    sqlite3_bind_blob(st, 3, c->buf, (int)j->n, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        goto failed;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(r->db, "UPDATE upload SET got = ?, updated = ? WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        goto failed;
     uint64_t got = j->at + j->n;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)got);
-    sqlite3_bind_int64(st, 2, now(r));
-    sqlite3_bind_blob(st, 3, c->id, 16, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
+    if (r->st->ops->part_append(r->st, c->id, j->at, c->buf, j->n, now(r)))
         goto failed;
-    sqlite3_finalize(st);
-    st = NULL;
     if (got == c->length && settle(r, c))
         goto failed;
     return 0;
 failed:
-    sqlite3_finalize(st);
     j->status = 500;
     snprintf(j->msg, sizeof j->msg, "the relay could not store this (%s): try again later",
-             sqlite3_errmsg(r->db));
+             r->st->ops->errmsg(r->st));
     return -1;
 }
 
@@ -2027,12 +1695,14 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&r->commit_lock);
 
         pthread_mutex_lock(&r->db_lock);
-        int ok = db_exec(r, "BEGIN IMMEDIATE") == 0;
+        int ok = r->st->ops->begin(r->st) == 0;
+        if (!ok)
+            store_said(r, "beginning a transaction");
         for (struct job *j = batch; j && ok; j = j->next) {
             if (j->call && j->n == 0)
                 continue;
             /* Each job's writes stand or fall alone; the batch commits once. */
-            if (db_exec(r, "SAVEPOINT job")) {
+            if (r->st->ops->savepoint(r->st)) {
                 j->status = 500;
                 continue;
             }
@@ -2040,12 +1710,13 @@ static void *writer_main(void *arg)
             if (rc) {
                 if (!j->call)
                     j->status = 500;
-                db_exec(r, "ROLLBACK TO job");
+                r->st->ops->rollback_to(r->st);
             }
-            db_exec(r, "RELEASE job");
+            r->st->ops->release(r->st);
         }
-        if (ok && db_exec(r, "COMMIT")) {
-            db_exec(r, "ROLLBACK");
+        if (ok && r->st->ops->commit(r->st)) {
+            store_said(r, "committing");
+            r->st->ops->rollback(r->st);
             ok = 0;
         }
         pthread_mutex_unlock(&r->db_lock);
@@ -2248,7 +1919,7 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
         answer(resp, 411, "a PATCH with Homthu-Pieces needs a Content-Length");
         return;
     }
-    struct upload u;
+    struct store_upload u;
     char hex[33];
     hex16(id, hex);
     /* A kiosk sending again has given up on the PATCH it may still have open. */
@@ -2533,7 +2204,7 @@ void relay_call_end(struct relay_call *c, struct relay_response *resp)
                  "; the upload stands at %" PRIu64,
                  c->got, c->content_length, c->expect);
     }
-    struct upload u;
+    struct store_upload u;
     int found = upload_peek(r, c->id, &u);
     if (c->fail) {
         answer(resp, c->fail, "%s", c->failmsg);
@@ -2618,6 +2289,35 @@ static void buf_add(struct buf *b, const char *fmt, ...)
     b->n += (size_t)n;
 }
 
+/* A list being written (post_list, post_heartbeats). */
+struct list_out {
+    struct buf b;
+    int64_t next;
+    int first;
+};
+
+static int list_tip(void *ctx, const struct store_tip *t)
+{
+    struct list_out *lo = ctx;
+    char hex[33], kiosk[40];
+    hex16(t->id, hex);
+    /* Kiosk ids are [a-z0-9-] (config_kiosk_id_check); cleaned all the same. */
+    size_t j = 0;
+    for (size_t i = 0; t->kiosk[i] && j + 1 < sizeof kiosk && i < 32; i++) {
+        unsigned char k = (unsigned char)t->kiosk[i];
+        kiosk[j++] = (k >= 0x20 && k < 0x7f && k != '"' && k != '\\') ? (char)k : '?';
+    }
+    kiosk[j] = 0;
+    lo->next = t->cursor;
+    buf_add(&lo->b,
+            "%s{\"id\":\"%s\",\"cursor\":%lld,\"bytes\":%lld,\"received\":%lld,"
+            "\"kiosk\":\"%s\",\"state\":\"%s\"}",
+            lo->first ? "" : ",", hex, (long long)t->cursor, (long long)t->length,
+            (long long)t->received, kiosk, t->state == ST_COMPLETE ? "complete" : "cut_short");
+    lo->first = 0;
+    return 0;
+}
+
 static void post_list(struct relay *r, const struct relay_request *q, struct relay_response *resp)
 {
     uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
@@ -2630,69 +2330,34 @@ static void post_list(struct relay *r, const struct relay_request *q, struct rel
         answer(resp, 400, "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
         return;
     }
-    struct buf b = {0};
-    sqlite3_stmt *st = NULL;
-    int64_t next = (int64_t)after;
-    buf_add(&b, "{\"tips\":[");
+    struct list_out lo = {.next = (int64_t)after, .first = 1};
+    buf_add(&lo.b, "{\"tips\":[");
     pthread_mutex_lock(&r->db_lock);
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT id, cursor, length, received, kiosk, state FROM upload"
-                           " WHERE cursor > ? AND state IN (1, 2) AND purged IS NULL"
-                           " ORDER BY cursor LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (r->st->ops->tips_list(r->st, (int64_t)after, (int64_t)limit, list_tip, &lo)) {
         store_failed(r, resp);
         goto out;
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-    int s, first = 1;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        char hex[33] = "", kiosk[40];
-        if (sqlite3_column_bytes(st, 0) == 16)
-            hex16(sqlite3_column_blob(st, 0), hex);
-        const unsigned char *k = sqlite3_column_text(st, 4);
-        /* Kiosk ids are [a-z0-9-] (config_kiosk_id_check); cleaned all the same. */
-        size_t j = 0;
-        for (size_t i = 0; k && k[i] && j + 1 < sizeof kiosk && i < 32; i++)
-            kiosk[j++] =
-                (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '"' && k[i] != '\\') ? (char)k[i] : '?';
-        kiosk[j] = 0;
-        next = sqlite3_column_int64(st, 1);
-        buf_add(&b,
-                "%s{\"id\":\"%s\",\"cursor\":%lld,\"bytes\":%lld,\"received\":%lld,"
-                "\"kiosk\":\"%s\",\"state\":\"%s\"}",
-                first ? "" : ",", hex, (long long)next, (long long)sqlite3_column_int64(st, 2),
-                (long long)sqlite3_column_int64(st, 3), kiosk,
-                sqlite3_column_int(st, 5) == ST_COMPLETE ? "complete" : "cut_short");
-        first = 0;
-    }
-    if (s != SQLITE_DONE) {
-        store_failed(r, resp);
-        goto out;
-    }
-    buf_add(&b, "],\"next\":%lld}\n", (long long)next);
-    if (b.oom) {
+    buf_add(&lo.b, "],\"next\":%lld}\n", (long long)lo.next);
+    if (lo.b.oom) {
         answer(resp, 503, "the relay is out of memory: try again later");
         goto out;
     }
     resp->status = 200;
-    resp->body = b.p;
-    resp->body_len = b.n;
-    b.p = NULL;
+    resp->body = lo.b.p;
+    resp->body_len = lo.b.n;
+    lo.b.p = NULL;
     add_header(resp, "Content-Type", "application/json");
     add_header(resp, "Cache-Control", "no-store");
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&r->db_lock);
-    free(b.p);
+    free(lo.b.p);
 }
 
 static void post_download(struct relay *r, const uint8_t id[16], struct relay_response *resp)
 {
-    struct upload u;
+    struct store_upload u;
     char hex[33];
     hex16(id, hex);
-    sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&r->db_lock);
     int found = upload_get(r, id, &u);
     if (found < 0) {
@@ -2712,23 +2377,13 @@ static void post_download(struct relay *r, const uint8_t id[16], struct relay_re
         answer(resp, 503, "the relay is out of memory: try again later");
         goto out;
     }
-    if (sqlite3_prepare_v2(r->db, "SELECT off, data FROM part WHERE upload = ? ORDER BY off", -1,
-                           &st, NULL) != SQLITE_OK) {
+    int got = r->st->ops->read_parts(r->st, 0, id, env, u.length);
+    if (got == -1) {
         free(env);
         store_failed(r, resp);
         goto out;
     }
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    uint64_t at = 0;
-    int s, bad = 0;
-    while (!bad && (s = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        bad = (uint64_t)sqlite3_column_int64(st, 0) != at || n > u.length - at;
-        if (!bad && n)
-            memcpy(env + at, sqlite3_column_blob(st, 1), n);
-        at += n;
-    }
-    if (bad || at != u.length) {
+    if (got != 0) {
         free(env);
         say(r, "tip %s: the store's pieces do not make up the tip", hex);
         answer(resp, 500,
@@ -2744,16 +2399,14 @@ static void post_download(struct relay *r, const uint8_t id[16], struct relay_re
     add_header(resp, "Cache-Control", "no-store");
     say(r, "tip %s downloaded by the post (%" PRIu64 " bytes)", hex, u.length);
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&r->db_lock);
 }
 
 static void post_fetched(struct relay *r, const uint8_t id[16], struct relay_response *resp)
 {
-    struct upload u;
+    struct store_upload u;
     char hex[33];
     hex16(id, hex);
-    sqlite3_stmt *st = NULL;
     pthread_mutex_lock(&r->db_lock);
     int found = upload_get(r, id, &u);
     if (found < 0) {
@@ -2765,14 +2418,7 @@ static void post_fetched(struct relay *r, const uint8_t id[16], struct relay_res
         goto out;
     }
     if (!u.fetched) {
-        if (sqlite3_prepare_v2(r->db, "UPDATE upload SET fetched = ? WHERE id = ?", -1, &st,
-                               NULL) != SQLITE_OK) {
-            store_failed(r, resp);
-            goto out;
-        }
-        sqlite3_bind_int64(st, 1, now(r));
-        sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        if (r->st->ops->upload_fetched(r->st, id, now(r))) {
             store_failed(r, resp);
             goto out;
         }
@@ -2780,7 +2426,6 @@ static void post_fetched(struct relay *r, const uint8_t id[16], struct relay_res
     }
     resp->status = 204;
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&r->db_lock);
 }
 
@@ -2888,30 +2533,37 @@ static void log_refusal(struct relay *r, const char *method, const char *path, c
 static void kiosk_heartbeat(struct relay *r, const struct who *w, const uint8_t *blob, size_t n,
                             struct relay_response *resp)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t t = now(r);
     pthread_mutex_lock(&r->db_lock);
-    if (sqlite3_prepare_v2(r->db,
-                           "INSERT OR REPLACE INTO heartbeat(device, kiosk, received, cursor, blob)"
-                           " VALUES (?, ?, ?, (SELECT COALESCE(MAX(cursor), 0) + 1 FROM heartbeat),"
-                           " ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (r->st->ops->beat_put(r->st, w->key, w->kiosk, now(r), blob, n)) {
         store_failed(r, resp);
-        goto out;
+    } else {
+        resp->status = 204;
+        say(r, "heartbeat from kiosk %s (key %s)", w->kiosk, w->fp);
     }
-    sqlite3_bind_blob(st, 1, w->key, 32, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, w->kiosk, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, t);
-    sqlite3_bind_blob(st, 4, blob, (int)n, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        store_failed(r, resp);
-        goto out;
-    }
-    resp->status = 204;
-    say(r, "heartbeat from kiosk %s (key %s)", w->kiosk, w->fp);
-out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&r->db_lock);
+}
+
+static int list_beat(void *ctx, const struct store_beat *hb)
+{
+    struct list_out *lo = ctx;
+    if (hb->blob_len != HEARTBEAT_SEALED_BYTES)
+        return 0; /* the POST's size check makes this impossible */
+    char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+    char blob[sodium_base64_ENCODED_LEN(HEARTBEAT_SEALED_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+    sodium_bin2base64(key, sizeof key, hb->device, 32, sodium_base64_VARIANT_ORIGINAL);
+    sodium_bin2base64(blob, sizeof blob, hb->blob, HEARTBEAT_SEALED_BYTES,
+                      sodium_base64_VARIANT_ORIGINAL);
+    char kiosk[40];
+    clean(hb->kiosk, kiosk, sizeof kiosk);
+    for (char *p = kiosk; *p; p++)
+        if (*p == '"' || *p == '\\')
+            *p = '?';
+    lo->next = hb->cursor;
+    buf_add(&lo->b, "%s{\"kiosk\":\"%s\",\"key\":\"%s\",\"cursor\":%lld,\"received\":%lld,",
+            lo->first ? "" : ",", kiosk, key, (long long)hb->cursor, (long long)hb->received);
+    buf_add(&lo->b, "\"blob\":\"%s\"}", blob);
+    lo->first = 0;
+    return 0;
 }
 
 /* GET /post/heartbeats?after=&limit=: the latest heartbeat of each kiosk, by cursor. */
@@ -2928,63 +2580,27 @@ static void post_heartbeats(struct relay *r, const struct relay_request *q,
         answer(resp, 400, "limit must be a whole number from 1 to %d", LIST_LIMIT_MAX);
         return;
     }
-    struct buf b = {0};
-    sqlite3_stmt *st = NULL;
-    int64_t next = (int64_t)after;
-    buf_add(&b, "{\"heartbeats\":[");
+    struct list_out lo = {.next = (int64_t)after, .first = 1};
+    buf_add(&lo.b, "{\"heartbeats\":[");
     pthread_mutex_lock(&r->db_lock);
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT device, kiosk, received, cursor, blob FROM heartbeat"
-                           " WHERE cursor > ? ORDER BY cursor LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (r->st->ops->beats_list(r->st, (int64_t)after, (int64_t)limit, list_beat, &lo)) {
         store_failed(r, resp);
         goto out;
     }
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
-    int s, first = 1;
-    while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 32 ||
-            sqlite3_column_bytes(st, 4) != HEARTBEAT_SEALED_BYTES)
-            continue; /* the table's CHECK and the POST's size make this impossible */
-        char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-        char blob[sodium_base64_ENCODED_LEN(HEARTBEAT_SEALED_BYTES,
-                                            sodium_base64_VARIANT_ORIGINAL)];
-        sodium_bin2base64(key, sizeof key, sqlite3_column_blob(st, 0), 32,
-                          sodium_base64_VARIANT_ORIGINAL);
-        sodium_bin2base64(blob, sizeof blob, sqlite3_column_blob(st, 4), HEARTBEAT_SEALED_BYTES,
-                          sodium_base64_VARIANT_ORIGINAL);
-        char kiosk[40];
-        clean((const char *)sqlite3_column_text(st, 1), kiosk, sizeof kiosk);
-        for (char *p = kiosk; *p; p++)
-            if (*p == '"' || *p == '\\')
-                *p = '?';
-        next = sqlite3_column_int64(st, 3);
-        buf_add(&b, "%s{\"kiosk\":\"%s\",\"key\":\"%s\",\"cursor\":%lld,\"received\":%lld,",
-                first ? "" : ",", kiosk, key, (long long)next,
-                (long long)sqlite3_column_int64(st, 2));
-        buf_add(&b, "\"blob\":\"%s\"}", blob);
-        first = 0;
-    }
-    if (s != SQLITE_DONE) {
-        store_failed(r, resp);
-        goto out;
-    }
-    buf_add(&b, "],\"next\":%lld}\n", (long long)next);
-    if (b.oom) {
+    buf_add(&lo.b, "],\"next\":%lld}\n", (long long)lo.next);
+    if (lo.b.oom) {
         answer(resp, 503, "the relay is out of memory: try again later");
         goto out;
     }
     resp->status = 200;
-    resp->body = b.p;
-    resp->body_len = b.n;
-    b.p = NULL;
+    resp->body = lo.b.p;
+    resp->body_len = lo.b.n;
+    lo.b.p = NULL;
     add_header(resp, "Content-Type", "application/json");
     add_header(resp, "Cache-Control", "no-store");
 out:
-    sqlite3_finalize(st);
     pthread_mutex_unlock(&r->db_lock);
-    free(b.p);
+    free(lo.b.p);
 }
 
 /*
@@ -3335,73 +2951,31 @@ int relay_sweep(struct relay *r)
     if (!r)
         return RELAY_E_ARG;
     int64_t t = now(r);
-    int touched = 0;
-    sqlite3_stmt *st = NULL;
+    int touched = 0, purged[2];
     pthread_mutex_lock(&r->db_lock);
     /* Expired partial uploads go entirely: a kiosk coming back starts afresh. */
     uint8_t(*ids)[16] = NULL;
-    size_t n = 0, cap = 0;
-    if (sqlite3_prepare_v2(r->db, "SELECT id FROM upload WHERE state = 0 AND updated <= ?", -1, &st,
-                           NULL) != SQLITE_OK)
+    size_t n = 0;
+    if (r->st->ops->partial_before(r->st, t - r->cfg.partial_ttl_seconds, &ids, &n))
         goto failed;
-    sqlite3_bind_int64(st, 1, t - r->cfg.partial_ttl_seconds);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(st, 0) != 16)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            void *nv = realloc(ids, cap * 16);
-            if (!nv)
-                break;
-            ids = nv;
-        }
-        memcpy(ids[n++], sqlite3_column_blob(st, 0), 16);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    struct upload u;
+    struct store_upload u;
     for (size_t i = 0; i < n; i++)
         if (upload_get(r, ids[i], &u) == 0) /* deletes and logs it */
             touched++;
     free(ids);
     /* Fetched and refused tips: the bytes go, the row stays (no second tip, ever). */
-    static const char *const purge[] = {
-        "UPDATE upload SET purged = ?1 WHERE purged IS NULL AND fetched IS NOT NULL"
-        " AND fetched <= ?1 - ?2",
-        "UPDATE upload SET purged = ?1 WHERE purged IS NULL AND state = 3"
-        " AND received <= ?1 - ?3",
-    };
-    if (db_exec(r, "BEGIN IMMEDIATE"))
+    if (r->st->ops->purge(r->st, t, t - r->cfg.keep_fetched_seconds,
+                          t - r->cfg.keep_rejected_seconds, purged))
         goto failed;
-    for (int i = 0; i < 2; i++) {
-        if (sqlite3_prepare_v2(r->db, purge[i], -1, &st, NULL) != SQLITE_OK)
-            goto rollback;
-        sqlite3_bind_int64(st, 1, t);
-        sqlite3_bind_int64(st, 2, r->cfg.keep_fetched_seconds);
-        sqlite3_bind_int64(st, 3, r->cfg.keep_rejected_seconds);
-        if (sqlite3_step(st) != SQLITE_DONE)
-            goto rollback;
-        int k = sqlite3_changes(r->db);
-        touched += k;
-        sqlite3_finalize(st);
-        st = NULL;
-        if (k)
-            say(r, "deleted the bytes of %d %s", k,
+    for (int i = 0; i < 2; i++)
+        if (purged[i])
+            say(r, "deleted the bytes of %d %s", purged[i],
                 i == 0 ? "tips the post fetched" : "refused uploads");
-    }
-    if (db_exec(r, "DELETE FROM part WHERE upload IN (SELECT id FROM upload WHERE purged IS NOT "
-                   "NULL)") ||
-        db_exec(r, "COMMIT"))
-        goto rollback;
-    if (touched)
-        db_exec(r, "PRAGMA incremental_vacuum");
+    touched += purged[0] + purged[1];
     pthread_mutex_unlock(&r->db_lock);
     return touched;
-rollback:
-    sqlite3_finalize(st);
-    db_exec(r, "ROLLBACK");
 failed:
-    say(r, "housekeeping failed: %s", sqlite3_errmsg(r->db));
+    say(r, "housekeeping failed: %s", r->st->ops->errmsg(r->st));
     pthread_mutex_unlock(&r->db_lock);
     return RELAY_E_IO;
 }
@@ -3476,14 +3050,12 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     pthread_mutex_init(&r->quiet_lock, NULL);
     pthread_mutex_init(&r->commit_lock, NULL);
     pthread_mutex_init(&r->rd_lock, NULL);
-    pthread_mutex_init(&r->ck_lock, NULL);
-    pthread_cond_init(&r->ck_cond, NULL);
     pthread_cond_init(&r->commit_work, NULL);
     pthread_cond_init(&r->commit_done, NULL);
     crypto_generichash(r->token_hash, sizeof r->token_hash, (const uint8_t *)c->post_token, tl,
                        NULL, 0);
     sodium_memzero(r->cfg.post_token, sizeof r->cfg.post_token);
-    int rc = open_store(r, err, errlen);
+    int rc = store_open(&r->st, c->database, r->cfg.log, r->cfg.log_ctx, err, errlen) ? RELAY_E_IO : 0;
     if (rc)
         goto fail;
     pthread_mutex_lock(&r->auth_lock);
@@ -3497,14 +3069,6 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
         goto fail;
     }
     r->writer_on = 1;
-    if (r->ckdb) {
-        if (pthread_create(&r->checkpointer, NULL, checkpointer_main, r) != 0) {
-            set_err(err, errlen, "relay: cannot start the checkpoint thread");
-            rc = RELAY_E_NOMEM;
-            goto fail;
-        }
-        r->ck_on = 1;
-    }
     *out = r;
     return 0;
 fail:
@@ -4002,20 +3566,8 @@ void relay_close(struct relay *r)
         /* What group commit did: each commit is one flush of the store's log. */
         say(r, "store: %" PRIu64 " writes in %" PRIu64 " commits", r->writes, r->commits);
     }
-    if (r->ck_on) {
-        pthread_mutex_lock(&r->ck_lock);
-        r->ck_stop = 1;
-        pthread_cond_signal(&r->ck_cond);
-        pthread_mutex_unlock(&r->ck_lock);
-        pthread_join(r->checkpointer, NULL);
-        r->ck_on = 0;
-    }
-    if (r->ckdb)
-        sqlite3_close(r->ckdb);
-    if (r->rdb)
-        sqlite3_close(r->rdb);
-    if (r->db)
-        sqlite3_close(r->db);
+    if (r->st)
+        r->st->ops->close(r->st);
     registry_close(r->reg);
     for (size_t i = 0; i < r->ndevs; i++)
         free(r->devs[i].m);
@@ -4029,8 +3581,6 @@ void relay_close(struct relay *r)
     pthread_mutex_destroy(&r->quiet_lock);
     pthread_mutex_destroy(&r->commit_lock);
     pthread_mutex_destroy(&r->rd_lock);
-    pthread_mutex_destroy(&r->ck_lock);
-    pthread_cond_destroy(&r->ck_cond);
     pthread_cond_destroy(&r->commit_work);
     pthread_cond_destroy(&r->commit_done);
     free(r);
