@@ -21,6 +21,12 @@ PKGS="$PKGS python3-aiosmtpd dovecot-imapd iproute2 ca-certificates openssl curl
 # minimal Debian (a container, a chroot) comes without systemd. setsid
 # (util-linux) and timeout (coreutils) are used by the script tests.
 PKGS="$PKGS systemd util-linux coreutils"
+# The province relay (issue 14) keeps its tips in PostgreSQL behind HAProxy:
+# libpq-dev builds the relay's PostgreSQL store; the tests start real
+# servers as their own processes (tests/pg/): PostgreSQL 15's initdb and
+# pg_ctl (Debian 12's postgresql), psql and pg_basebackup
+# (postgresql-client), and Debian's haproxy in front of the relay nodes.
+PKGS="$PKGS postgresql postgresql-client libpq-dev haproxy"
 # The post station's page is tested in a real browser: Debian's Chromium,
 # driven by playwright-core from npm (tools/browser-deps.sh, pinned).
 PKGS="$PKGS chromium fonts-noto-core"
