@@ -206,7 +206,7 @@ nothing_left() {
     # shellcheck disable=SC2086 # a list of pids
     gone $pids || return 1
     for p in /proc/[0-9]*; do
-        case "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" in *"$T/"*) echo "  left: $p" && return 1 ;; esac
+        case "$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" in *"$T/"*) echo "  left: $p" && return 1 ;; esac
     done
     return 0
 }

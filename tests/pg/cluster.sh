@@ -34,7 +34,7 @@
 #   pg_free_port                    a loopback TCP port free right now
 #   pg_cleanup                      stop everything, remove DIR (kept with HOMTHU_KEEP=1)
 # All return 0 or 1 and say why on stderr; pg_cleanup always returns 0, so
-# it can be a trap.
+# it can be a trap. They work under set -e and set -u.
 #
 # PostgreSQL refuses to run as root, and the tests run as root on CI: then
 # the servers run as the system user homthu-pg (made once, under a lock, so
@@ -118,7 +118,7 @@ pg_init() {
         _pg_os_user || { _pg_say "cannot make the system user $PG_OS_USER"; return 1; }
         # The user must reach DIR: open it and its parents below the
         # temporary folder for traversal (x), never for listing.
-        tmp=$(cd "${TMPDIR:-/tmp}" && pwd)
+        tmp=$(cd "${TMPDIR:-/tmp}" && pwd) || tmp=/tmp
         p=$PG_DIR
         while [ -n "$p" ] && [ "$p" != "/" ] && [ "$p" != "$tmp" ]; do
             case "$p" in "$tmp"/*) chmod o+x "$p" ;; "$PG_DIR") chmod o+x "$p" ;; esac
@@ -149,18 +149,19 @@ pg_pid() {
     _pg_need "$1" || return 1
     f="$PG_DIR/$1/data/postmaster.pid"
     [ -f "$f" ] || return 1
-    pid=$(head -n1 "$f" 2>/dev/null)
+    pid=$(head -n1 "$f" 2>/dev/null) || return 1
     [ -n "$pid" ] && _pg_alive "$pid" || return 1
     # The pid of a server killed with -9 may be another process's by now.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PG_DIR/$1/data" || return 1
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$PG_DIR/$1/data" || return 1
     echo "$pid"
 }
 
 # _pg_alive PID: running, not a zombie nobody reaped.
 _pg_alive() {
-    local st
-    [ -r "/proc/$1/stat" ] || return 1
-    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+    local line st
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    st=${line##*) }
+    st=${st%% *}
     [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
@@ -309,7 +310,7 @@ pg_start_standby() {
     end=$(($(date +%s) + 60))
     while :; do
         st=$(pg_psql_admin "$from" -c "SELECT state || ' ' || sync_state FROM pg_stat_replication
-                                       WHERE application_name = '$node'" 2>/dev/null)
+                                       WHERE application_name = '$node'" 2>/dev/null) || st=''
         [ "$st" = "streaming sync" ] && return 0
         [ "$(date +%s)" -ge "$end" ] && break
         sleep 0.2
@@ -359,21 +360,30 @@ _pg_wait_gone() {
 pg_kill() {
     local pid kids k
     pid=$(pg_pid "$1") || return 0
-    kill -STOP "$pid" 2>/dev/null
+    kill -STOP "$pid" 2>/dev/null || :
     kids=$(_pg_children "$pid")
     # shellcheck disable=SC2086 # a list of pids
-    kill -9 "$pid" $kids 2>/dev/null
+    kill -9 "$pid" $kids 2>/dev/null || :
     _pg_wait_gone "$pid" 20 || { _pg_say "$1 ($pid) survived kill -9"; return 1; }
-    for k in $kids; do _pg_wait_gone "$k" 20; done
+    for k in $kids; do _pg_wait_gone "$k" 20 || :; done
     return 0
 }
 
-# _pg_children PID: its direct children.
+# _pg_children PID: its direct children (/proc/N/stat read by the shell,
+# no process a line: a busy machine has many).
 _pg_children() {
-    local s
+    local s line rest ppid
     for s in /proc/[0-9]*/stat; do
-        [ "$(sed 's/^.*) //' "$s" 2>/dev/null | cut -d' ' -f2)" = "$1" ] && { s=${s%/stat}; echo "${s#/proc/}"; }
+        { read -r line <"$s"; } 2>/dev/null || continue
+        rest=${line##*) }
+        ppid=${rest#* }
+        ppid=${ppid%% *}
+        if [ "$ppid" = "$1" ]; then
+            s=${s%/stat}
+            echo "${s#/proc/}"
+        fi
     done
+    return 0
 }
 
 # pg_promote NODE: the standby becomes a primary; returns once a
@@ -424,7 +434,7 @@ pg_cleanup() {
         n=${n%.port}
         if pg_running "$n"; then
             _pg_as "$PG_BIN/pg_ctl" stop -D "$PG_DIR/$n/data" -m immediate -w -t 20 >/dev/null 2>&1 ||
-                pg_kill "$n" 2>/dev/null
+                pg_kill "$n" 2>/dev/null || :
         fi
         _pg_shm_cleanup "$n"
     done

@@ -26,6 +26,8 @@
 #   HAP_CHECK  the HTTP health check request, default "GET /"; any answer
 #              below 500 counts as up (a relay answers 404 to "/": alive)
 #   HAP_TIMEOUT_SERVER  default 60s (a long PATCH on a loaded machine)
+#   HAP_OPTIONS  more lines for the defaults section, e.g.
+#                "option forwardfor" (only if the relay is to trust it)
 #
 # HTTP mode retries a request only when the connection to the backend fails
 # (retry-on conn-failure, HAProxy's default): a request a node took and
@@ -73,6 +75,7 @@ defaults
     # checks have noticed it is gone.
     retries 3
     option redispatch 1
+${HAP_OPTIONS:-}
 
 frontend relay
     bind 127.0.0.1:$port
@@ -129,7 +132,7 @@ hap_start() {
             hap_stop
             return 1
         fi
-        wait "$HAP_PID" 2>/dev/null
+        wait "$HAP_PID" 2>/dev/null || :
         if grep -q 'cannot bind\|Address already in use' "$HAP_DIR/haproxy.log"; then
             _hap_say "port $HAP_PORT taken, try $try; another"
             continue
@@ -183,19 +186,19 @@ hap_wait_up() {
 
 hap_stop() {
     local n
-    [ -n "$HAP_PID" ] || { [ -n "$HAP_DIR" ] && HAP_PID=$(cat "$HAP_DIR/haproxy.pid" 2>/dev/null); }
+    [ -n "$HAP_PID" ] || { [ -n "$HAP_DIR" ] && HAP_PID=$(cat "$HAP_DIR/haproxy.pid" 2>/dev/null) || HAP_PID=''; }
     [ -n "$HAP_PID" ] || return 0
     # Only the process we started: its command line names our config.
-    if tr '\0' ' ' <"/proc/$HAP_PID/cmdline" 2>/dev/null | grep -qF -- "$HAP_DIR/haproxy.cfg"; then
-        kill "$HAP_PID" 2>/dev/null
+    if tr '\0' ' ' 2>/dev/null <"/proc/$HAP_PID/cmdline" | grep -qF -- "$HAP_DIR/haproxy.cfg"; then
+        kill "$HAP_PID" 2>/dev/null || :
         n=100
         while [ $n -gt 0 ] && [ -d "/proc/$HAP_PID" ] &&
             [ "$(sed 's/^.*) //' "/proc/$HAP_PID/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]; do
             sleep 0.1
             n=$((n - 1))
         done
-        [ $n -gt 0 ] || kill -9 "$HAP_PID" 2>/dev/null
-        wait "$HAP_PID" 2>/dev/null
+        [ $n -gt 0 ] || kill -9 "$HAP_PID" 2>/dev/null || :
+        wait "$HAP_PID" 2>/dev/null || :
     fi
     rm -f "$HAP_DIR/haproxy.pid"
     HAP_PID=
@@ -226,7 +229,8 @@ haproxy.sh)
         exit 0
     fi
     HAP_DIR=$(cd "$d" && pwd) || exit 1
-    HAP_PORT=$(cat "$HAP_DIR/haproxy.port" 2>/dev/null)
+    HAP_PORT=$(cat "$HAP_DIR/haproxy.port" 2>/dev/null) || HAP_PORT=''
+
     "hap_$cmd" "$@"
     ;;
 esac
