@@ -139,13 +139,31 @@ static void cleanup_dir(void)
     dir[0] = 0;
 }
 
+/*
+ * Which tests run: with no arguments, all; else those whose name holds one
+ * of the arguments, but none whose name holds an argument given as -TEXT.
+ */
+static int chosen(const char *name, int argc, char **argv)
+{
+    int any = 0, hit = 0;
+    for (int a = 1; a < argc; a++) {
+        if (argv[a][0] == '-') {
+            if (argv[a][1] && strstr(name, argv[a] + 1))
+                return 0;
+            continue;
+        }
+        any = 1;
+        hit |= strstr(name, argv[a]) != NULL;
+    }
+    return !any || hit;
+}
+
 int main(int argc, char **argv)
 {
-    const char *filter = argc > 1 ? argv[1] : NULL;
     volatile int passed = 0, nfailed = 0; /* survive the longjmp of a failed test */
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (volatile int i = 0; i < ntests; i++) {
-        if (filter && !strstr(tests[i].name, filter))
+        if (!chosen(tests[i].name, argc, argv))
             continue;
         if (setjmp(failed) == 0) {
             tests[i].fn();

@@ -17,7 +17,8 @@ run() { # label command...
     "$@" 2>&1 | tee -a "$log" | grep -v '^[0-9]* passed, [0-9]* failed$'
 }
 
-run "unit tests" "$HOMTHU_BUILD/homthu-tests" ${HOMTHU_FILTER:-}
+# The province tests need a PostgreSQL: tests/t_relay_pg.sh starts one and runs them.
+run "unit tests" "$HOMTHU_BUILD/homthu-tests" ${HOMTHU_FILTER:-} -test_province_
 
 # Under ASan the binary ends with LeakSanitizer's report, and exits 1 for
 # what Mesa's and ALSA's plugins leave behind: SDL loads and unloads them,

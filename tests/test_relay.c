@@ -35,6 +35,7 @@
 #include "core/heartbeat.h"
 #include "core/registry.h"
 #include "relay/relay.h"
+#include "relay/store.h"
 
 #define T0 1743500000 /* 2025-04-01 09:33:20 UTC, a Tuesday */
 #define TOKEN "post-token-0123456789-abcdefghijklmnop"
@@ -109,7 +110,8 @@ static void pg_empty(void)
     PGconn *c = PQconnectdb(pg_store());
     if (PQstatus(c) != CONNECTION_OK)
         check_fail(__FILE__, __LINE__, "HOMTHU_RELAY_PG: %s", PQerrorMessage(c));
-    PGresult *res = PQexec(c, "DROP TABLE IF EXISTS upload, part, heartbeat, homthu_schema");
+    PGresult *res = PQexec(c, "DROP TABLE IF EXISTS upload, part, heartbeat, homthu_schema, rate, "
+                              "mark, kiosk, post");
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         check_fail(__FILE__, __LINE__, "emptying the test database: %s", PQerrorMessage(c));
     PQclear(res);
@@ -143,14 +145,75 @@ static void fx_init(struct fx *f)
     snprintf(f->cfg.listen, sizeof f->cfg.listen, "127.0.0.1:0");
     snprintf(f->cfg.database, sizeof f->cfg.database, "%s", check_path("relay.db"));
     if (pg_store()) {
+        /*
+         * A relay of many posts: this test's post (its token TOKEN, its key)
+         * and its three kiosks are in the database, as `homthu-relay
+         * post-add` and the station's enrolments put them.
+         */
         pg_empty();
         snprintf(f->cfg.database, sizeof f->cfg.database, "%s", pg_store());
+        struct store *st = NULL;
+        if (store_open(&st, pg_store(), NULL, NULL, err, sizeof err))
+            check_fail(__FILE__, __LINE__, "store_open: %s", err);
+        uint8_t h[32], kid[ENVELOPE_KEY_ID_BYTES];
+        crypto_generichash(h, sizeof h, (const uint8_t *)TOKEN, strlen(TOKEN), NULL, 0);
+        envelope_post_key_id(f->post_pk, kid);
+        ASSERT_EQ(st->ops->post_add(st, "test", h, kid, T0 - 86400), 0);
+        for (int i = 0; i < 3; i++)
+            ASSERT_EQ(st->ops->device_enrol(st, "test", ids[i], f->k[i].pk, T0 - 86400), 0);
+        st->ops->close(st);
     }
     snprintf(f->cfg.registry, sizeof f->cfg.registry, "%s", check_path("registry.db"));
     snprintf(f->cfg.post_token, sizeof f->cfg.post_token, "%s", TOKEN);
     f->cfg.threads = 2;
     f->cfg.clock = fake_clock;
     f->cfg.log = capture_log;
+}
+
+/*
+ * The post's registry, wherever the relay reads it: the registry file (a
+ * relay of one post), or the store (HOMTHU_RELAY_PG: post "test").
+ */
+static struct store *fx_store(void)
+{
+    struct store *st = NULL;
+    char err[256];
+    if (store_open(&st, pg_store(), NULL, NULL, err, sizeof err))
+        check_fail(__FILE__, __LINE__, "store_open: %s", err);
+    return st;
+}
+
+static int fx_enrol(struct fx *f, const char *id, const uint8_t pk[32])
+{
+    char err[256];
+    if (!pg_store())
+        return registry_enrol(f->reg, id, pk, T0 - 86400, err, sizeof err);
+    struct store *st = fx_store();
+    int rc = st->ops->device_enrol(st, "test", id, pk, T0 - 86400);
+    st->ops->close(st);
+    return rc;
+}
+
+static int fx_revoke(struct fx *f, const char *id, const char *reason)
+{
+    char err[256];
+    if (!pg_store())
+        return registry_revoke(f->reg, id, reason, T0, err, sizeof err);
+    struct store *st = fx_store();
+    int rc = st->ops->device_revoke(st, "test", id, reason, T0);
+    st->ops->close(st);
+    return rc;
+}
+
+static int fx_kiosk(struct fx *f, const char *id, struct registry_entry *e)
+{
+    char err[256];
+    if (!pg_store())
+        return registry_get(f->reg, id, e, err, sizeof err);
+    struct store *st = fx_store();
+    int rc = st->ops->device_get(st, "test", id, e);
+    st->ops->close(st);
+    return rc;
 }
 
 static void fx_open(struct fx *f)
@@ -759,7 +822,6 @@ TEST(test_relay_refuses_a_revoked_kiosk_at_once_even_mid_upload)
     struct fx f;
     fx_open(&f);
     uint8_t tip[16];
-    char err[256];
     struct bytes env = make_tip(&f, &f.k[2], 0, tip);
     struct http h;
     tus_create(&f, &f.k[2], tip, env.n, &h);
@@ -769,9 +831,7 @@ TEST(test_relay_refuses_a_revoked_kiosk_at_once_even_mid_upload)
     ASSERT_EQ(h.status, 204);
     http_free(&h);
     /* The post revokes the stolen kiosk in its registry; the running relay sees it. */
-    ASSERT_EQ(registry_revoke(f.reg, "na-co-sa-03", "stolen from the health station", T0, err,
-                              sizeof err),
-              0);
+    ASSERT_EQ(fx_revoke(&f, "na-co-sa-03", "stolen from the health station"), 0);
     tus_patch(&f, &f.k[2], tip, 10000, env.p + 10000, env.n - 10000, &h);
     ASSERT_EQ(h.status, 403);
     ASSERT_STR_EQ(body_text(&h), "revoked device: kiosk na-co-sa-03 was revoked by the post\n");
@@ -1437,7 +1497,6 @@ TEST(test_relay_takes_concurrent_uploads_each_byte_for_byte)
     struct fx f;
     fx_open(&f);
     static struct conc cs[CONC_KIOSKS];
-    char err[256];
     for (int i = 0; i < CONC_KIOSKS; i++) {
         struct conc *c = &cs[i];
         memset(c, 0, sizeof *c);
@@ -1446,7 +1505,7 @@ TEST(test_relay_takes_concurrent_uploads_each_byte_for_byte)
         static char ids[CONC_KIOSKS][16];
         snprintf(ids[i], sizeof ids[i], "kiosk-%02d", i);
         c->k.id = ids[i];
-        ASSERT_EQ(registry_enrol(f.reg, ids[i], c->k.pk, T0 - 86400, err, sizeof err), 0);
+        ASSERT_EQ(fx_enrol(&f, ids[i], c->k.pk), 0);
         c->ts = T0 - 300;
         for (int j = 0; j < CONC_TIPS; j++)
             c->env[j] = make_tip(&f, &c->k, 20000 + randombytes_uniform(60000), c->tip[j]);
@@ -2747,10 +2806,9 @@ TEST(test_relay_revoke_from_the_post_refuses_the_kiosks_next_request)
     heartbeat_req(&f, &f.k[1], blob, sizeof blob, &h);
     ASSERT_EQ(h.status, 403);
     http_free(&h);
-    /* The registry file says it, with the reason. */
+    /* The registry says it, with the reason. */
     struct registry_entry e;
-    char err[256];
-    ASSERT_EQ(registry_get(f.reg, "na-co-sa-02", &e, err, sizeof err), 0);
+    ASSERT_EQ(fx_kiosk(&f, "na-co-sa-02", &e), 0);
     ASSERT(e.revoked == T0);
     ASSERT_STR_EQ(e.reason, "stolen from the market");
     /* Told twice: the same answer. An unknown id, a bad reason: refused. */
@@ -3117,8 +3175,7 @@ TEST(test_relay_tells_nothing_of_a_key_to_whoever_cannot_sign_with_it)
 {
     struct fx f;
     fx_open(&f);
-    char err[256];
-    ASSERT_EQ(registry_revoke(f.reg, "na-co-sa-03", "stolen", T0, err, sizeof err), 0);
+    ASSERT_EQ(fx_revoke(&f, "na-co-sa-03", "stolen"), 0);
     uint8_t pk[32], sk[64];
     crypto_sign_keypair(pk, sk);
     /*
@@ -3234,4 +3291,267 @@ TEST(test_relay_a_captured_head_sent_again_and_again_never_locks_its_kiosk_out)
     free(env.p);
     still_serving(&f);
     fx_close(&f);
+}
+
+/* ---- a province: many posts, several nodes, one PostgreSQL (issue 14) ---- */
+
+/*
+ * These need a PostgreSQL database (HOMTHU_RELAY_PG): tests/t_relay_pg.sh
+ * starts one and runs them; the unit-test run leaves them to it.
+ */
+static void need_pg(void)
+{
+    if (!pg_store())
+        check_fail(__FILE__, __LINE__,
+                   "a province test needs HOMTHU_RELAY_PG=postgresql://… (tests/t_relay_pg.sh "
+                   "starts a PostgreSQL and runs it)");
+}
+
+/* Post "other", with a key of its own and a token from relay_post_add; *sk its secret key. */
+static void add_other_post(struct fx *f, char token[80], uint8_t pk[32], uint8_t sk[32])
+{
+    char err[256];
+    crypto_box_keypair(pk, sk);
+    ASSERT_EQ(relay_post_add(&f->cfg, "other", pk, token, 80, err, sizeof err), 0);
+    ASSERT_EQ(strlen(token), 64);
+    /* The same name twice: refused, the first token kept. */
+    char again[80];
+    ASSERT(relay_post_add(&f->cfg, "other", pk, again, sizeof again, err, sizeof err) != 0);
+    ASSERT_CONTAINS(err, "post other is there already");
+}
+
+/* The tips a post's token lists, as the JSON the relay answers. */
+static char *listed(const struct fx *f, const char *token)
+{
+    struct http h;
+    post_req(f, "GET", "/post/tips?after=0", token, &h);
+    ASSERT_EQ(h.status, 200);
+    char *s = strndup((const char *)h.body, h.len);
+    http_free(&h);
+    return s;
+}
+
+TEST(test_province_each_post_sees_only_its_own_tips_and_kiosks)
+{
+    need_pg();
+    struct fx f;
+    fx_open(&f);
+    char other[80], x[33], path[96];
+    uint8_t opk[32], osk[32];
+    add_other_post(&f, other, opk, osk);
+    /* The other post enrols its kiosk (k[3]) through the API, as its station does. */
+    char form[200], key[64];
+    sodium_bin2base64(key, sizeof key, f.k[3].pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(form, sizeof form, "id=ha-giang-01\nkey=%s\n", key);
+    struct http h;
+    post_body(&f, "/post/kiosks", other, form, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    /* A tip of each post's kiosk, each sealed to its own post. */
+    uint8_t tip_a[16], tip_b[16];
+    struct bytes a = make_tip(&f, &f.k[0], 3000, tip_a);
+    struct fx fo = f;
+    memcpy(fo.post_pk, opk, 32);
+    struct bytes b = make_tip(&fo, &f.k[3], 3000, tip_b);
+    upload_whole(&f, &f.k[0], &a, tip_a);
+    upload_whole(&f, &f.k[3], &b, tip_b);
+    /* Each token lists its own tip only. */
+    char *la = listed(&f, TOKEN), *lb = listed(&f, other);
+    hex(tip_a, x);
+    ASSERT_CONTAINS(la, x);
+    ASSERT(strstr(lb, x) == NULL);
+    hex(tip_b, x);
+    ASSERT_CONTAINS(lb, x);
+    ASSERT(strstr(la, x) == NULL);
+    free(la);
+    free(lb);
+    /* The other post cannot download, mark fetched, or learn of post test's tip. */
+    hex(tip_a, x);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, other, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    snprintf(path, sizeof path, "/post/tips/%s/fetched", x);
+    post_req(&f, "POST", path, other, &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    /* Its own, byte for byte. */
+    hex(tip_b, x);
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&f, "GET", path, other, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_EQ(h.len, b.n);
+    ASSERT_MEM_EQ(h.body, b.p, b.n);
+    http_free(&h);
+    /* Heartbeats: each post its own kiosks'. */
+    uint8_t blob[HEARTBEAT_SEALED_BYTES];
+    randombytes_buf(blob, sizeof blob);
+    heartbeat_req(&f, &f.k[0], blob, sizeof blob, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    post_req(&f, "GET", "/post/heartbeats", other, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT(h.len < 40 && strstr((const char *)h.body, "na-co-sa-01") == NULL);
+    http_free(&h);
+    post_req(&f, "GET", "/post/heartbeats", TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT(memmem(h.body, h.len, "na-co-sa-01", 11) != NULL);
+    http_free(&h);
+    /* A post cannot take or revoke another post's kiosk. */
+    sodium_bin2base64(key, sizeof key, f.k[0].pk, 32, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(form, sizeof form, "id=thief-01\nkey=%s\n", key);
+    post_body(&f, "/post/kiosks", other, form, &h);
+    ASSERT_EQ(h.status, 409);
+    http_free(&h);
+    post_body(&f, "/post/kiosks/na-co-sa-01/revoke", other, "reason=not ours\n", &h);
+    ASSERT_EQ(h.status, 404);
+    http_free(&h);
+    still_serving(&f); /* kiosk 0 still uploads to its own post */
+    free(a.p);
+    free(b.p);
+    fx_close(&f);
+}
+
+TEST(test_province_a_tip_sealed_to_another_post_is_refused)
+{
+    need_pg();
+    struct fx f;
+    fx_open(&f);
+    char other[80];
+    uint8_t opk[32], osk[32];
+    add_other_post(&f, other, opk, osk);
+    /* Post test's kiosk seals to the other post's key: the other post would open it. */
+    struct fx fo = f;
+    memcpy(fo.post_pk, opk, 32);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&fo, &f.k[0], 0, tip);
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, env.n, &h);
+    ASSERT_EQ(h.status, 422);
+    ASSERT_CONTAINS(body_text(&h), "sealed to another post's key than post test's");
+    http_free(&h);
+    char *la = listed(&f, TOKEN), *lb = listed(&f, other), x[33];
+    hex(tip, x);
+    ASSERT(strstr(la, x) == NULL && strstr(lb, x) == NULL);
+    free(la);
+    free(lb);
+    free(env.p);
+    fx_close(&f);
+}
+
+/*
+ * Two relay nodes on one database, as behind a load balancer: an upload
+ * begun on one resumes on the other, a request signed once is taken by
+ * one node only, a kiosk's rate counts on both, and a revocation told to
+ * one node holds on the other.
+ */
+TEST(test_province_two_nodes_share_uploads_replays_rates_and_revocations)
+{
+    need_pg();
+    struct fx f;
+    fx_open(&f);
+    struct fx g = f; /* node 2: the same configuration and database */
+    char err[512];
+    ASSERT_EQ(relay_open(&g.relay, &g.cfg, err, sizeof err), 0);
+    ASSERT_EQ(relay_start(g.relay, &g.port, err, sizeof err), 0);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 20000, tip);
+    const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
+    struct http h;
+    tus_create(&f, &f.k[0], tip, env.n, &h);
+    ASSERT_EQ(h.status, 201);
+    http_free(&h);
+    tus_patch(&f, &f.k[0], tip, 0, env.p, H + 2 * C, &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    /* Node 2 knows where it stands, and takes the rest. */
+    tus_head(&g, &f.k[0], tip, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_EQ(strtoull(hv(&h, "Upload-Offset"), NULL, 10), H + 2 * C);
+    http_free(&h);
+    tus_patch(&g, &f.k[0], tip, H + 2 * C, env.p + H + 2 * C, env.n - H - 2 * C, &h);
+    ASSERT_EQ(h.status, 204);
+    ASSERT_STR_EQ(hv(&h, "Homthu-Verified"), "yes");
+    http_free(&h);
+    /* A stale offset on node 1 after node 2 moved it: 409, nothing spliced. */
+    tus_patch(&f, &f.k[0], tip, H, env.p + H, C, &h);
+    ASSERT_EQ(h.status, 409);
+    http_free(&h);
+    /* One signed request, sent to both nodes: the second is a replay. */
+    char auth[400], path[64], x[33];
+    hex(tip, x);
+    snprintf(path, sizeof path, "/files/%s", x);
+    sign(auth, &f.k[1], NULL, "DELETE", path, next_ts(), NULL, NULL);
+    const char *hs[] = {"Tus-Resumable: 1.0.0", auth, NULL};
+    http_do(&f, "DELETE", path, hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 404); /* not its upload: answered, and remembered */
+    http_free(&h);
+    http_do(&g, "DELETE", path, hs, NULL, 0, &h);
+    ASSERT_EQ(h.status, 401);
+    ASSERT_CONTAINS(body_text(&h), "replay");
+    http_free(&h);
+    /* The rate counts on both nodes: a kiosk cannot double it by spreading. */
+    int ok = 0, slowed = 0, limit = f.cfg.device_requests_per_minute;
+    for (int i = 0; i < limit + 5; i++) {
+        char a2[400];
+        sign(a2, &f.k[2], NULL, "DELETE", path, next_ts(), NULL, NULL);
+        const char *h2[] = {"Tus-Resumable: 1.0.0", a2, NULL};
+        http_do(i % 2 ? &g : &f, "DELETE", path, h2, NULL, 0, &h);
+        ok += h.status == 404;
+        slowed += h.status == 429;
+        http_free(&h);
+    }
+    ASSERT(ok <= limit);
+    ASSERT(slowed >= 5);
+    /* Revoked through node 1, refused by node 2. */
+    post_body(&f, "/post/kiosks/na-co-sa-02/revoke", TOKEN, "reason=stolen\n", &h);
+    ASSERT_EQ(h.status, 204);
+    http_free(&h);
+    tus_head(&g, &f.k[1], tip, &h);
+    ASSERT_EQ(h.status, 403);
+    http_free(&h);
+    /* The post sees the tip once, byte for byte, from either node. */
+    snprintf(path, sizeof path, "/post/tips/%s", x);
+    post_req(&g, "GET", path, TOKEN, &h);
+    ASSERT_EQ(h.status, 200);
+    ASSERT_EQ(h.len, env.n);
+    ASSERT_MEM_EQ(h.body, env.p, env.n);
+    http_free(&h);
+    char *l = listed(&f, TOKEN);
+    ASSERT_CONTAINS(l, x);
+    ASSERT(strstr(strstr(l, x) + 32, x) == NULL); /* once */
+    free(l);
+    relay_close(g.relay);
+    free(env.p);
+    fx_close(&f);
+}
+
+TEST(test_relay_conf_with_postgresql_wants_posts_in_the_database)
+{
+    char err[512];
+    struct config *c = NULL;
+    static const char text[] = "database = postgresql://relay@db.example/homthu\n"
+                               "registry = registry.db\n"
+                               "post_token = 0123456789abcdef0123456789abcdef\n";
+    ASSERT_EQ(config_load_mem(&c, "relay.conf", text, strlen(text), err, sizeof err), 0);
+    struct relay_config rc;
+    ASSERT(relay_config_read(c, &rc, err, sizeof err) != 0);
+    ASSERT_CONTAINS(err, "each post and its kiosks live in the database");
+    ASSERT_CONTAINS(err, "post-add");
+    config_free(c);
+    static const char good[] = "database = postgresql://relay@db.example/homthu\n";
+    ASSERT_EQ(config_load_mem(&c, "relay.conf", good, strlen(good), err, sizeof err), 0);
+    ASSERT_EQ(relay_config_read(c, &rc, err, sizeof err), 0);
+    ASSERT_STR_EQ(rc.database, "postgresql://relay@db.example/homthu"); /* not a path */
+    config_free(c);
+    /* A relay of one post has no post-add. */
+    relay_config_defaults(&rc);
+    snprintf(rc.database, sizeof rc.database, "%s", check_path("relay.db"));
+    uint8_t pk[32] = {0};
+    char token[80];
+    ASSERT(relay_post_add(&rc, "other", pk, token, sizeof token, err, sizeof err) != 0);
+    ASSERT_CONTAINS(err, "relay of many posts");
 }

@@ -198,6 +198,7 @@ struct who {
     uint8_t key[32];
     char kiosk[33];
     char fp[KEYS_FINGERPRINT_HEX];
+    char post[STORE_POST_MAX + 1]; /* the kiosk's post, or the post calling ("" = the one post) */
 };
 
 struct relay_call {
@@ -773,6 +774,18 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
                                err, errlen)) {
         return RELAY_E_CONFIG;
     }
+    if (store_is_postgresql(out->database)) {
+        /* A province's relay: posts, their tokens and kiosks live in the database. */
+        if (config_has(f, "registry") || config_has(f, "post_token")) {
+            set_err(err, errlen,
+                    "%s: with a PostgreSQL database, each post and its kiosks live in the "
+                    "database: remove registry and post_token, and add each post with "
+                    "homthu-relay --config %s post-add NAME --post-pub post.pub (docs/province.md)",
+                    name, name);
+            return RELAY_E_CONFIG;
+        }
+        goto tls;
+    }
     if (config_get_path(f, "registry", NULL, out->registry, sizeof out->registry, err, errlen))
         return RELAY_E_CONFIG;
     if (config_get_str(f, "post_token", NULL, &s, err, errlen))
@@ -789,6 +802,7 @@ int relay_config_read(const struct config *f, struct relay_config *out, char *er
         return RELAY_E_CONFIG;
     }
     memcpy(out->post_token, s, tl + 1);
+tls:;
     int has_cert = config_has(f, "tls_cert"), has_key = config_has(f, "tls_key");
     if (has_cert != has_key) {
         set_err(err, errlen,
@@ -950,16 +964,94 @@ static int registry_fresh(struct relay *r, char *err, size_t errlen)
     return 0;
 }
 
-/* envelope_device_fn for the completion check; called with db_lock held. */
+/*
+ * The kiosks of the posts. A relay of one post reads the post's registry
+ * file (relay.conf's registry); a relay of many keeps every post's kiosks
+ * in its store (several nodes share them). Both answer in registry.h's
+ * codes; auth_lock held. `why` says why it could not be read.
+ */
+static int many_posts(const struct relay *r)
+{
+    return r->st->ops->device_find != NULL;
+}
+
+static int dir_find(struct relay *r, const uint8_t pk[32], struct registry_entry *e,
+                    char post[STORE_POST_MAX + 1], char *why, size_t whylen)
+{
+    post[0] = 0;
+    if (many_posts(r)) {
+        int rc = r->st->ops->device_find(r->st, pk, e, post);
+        if (rc < 0)
+            set_err(why, whylen, "%s", r->st->ops->errmsg(r->st));
+        return rc;
+    }
+    if (registry_fresh(r, why, whylen))
+        return REGISTRY_E_IO;
+    return registry_find_device(r->reg, pk, e, why, whylen);
+}
+
+static int dir_get(struct relay *r, const char *post, const char *id, struct registry_entry *e,
+                   char *why, size_t whylen)
+{
+    if (many_posts(r))
+        return r->st->ops->device_get(r->st, post, id, e);
+    if (registry_fresh(r, why, whylen))
+        return REGISTRY_E_IO;
+    return registry_get(r->reg, id, e, why, whylen);
+}
+
+static int kiosk_id_ok(const char *s, size_t n);
+
+static int dir_enrol(struct relay *r, const char *post, const char *id, const uint8_t pk[32],
+                     char *why, size_t whylen)
+{
+    if (many_posts(r)) {
+        if (!kiosk_id_ok(id, strlen(id))) {
+            set_err(why, whylen, "a kiosk id is 1 to 32 of a-z, 0-9 and '-'");
+            return REGISTRY_E_ARG;
+        }
+        int rc = r->st->ops->device_enrol(r->st, post, id, pk, now(r));
+        if (rc < 0)
+            set_err(why, whylen, "%s", r->st->ops->errmsg(r->st));
+        return rc;
+    }
+    if (registry_fresh(r, why, whylen))
+        return REGISTRY_E_IO;
+    return registry_enrol(r->reg, id, pk, now(r), why, whylen);
+}
+
+static int dir_revoke(struct relay *r, const char *post, const char *id, const char *reason,
+                      char *why, size_t whylen)
+{
+    if (many_posts(r)) {
+        size_t n = strlen(reason);
+        if (n == 0 || n > REGISTRY_REASON_MAX || !config_utf8_valid(reason, n)) {
+            set_err(why, whylen, "a reason is one line of 1 to %d bytes of UTF-8",
+                    REGISTRY_REASON_MAX);
+            return REGISTRY_E_ARG;
+        }
+        int rc = r->st->ops->device_revoke(r->st, post, id, reason, now(r));
+        if (rc < 0)
+            set_err(why, whylen, "%s", r->st->ops->errmsg(r->st));
+        return rc;
+    }
+    if (registry_fresh(r, why, whylen))
+        return REGISTRY_E_IO;
+    return registry_revoke(r->reg, id, reason, now(r), why, whylen);
+}
+
+/* envelope_device_fn for the completion check: enrolled, and not revoked. */
 static int device_check(void *ctx, const uint8_t pk[32])
 {
     struct relay *r = ctx;
-    char err[256];
+    char why[256], post[STORE_POST_MAX + 1];
+    struct registry_entry e;
     pthread_mutex_lock(&r->auth_lock);
-    int rc = registry_fresh(r, err, sizeof err) ? ENVELOPE_E_UNKNOWN_DEVICE
-                                                : registry_device_check(r->reg, pk);
+    int rc = dir_find(r, pk, &e, post, why, sizeof why);
     pthread_mutex_unlock(&r->auth_lock);
-    return rc;
+    if (rc)
+        return ENVELOPE_E_UNKNOWN_DEVICE; /* fails closed, as registry_device_check */
+    return e.revoked ? ENVELOPE_E_REVOKED_DEVICE : 0;
 }
 
 /* ---------------------------------------------------------------- replay memory, rates */
@@ -1109,6 +1201,62 @@ static const char *arg(const struct relay_request *q, const char *name)
     return NULL;
 }
 
+/* A refusal for going over the rate: 429 with Retry-After to the next minute. */
+static void too_many(struct relay *r, int64_t t, struct relay_response *resp)
+{
+    int wait = (int)((t / 60 + 1) * 60 - t);
+    answer(resp, 429, "too many requests: at most %d a minute from one kiosk; retry in %d s",
+           r->cfg.device_requests_per_minute, wait);
+    add_header(resp, "Retry-After", "%d", wait);
+}
+
+/*
+ * authenticate()'s replay memory and rates when several relay nodes share
+ * the store: the same rules as in memory, each step one atomic statement
+ * of the store, so a request replayed to two nodes at once is taken by
+ * one. The rate before the memory, as in memory (nothing refused with 429
+ * is remembered), so what is remembered of a key stays bounded by its
+ * rate. 0 to go on, 1 refused (in resp). auth_lock held (it guards the
+ * store's connection for these).
+ */
+static int shared_requests(struct relay *r, const uint8_t key[32], const uint8_t h[16], int64_t ts,
+                           int64_t t, int head, struct relay_response *resp)
+{
+    const struct store_ops *o = r->st->ops;
+    int limit = r->cfg.device_requests_per_minute;
+    int seen = o->mark_seen(r->st, key, h);
+    if (seen < 0)
+        goto failed;
+    if (seen && !head) {
+        answer(resp, 401, "replay: this signed request was used before; sign each request afresh");
+        return 1;
+    }
+    /* A repeated HEAD counts against a budget of its own (kind 1). */
+    int taken = o->rate_take(r->st, key, seen ? 1 : 0, t / 60, limit);
+    if (taken < 0)
+        goto failed;
+    if (!taken) {
+        too_many(r, t, resp);
+        return 1;
+    }
+    if (!seen) {
+        int fresh = o->mark_take(r->st, key, h, ts);
+        if (fresh < 0)
+            goto failed;
+        if (!fresh && !head) {
+            /* Another node took the same request a moment ago. */
+            answer(resp, 401,
+                   "replay: this signed request was used before; sign each request afresh");
+            return 1;
+        }
+    }
+    return 0;
+failed:
+    say(r, "store error: the shared replay memory: %s", o->errmsg(r->st));
+    answer(resp, 503, "the relay cannot check this request now: try again later");
+    return 1;
+}
+
 /*
  * Is this a kiosk of the post, and is this its request? 0 with `w` filled,
  * or 1 with the refusal in `resp`. All of it from the head: no body read.
@@ -1162,12 +1310,7 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
         goto quiet;
     }
     pthread_mutex_lock(&r->auth_lock);
-    if (registry_fresh(r, why, sizeof why)) {
-        say(r, "cannot read the registry: %s", why);
-        answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
-        goto out;
-    }
-    int rc = registry_find_device(r->reg, a.key, &e, why, sizeof why);
+    int rc = dir_find(r, a.key, &e, w->post, why, sizeof why);
     if (rc == REGISTRY_E_NOTFOUND) {
         answer(resp, 403, "unknown device: kiosk key %s is not enrolled at the post", w->fp);
         goto out;
@@ -1191,15 +1334,20 @@ static int authenticate(struct relay *r, const struct relay_request *q, const ch
      * applied before a request is remembered: what the relay remembers of
      * a key is bounded by what the rate lets through (dev_remember).
      */
+    uint8_t h[16];
+    crypto_generichash(h, sizeof h, a.sig, sizeof a.sig, a.key, sizeof a.key);
+    int head = strcmp(method, "HEAD") == 0;
+    int wait;
+    if (r->st->ops->mark_take) {
+        /* Several nodes: the memory and the rates are the store's (shared_requests). */
+        refused = shared_requests(r, a.key, h, a.ts, t, head, resp);
+        goto out;
+    }
     struct dev *d = dev_of(r, a.key);
     if (!d) {
         answer(resp, 503, "the relay is out of memory: try again later");
         goto out;
     }
-    uint8_t h[16];
-    crypto_generichash(h, sizeof h, a.sig, sizeof a.sig, a.key, sizeof a.key);
-    int head = strcmp(method, "HEAD") == 0;
-    int wait;
     if (dev_seen(r, d, h, a.ts, t)) {
         if (!head) {
             answer(resp, 401,
@@ -1351,7 +1499,7 @@ static int create_job(struct relay *r, void *arg)
         goto out;
     }
     delete_upload(r, cr->id); /* no stray bytes under a new upload, whatever came before */
-    if (r->st->ops->upload_insert(r->st, cr->id, w->key, length, t, w->kiosk)) {
+    if (r->st->ops->upload_insert(r->st, cr->id, w->key, length, t, w->kiosk, w->post)) {
         store_failed(r, resp);
         goto out;
     }
@@ -1488,6 +1636,17 @@ static int read_back(struct relay *r, const uint8_t id[16], uint8_t *out, uint64
     return rc == 0 ? 0 : -1;
 }
 
+/* Whether `key_id` is post `post`'s key (a relay of many posts). */
+static int sealed_to_post(struct relay *r, const char *post, const uint8_t key_id[8])
+{
+    char name[STORE_POST_MAX + 1];
+    uint8_t want[8];
+    pthread_mutex_lock(&r->auth_lock);
+    int found = r->st->ops->post_find(r->st, NULL, post, name, want);
+    pthread_mutex_unlock(&r->auth_lock);
+    return found == 1 && sodium_memcmp(want, key_id, 8) == 0;
+}
+
 /*
  * The whole envelope is here (its last bytes in `tail`, the rest on disk):
  * check its structure and signature against the registry, and say what
@@ -1527,6 +1686,11 @@ static int check_envelope(struct relay *r, const struct relay_call *c, const uin
             } else if (memcmp(info.device_pk, c->who.key, 32) != 0) {
                 *state = ST_REJECTED;
                 snprintf(why, whylen, "the envelope was signed by another kiosk's key");
+            } else if (many_posts(r) && !sealed_to_post(r, c->who.post, info.post_key_id)) {
+                /* Each post sees only what it can open: its kiosks seal to its key. */
+                *state = ST_REJECTED;
+                snprintf(why, whylen, "the envelope is sealed to another post's key than post %s's",
+                         c->who.post);
             }
         }
     } else {
@@ -2231,8 +2395,9 @@ void relay_call_end(struct relay_call *c, struct relay_response *resp)
 /* ---------------------------------------------------------------- the post's API */
 
 static int post_authorized(struct relay *r, const struct relay_request *q,
-                           struct relay_response *resp)
+                           struct relay_response *resp, char post[STORE_POST_MAX + 1])
 {
+    post[0] = 0;
     const char *a = header(q, "Authorization");
     if (!a || strncasecmp(a, "Bearer ", 7) != 0) {
         answer(resp, 401,
@@ -2247,6 +2412,23 @@ static int post_authorized(struct relay *r, const struct relay_request *q,
     /* Hash both sides: equal-length compare in constant time, length not leaked. */
     uint8_t h[32];
     crypto_generichash(h, sizeof h, (const uint8_t *)tok, strlen(tok), NULL, 0);
+    if (many_posts(r)) {
+        /* Each post its own token: the store finds the post by the token's hash. */
+        uint8_t key_id[8];
+        pthread_mutex_lock(&r->auth_lock);
+        int found = r->st->ops->post_find(r->st, h, NULL, post, key_id);
+        pthread_mutex_unlock(&r->auth_lock);
+        if (found < 0) {
+            say(r, "store error: finding a post: %s", r->st->ops->errmsg(r->st));
+            answer(resp, 503, "the relay cannot check the post token now: try again later");
+            return 0;
+        }
+        if (found == 1)
+            return 1;
+        answer(resp, 401, "wrong post token");
+        add_header(resp, "WWW-Authenticate", "Bearer realm=\"homthu-relay\"");
+        return 0;
+    }
     if (sodium_memcmp(h, r->token_hash, sizeof h) != 0) {
         answer(resp, 401, "wrong post token");
         add_header(resp, "WWW-Authenticate", "Bearer realm=\"homthu-relay\"");
@@ -2318,7 +2500,8 @@ static int list_tip(void *ctx, const struct store_tip *t)
     return 0;
 }
 
-static void post_list(struct relay *r, const struct relay_request *q, struct relay_response *resp)
+static void post_list(struct relay *r, const char *post, const struct relay_request *q,
+                      struct relay_response *resp)
 {
     uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
     const char *a = arg(q, "after"), *l = arg(q, "limit");
@@ -2333,7 +2516,7 @@ static void post_list(struct relay *r, const struct relay_request *q, struct rel
     struct list_out lo = {.next = (int64_t)after, .first = 1};
     buf_add(&lo.b, "{\"tips\":[");
     pthread_mutex_lock(&r->db_lock);
-    if (r->st->ops->tips_list(r->st, (int64_t)after, (int64_t)limit, list_tip, &lo)) {
+    if (r->st->ops->tips_list(r->st, post, (int64_t)after, (int64_t)limit, list_tip, &lo)) {
         store_failed(r, resp);
         goto out;
     }
@@ -2353,7 +2536,8 @@ out:
     free(lo.b.p);
 }
 
-static void post_download(struct relay *r, const uint8_t id[16], struct relay_response *resp)
+static void post_download(struct relay *r, const char *post, const uint8_t id[16],
+                          struct relay_response *resp)
 {
     struct store_upload u;
     char hex[33];
@@ -2364,7 +2548,8 @@ static void post_download(struct relay *r, const uint8_t id[16], struct relay_re
         store_failed(r, resp);
         goto out;
     }
-    if (!found || (u.state != ST_COMPLETE && u.state != ST_CUT_SHORT)) {
+    /* Another post's tip is none of this post's business: the same 404 as none. */
+    if (!found || (u.state != ST_COMPLETE && u.state != ST_CUT_SHORT) || strcmp(u.post, post) != 0) {
         answer(resp, 404, "no such tip");
         goto out;
     }
@@ -2402,7 +2587,8 @@ out:
     pthread_mutex_unlock(&r->db_lock);
 }
 
-static void post_fetched(struct relay *r, const uint8_t id[16], struct relay_response *resp)
+static void post_fetched(struct relay *r, const char *post, const uint8_t id[16],
+                         struct relay_response *resp)
 {
     struct store_upload u;
     char hex[33];
@@ -2413,7 +2599,8 @@ static void post_fetched(struct relay *r, const uint8_t id[16], struct relay_res
         store_failed(r, resp);
         goto out;
     }
-    if (!found || (u.state != ST_COMPLETE && u.state != ST_CUT_SHORT)) {
+    /* Another post's tip is none of this post's business: the same 404 as none. */
+    if (!found || (u.state != ST_COMPLETE && u.state != ST_CUT_SHORT) || strcmp(u.post, post) != 0) {
         answer(resp, 404, "no such tip");
         goto out;
     }
@@ -2534,7 +2721,7 @@ static void kiosk_heartbeat(struct relay *r, const struct who *w, const uint8_t 
                             struct relay_response *resp)
 {
     pthread_mutex_lock(&r->db_lock);
-    if (r->st->ops->beat_put(r->st, w->key, w->kiosk, now(r), blob, n)) {
+    if (r->st->ops->beat_put(r->st, w->post, w->key, w->kiosk, now(r), blob, n)) {
         store_failed(r, resp);
     } else {
         resp->status = 204;
@@ -2567,7 +2754,7 @@ static int list_beat(void *ctx, const struct store_beat *hb)
 }
 
 /* GET /post/heartbeats?after=&limit=: the latest heartbeat of each kiosk, by cursor. */
-static void post_heartbeats(struct relay *r, const struct relay_request *q,
+static void post_heartbeats(struct relay *r, const char *post, const struct relay_request *q,
                             struct relay_response *resp)
 {
     uint64_t after = 0, limit = LIST_LIMIT_DEFAULT;
@@ -2583,7 +2770,7 @@ static void post_heartbeats(struct relay *r, const struct relay_request *q,
     struct list_out lo = {.next = (int64_t)after, .first = 1};
     buf_add(&lo.b, "{\"heartbeats\":[");
     pthread_mutex_lock(&r->db_lock);
-    if (r->st->ops->beats_list(r->st, (int64_t)after, (int64_t)limit, list_beat, &lo)) {
+    if (r->st->ops->beats_list(r->st, post, (int64_t)after, (int64_t)limit, list_beat, &lo)) {
         store_failed(r, resp);
         goto out;
     }
@@ -2662,7 +2849,8 @@ static int form_parse(const uint8_t *b, size_t n, const char *const *names, char
 }
 
 /* POST /post/kiosks: enrol a kiosk in the registry the relay reads. */
-static void post_enrol(struct relay *r, const uint8_t *b, size_t n, struct relay_response *resp)
+static void post_enrol(struct relay *r, const char *post, const uint8_t *b, size_t n,
+                       struct relay_response *resp)
 {
     char id[40], keyb64[64], why[256];
     static const char *const names[] = {"id", "key"};
@@ -2681,15 +2869,15 @@ static void post_enrol(struct relay *r, const uint8_t *b, size_t n, struct relay
     keys_fingerprint(pk, 32, fp);
     struct registry_entry e;
     pthread_mutex_lock(&r->auth_lock);
-    if (registry_fresh(r, why, sizeof why)) {
+    int rc = dir_enrol(r, post, id, pk, why, sizeof why);
+    if (rc == REGISTRY_E_IO) {
         say(r, "cannot read the registry: %s", why);
         answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
         goto out;
     }
-    int rc = registry_enrol(r->reg, id, pk, now(r), why, sizeof why);
     if (rc == REGISTRY_E_EXISTS) {
         /* The post tells again (it did not hear the answer), or shares this registry file. */
-        if (registry_get(r->reg, id, &e, why, sizeof why) == 0 &&
+        if (dir_get(r, post, id, &e, why, sizeof why) == 0 &&
             sodium_memcmp(e.device_pk, pk, 32) == 0) {
             if (e.revoked)
                 answer(resp, 409, "kiosk %s was revoked: a revoked kiosk is never enrolled again",
@@ -2718,8 +2906,8 @@ out:
 }
 
 /* POST /post/kiosks/<id>/revoke: the kiosk is refused from its next request on. */
-static void post_revoke(struct relay *r, const char *id, const uint8_t *b, size_t n,
-                        struct relay_response *resp)
+static void post_revoke(struct relay *r, const char *post, const char *id, const uint8_t *b,
+                        size_t n, struct relay_response *resp)
 {
     char reason[REGISTRY_REASON_MAX + 1], why[256];
     static const char *const names[] = {"reason"};
@@ -2731,12 +2919,12 @@ static void post_revoke(struct relay *r, const char *id, const uint8_t *b, size_
         return;
     }
     pthread_mutex_lock(&r->auth_lock);
-    if (registry_fresh(r, why, sizeof why)) {
+    int rc = dir_revoke(r, post, id, reason, why, sizeof why);
+    if (rc == REGISTRY_E_IO) {
         say(r, "cannot read the registry: %s", why);
         answer(resp, 503, "the relay cannot read its registry of kiosks: try again later");
         goto out;
     }
-    int rc = registry_revoke(r->reg, id, reason, now(r), why, sizeof why);
     if (rc == REGISTRY_E_NOTFOUND) {
         answer(resp, 404, "no kiosk %s is enrolled here", id);
     } else if (rc == REGISTRY_E_REVOKED) {
@@ -2771,9 +2959,9 @@ static void small_end(struct relay_call *c, struct relay_response *resp)
         else
             kiosk_heartbeat(r, &c->who, c->sbuf, c->sn, resp);
     } else if (c->small == R_POST_KIOSKS) {
-        post_enrol(r, c->sbuf, c->sn, resp);
+        post_enrol(r, c->who.post, c->sbuf, c->sn, resp);
     } else {
-        post_revoke(r, c->kid, c->sbuf, c->sn, resp);
+        post_revoke(r, c->who.post, c->kid, c->sbuf, c->sn, resp);
     }
     if (resp->status >= 400)
         log_refusal(r, "POST", c->small == R_KIOSK_HEARTBEAT ? "/kiosk/heartbeat" : "/post/kiosks",
@@ -2908,24 +3096,26 @@ int relay_call_begin(struct relay *r, const struct relay_request *q, struct rela
             goto done;
         return 0;
     }
-    if (!post_authorized(r, q, resp))
+    struct who pw;
+    memset(&pw, 0, sizeof pw);
+    if (!post_authorized(r, q, resp, pw.post))
         goto done;
     if (rt == R_POST_KIOSKS || rt == R_POST_REVOKE) {
         char kid[40] = "";
         if (rt == R_POST_REVOKE)
             snprintf(kid, sizeof kid, "%.*s", (int)(strlen(q->path) - 13 - 7), q->path + 13);
-        if (small_begin(r, q, rt, NULL, kid, callp, resp))
+        if (small_begin(r, q, rt, &pw, kid, callp, resp))
             goto done;
         return 0;
     }
     if (rt == R_POST_HEARTBEATS)
-        post_heartbeats(r, q, resp);
+        post_heartbeats(r, pw.post, q, resp);
     else if (rt == R_POST_LIST)
-        post_list(r, q, resp);
+        post_list(r, pw.post, q, resp);
     else if (rt == R_POST_TIP)
-        post_download(r, id, resp);
+        post_download(r, pw.post, id, resp);
     else
-        post_fetched(r, id, resp);
+        post_fetched(r, pw.post, id, resp);
 done:
     if (tus && !relay_response_header(resp, "Tus-Resumable"))
         add_header(resp, "Tus-Resumable", "1.0.0");
@@ -2972,6 +3162,10 @@ int relay_sweep(struct relay *r)
             say(r, "deleted the bytes of %d %s", purged[i],
                 i == 0 ? "tips the post fetched" : "refused uploads");
     touched += purged[0] + purged[1];
+    /* Shared request memory (several nodes): what left the clock window goes. */
+    if (r->st->ops->marks_expire &&
+        r->st->ops->marks_expire(r->st, t - 2 * (int64_t)r->cfg.clock_skew_seconds, t / 60 - 1))
+        goto failed;
     pthread_mutex_unlock(&r->db_lock);
     return touched;
 failed:
@@ -3010,12 +3204,13 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
         set_err(err, errlen, "libsodium cannot start");
         return RELAY_E_IO;
     }
-    if (!c->registry[0] || !c->database[0]) {
+    int province = store_is_postgresql(c->database);
+    if ((!province && !c->registry[0]) || !c->database[0]) {
         set_err(err, errlen, "relay: the database and registry paths must be set");
         return RELAY_E_CONFIG;
     }
     size_t tl = strnlen(c->post_token, sizeof c->post_token);
-    if (tl < RELAY_TOKEN_MIN || tl > RELAY_TOKEN_MAX) {
+    if (!province && (tl < RELAY_TOKEN_MIN || tl > RELAY_TOKEN_MAX)) {
         set_err(err, errlen, "relay: post_token must be %d to %d characters", RELAY_TOKEN_MIN,
                 RELAY_TOKEN_MAX);
         return RELAY_E_CONFIG;
@@ -3058,11 +3253,13 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
     int rc = store_open(&r->st, c->database, r->cfg.log, r->cfg.log_ctx, err, errlen) ? RELAY_E_IO : 0;
     if (rc)
         goto fail;
-    pthread_mutex_lock(&r->auth_lock);
-    rc = registry_fresh(r, err, errlen) ? RELAY_E_IO : 0;
-    pthread_mutex_unlock(&r->auth_lock);
-    if (rc)
-        goto fail;
+    if (!many_posts(r)) {
+        pthread_mutex_lock(&r->auth_lock);
+        rc = registry_fresh(r, err, errlen) ? RELAY_E_IO : 0;
+        pthread_mutex_unlock(&r->auth_lock);
+        if (rc)
+            goto fail;
+    }
     if (pthread_create(&r->writer, NULL, writer_main, r) != 0) {
         set_err(err, errlen, "relay: cannot start the writer thread");
         rc = RELAY_E_NOMEM;
@@ -3584,4 +3781,43 @@ void relay_close(struct relay *r)
     pthread_cond_destroy(&r->commit_work);
     pthread_cond_destroy(&r->commit_done);
     free(r);
+}
+
+int relay_post_add(const struct relay_config *c, const char *name, const uint8_t post_pk[32],
+                   char *token, size_t cap, char *err, size_t errlen)
+{
+    if (!c || !name || !post_pk || !token || cap < 65)
+        return RELAY_E_ARG;
+    if (!store_is_postgresql(c->database)) {
+        set_err(err, errlen,
+                "relay: post-add is for a relay of many posts (database = postgresql://…); a "
+                "relay of one post takes relay.conf's post_token");
+        return RELAY_E_CONFIG;
+    }
+    if (!kiosk_id_ok(name, strlen(name)) || strlen(name) > STORE_POST_MAX) {
+        set_err(err, errlen, "relay: a post's name is 1 to %d of a-z, 0-9 and '-'",
+                STORE_POST_MAX);
+        return RELAY_E_ARG;
+    }
+    struct store *st = NULL;
+    if (store_open(&st, c->database, NULL, NULL, err, errlen))
+        return RELAY_E_IO;
+    /* 32 random bytes as hex: the post station's relay_token. Only its hash is kept. */
+    uint8_t raw[32], h[32], key_id[ENVELOPE_KEY_ID_BYTES];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(token, cap, raw, sizeof raw);
+    sodium_memzero(raw, sizeof raw);
+    crypto_generichash(h, sizeof h, (const uint8_t *)token, strlen(token), NULL, 0);
+    envelope_post_key_id(post_pk, key_id);
+    int rc = st->ops->post_add(st, name, h, key_id, (int64_t)time(NULL));
+    if (rc == REGISTRY_E_EXISTS)
+        set_err(err, errlen, "relay: post %s is there already", name);
+    else if (rc)
+        set_err(err, errlen, "relay: cannot add post %s: %s", name, st->ops->errmsg(st));
+    st->ops->close(st);
+    if (rc) {
+        sodium_memzero(token, cap);
+        return rc == REGISTRY_E_EXISTS ? RELAY_E_CONFIG : RELAY_E_IO;
+    }
+    return 0;
 }

@@ -130,6 +130,17 @@ int relay_open(struct relay **out, const struct relay_config *c, char *err, size
 int relay_start(struct relay *r, uint16_t *port_out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
 
+/*
+ * A relay of many posts (database = postgresql://…): add post `name`,
+ * whose kiosks seal to `post_pk`. A fresh post token (64 hex digits) is
+ * written into `token` (cap >= 65); the relay keeps only its hash. 0, or
+ * an error with the reason (RELAY_E_CONFIG: the name is taken, or the
+ * relay serves one post).
+ */
+int relay_post_add(const struct relay_config *c, const char *name, const uint8_t post_pk[32],
+                   char *token, size_t cap, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
 /* Stop listening; requests in flight end, partial bodies count as aborted. */
 void relay_stop(struct relay *r);
 

@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/registry.h"
+
+#define STORE_POST_MAX 32 /* a post's name: [a-z0-9-], as a kiosk id */
+
 enum store_state {
     STORE_PARTIAL = 0,
     STORE_COMPLETE = 1,
@@ -39,6 +43,7 @@ struct store_upload {
     int64_t created, updated, received, cursor, fetched, purged;
     char kiosk[33];
     char reason[256];
+    char post[STORE_POST_MAX + 1]; /* whose tip ("" in a store of one post) */
 };
 
 /* A verified tip in the post's list. */
@@ -87,7 +92,7 @@ struct store_ops {
     int (*device_held)(struct store *s, const uint8_t device[32], const uint8_t except[16],
                        uint64_t *held);
     int (*upload_insert)(struct store *s, const uint8_t id[16], const uint8_t device[32],
-                         uint64_t length, int64_t t, const char *kiosk);
+                         uint64_t length, int64_t t, const char *kiosk, const char *post);
     /* n bytes at offset `at`, and the upload then stands at at + n. */
     int (*part_append)(struct store *s, const uint8_t id[16], uint64_t at, const uint8_t *data,
                        size_t n, int64_t t);
@@ -105,13 +110,18 @@ struct store_ops {
     int (*read_parts)(struct store *s, int reader, const uint8_t id[16], uint8_t *out, uint64_t n);
     int (*upload_fetched)(struct store *s, const uint8_t id[16], int64_t t);
 
-    /* Verified tips with bytes, cursor > after, oldest first, at most limit. */
-    int (*tips_list)(struct store *s, int64_t after, int64_t limit, store_tip_fn fn, void *ctx);
+    /*
+     * Post `post`'s verified tips with bytes, cursor > after, oldest first,
+     * at most limit. (A store of one post keeps no post: "" names it.)
+     */
+    int (*tips_list)(struct store *s, const char *post, int64_t after, int64_t limit,
+                     store_tip_fn fn, void *ctx);
 
     /* A kiosk's latest heartbeat replaces its last, with the next cursor. */
-    int (*beat_put)(struct store *s, const uint8_t device[32], const char *kiosk, int64_t t,
-                    const uint8_t *blob, size_t n);
-    int (*beats_list)(struct store *s, int64_t after, int64_t limit, store_beat_fn fn, void *ctx);
+    int (*beat_put)(struct store *s, const char *post, const uint8_t device[32], const char *kiosk,
+                    int64_t t, const uint8_t *blob, size_t n);
+    int (*beats_list)(struct store *s, const char *post, int64_t after, int64_t limit,
+                      store_beat_fn fn, void *ctx);
 
     /* Ids of partial uploads last touched at or before `before` (malloc'd). */
     int (*partial_before)(struct store *s, int64_t before, uint8_t (**ids)[16], size_t *n);
@@ -123,6 +133,50 @@ struct store_ops {
      */
     int (*purge)(struct store *s, int64_t t, int64_t fetched_before, int64_t refused_before,
                  int purged[2]);
+
+    /*
+     * What several relay nodes must share about kiosks' requests (NULL in
+     * a store that serves one relay: it keeps this in its own memory).
+     * Outside any transaction; each is one atomic statement, so two nodes
+     * given the same request at once cannot both take it.
+     *
+     * rate_take: one more request of `key` in the minute starting at
+     * `minute` (kind 0: the kiosk's rate; 1: its repeated HEADs). 1 taken,
+     * 0 when `limit` were taken already, -1 failed.
+     */
+    int (*rate_take)(struct store *s, const uint8_t key[32], int kind, int64_t minute, int limit);
+    /* Whether the request signed `h` by `key` was seen: 1, 0, -1 failed. */
+    int (*mark_seen)(struct store *s, const uint8_t key[32], const uint8_t h[16]);
+    /* Remember it until its ts leaves the window: 1 remembered, 0 it was already, -1 failed. */
+    int (*mark_take)(struct store *s, const uint8_t key[32], const uint8_t h[16], int64_t ts);
+    /* Forget marks dated before `ts_before` and minutes before `minute_before`. */
+    int (*marks_expire)(struct store *s, int64_t ts_before, int64_t minute_before);
+
+    /*
+     * Posts and their kiosks, in a store that serves many posts (NULL in
+     * one that serves one: relay.conf's post_token and the post's registry
+     * file say it). Under the relay's auth lock, on the connection of the
+     * shared requests. Codes as registry.h's.
+     *
+     * post_find: by token (its BLAKE2b-256) when token_hash, else by name:
+     * 1 with the name and the key id of the post's public key, 0 none.
+     */
+    int (*post_find)(struct store *s, const uint8_t *token_hash, const char *name,
+                     char out[STORE_POST_MAX + 1], uint8_t key_id[8]);
+    /* 0, REGISTRY_E_EXISTS (the name or the token), -1. */
+    int (*post_add)(struct store *s, const char *name, const uint8_t token_hash[32],
+                    const uint8_t key_id[8], int64_t t);
+    /* The kiosk of this key, and its post: 0, REGISTRY_E_NOTFOUND, -1. */
+    int (*device_find)(struct store *s, const uint8_t pk[32], struct registry_entry *e,
+                       char post[STORE_POST_MAX + 1]);
+    /* The kiosk `id` of `post`: 0, REGISTRY_E_NOTFOUND, -1. */
+    int (*device_get)(struct store *s, const char *post, const char *id, struct registry_entry *e);
+    /* 0, REGISTRY_E_EXISTS (the id in this post, or the key anywhere), -1. */
+    int (*device_enrol)(struct store *s, const char *post, const char *id, const uint8_t pk[32],
+                        int64_t t);
+    /* 0, REGISTRY_E_NOTFOUND, REGISTRY_E_REVOKED (already), -1. */
+    int (*device_revoke)(struct store *s, const char *post, const char *id, const char *reason,
+                         int64_t t);
 };
 
 struct store {

@@ -13,7 +13,8 @@
  * A commit is acknowledged only when the server says it is durable: with
  * synchronous_commit and a synchronous standby, on both machines.
  *
- * Two connections, as for SQLite: the writer and a reader. A connection
+ * Three connections: the writer and a reader, as for SQLite, and one for
+ * the shared replay memory and rates, under the relay's auth lock. A connection
  * that broke (the server restarted, a standby was promoted behind a
  * proxy or a multi-host conninfo) is opened again on the next call.
  * Every value goes as a parameter, bytes in binary; nothing is built into
@@ -41,7 +42,11 @@
 
 struct pg {
     struct store base;
-    PGconn *db, *rdb;
+    /*
+     * The writer (db_lock), the reader (rd_lock) and one for what the
+     * nodes share about requests (auth_lock: rate_take, mark_*).
+     */
+    PGconn *c[3];
     char *conninfo;
     char err[512];
 };
@@ -53,6 +58,20 @@ static struct pg *pg_of(struct store *s)
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS homthu_schema(version integer NOT NULL);"
+    /* The posts this relay serves, and each post's kiosks (its registry). */
+    "CREATE TABLE IF NOT EXISTS post("
+    " name text PRIMARY KEY,"
+    " token_hash bytea NOT NULL UNIQUE CHECK (length(token_hash) = 32)," /* BLAKE2b-256 */
+    " key_id bytea NOT NULL CHECK (length(key_id) = 8)," /* of the post's public key */
+    " created bigint NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS kiosk("
+    " post text NOT NULL REFERENCES post(name),"
+    " id text NOT NULL,"
+    " pk bytea NOT NULL UNIQUE CHECK (length(pk) = 32),"
+    " enrolled bigint NOT NULL,"
+    " revoked bigint,"
+    " reason text,"
+    " PRIMARY KEY (post, id));"
     "CREATE TABLE IF NOT EXISTS upload("
     " id bytea PRIMARY KEY CHECK (length(id) = 16),"
     " device bytea NOT NULL CHECK (length(device) = 32),"
@@ -66,24 +85,34 @@ static const char SCHEMA[] =
     " kiosk text,"
     " reason text,"
     " fetched bigint,"
-    " purged bigint);"
+    " purged bigint,"
+    " post text NOT NULL);"
     "CREATE INDEX IF NOT EXISTS upload_device ON upload(device);"
+    "CREATE INDEX IF NOT EXISTS upload_post ON upload(post, cursor);"
     "CREATE INDEX IF NOT EXISTS upload_partial ON upload(updated) WHERE state = 0;"
     "CREATE TABLE IF NOT EXISTS part("
     " upload bytea NOT NULL,"
     " off bigint NOT NULL,"
     " data bytea NOT NULL,"
     " PRIMARY KEY (upload, off));"
+    /* Shared by the nodes: each kiosk's requests by minute, and the signed requests seen. */
+    "CREATE TABLE IF NOT EXISTS rate("
+    " key bytea NOT NULL, kind integer NOT NULL, minute bigint NOT NULL,"
+    " count integer NOT NULL, PRIMARY KEY (key, kind));"
+    "CREATE TABLE IF NOT EXISTS mark("
+    " key bytea NOT NULL, h bytea NOT NULL, ts bigint NOT NULL, PRIMARY KEY (key, h));"
+    "CREATE INDEX IF NOT EXISTS mark_ts ON mark(ts);"
     "CREATE TABLE IF NOT EXISTS heartbeat("
     " device bytea PRIMARY KEY CHECK (length(device) = 32),"
     " kiosk text NOT NULL,"
     " received bigint NOT NULL,"
     " cursor bigint NOT NULL UNIQUE,"
-    " blob bytea NOT NULL);";
+    " blob bytea NOT NULL,"
+    " post text NOT NULL);";
 
 static const char UPLOAD_COLUMNS[] =
     "id, device, length, got, state::bigint, created, updated, received, cursor, kiosk, reason, "
-    "fetched, purged";
+    "fetched, purged, post";
 
 /* ---- connections and results ---- */
 
@@ -96,10 +125,12 @@ static void note(struct pg *p, PGconn *c, const char *what)
     snprintf(p->err, sizeof p->err, "%s: %.*s", what, (int)n, m);
 }
 
+enum { WRITER, READER, AUTH };
+
 /* The connection, opened again if it broke. NULL when the server cannot be reached. */
-static PGconn *conn(struct pg *p, int reader)
+static PGconn *conn(struct pg *p, int which)
 {
-    PGconn **c = reader ? &p->rdb : &p->db;
+    PGconn **c = &p->c[which];
     if (*c && PQstatus(*c) == CONNECTION_OK)
         return *c;
     if (*c) {
@@ -189,7 +220,7 @@ static void num(char out[24], int64_t v)
 
 static int in_tx(struct pg *p)
 {
-    return p->db && PQtransactionStatus(p->db) != PQTRANS_IDLE;
+    return p->c[WRITER] && PQtransactionStatus(p->c[WRITER]) != PQTRANS_IDLE;
 }
 
 /* ---- transactions ---- */
@@ -218,8 +249,8 @@ static int pg_commit(struct store *s)
 static void pg_rollback(struct store *s)
 {
     struct pg *p = pg_of(s);
-    if (p->db && PQstatus(p->db) == CONNECTION_OK)
-        PQclear(PQexec(p->db, "ROLLBACK"));
+    if (p->c[WRITER] && PQstatus(p->c[WRITER]) == CONNECTION_OK)
+        PQclear(PQexec(p->c[WRITER], "ROLLBACK"));
 }
 
 static int pg_savepoint(struct store *s)
@@ -255,6 +286,7 @@ static void upload_row(const PGresult *res, int i, struct store_upload *u)
     col_text(res, i, 10, u->reason, sizeof u->reason);
     u->fetched = col_i64(res, i, 11);
     u->purged = col_i64(res, i, 12);
+    col_text(res, i, 13, u->post, sizeof u->post);
 }
 
 static int pg_upload_get(struct store *s, int reader, const uint8_t id[16], struct store_upload *u)
@@ -314,17 +346,17 @@ static int pg_device_held(struct store *s, const uint8_t device[32], const uint8
 }
 
 static int pg_upload_insert(struct store *s, const uint8_t id[16], const uint8_t device[32],
-                            uint64_t length, int64_t t, const char *kiosk)
+                            uint64_t length, int64_t t, const char *kiosk, const char *post)
 {
     char len[24], ts[24];
     num(len, (int64_t)length);
     num(ts, t);
-    const char *v[] = {(const char *)id, (const char *)device, len, ts, kiosk};
-    int l[] = {16, 32, 0, 0, 0};
+    const char *v[] = {(const char *)id, (const char *)device, len, ts, kiosk, post};
+    int l[] = {16, 32, 0, 0, 0, 0};
     return run0(pg_of(s), 0,
-                "INSERT INTO upload(id, device, length, created, updated, kiosk)"
-                " VALUES($1, $2, $3, $4, $4, $5)",
-                5, v, l);
+                "INSERT INTO upload(id, device, length, created, updated, kiosk, post)"
+                " VALUES($1, $2, $3, $4, $4, $5, $6)",
+                6, v, l);
 }
 
 static int pg_part_append(struct store *s, const uint8_t id[16], uint64_t at, const uint8_t *data,
@@ -418,17 +450,18 @@ static int pg_upload_fetched(struct store *s, const uint8_t id[16], int64_t t)
     return run0(pg_of(s), 0, "UPDATE upload SET fetched = $1 WHERE id = $2", 2, v, l);
 }
 
-static int pg_tips_list(struct store *s, int64_t after, int64_t limit, store_tip_fn fn, void *ctx)
+static int pg_tips_list(struct store *s, const char *post, int64_t after, int64_t limit,
+                        store_tip_fn fn, void *ctx)
 {
     char a[24], n[24];
     num(a, after);
     num(n, limit);
-    const char *v[] = {a, n};
+    const char *v[] = {a, n, post};
     PGresult *res = run(pg_of(s), 0,
                         "SELECT id, cursor, length, received, kiosk, state::bigint FROM upload"
-                        " WHERE cursor > $1 AND state IN (1, 2) AND purged IS NULL"
+                        " WHERE post = $3 AND cursor > $1 AND state IN (1, 2) AND purged IS NULL"
                         " ORDER BY cursor LIMIT $2",
-                        2, v, NULL);
+                        3, v, NULL);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -449,8 +482,8 @@ static int pg_tips_list(struct store *s, int64_t after, int64_t limit, store_tip
 
 /* ---- heartbeats ---- */
 
-static int pg_beat_put(struct store *s, const uint8_t device[32], const char *kiosk, int64_t t,
-                       const uint8_t *blob, size_t n)
+static int pg_beat_put(struct store *s, const char *post, const uint8_t device[32],
+                       const char *kiosk, int64_t t, const uint8_t *blob, size_t n)
 {
     struct pg *p = pg_of(s);
     int own = !in_tx(p);
@@ -462,14 +495,14 @@ static int pg_beat_put(struct store *s, const uint8_t device[32], const char *ki
     int rc = next_cursor(p, LOCK_BEAT_CURSOR, "heartbeat", &cursor);
     if (rc == 0) {
         num(cur, cursor);
-        const char *v[] = {(const char *)device, kiosk, ts, cur, (const char *)blob};
-        int l[] = {32, 0, 0, 0, (int)n};
+        const char *v[] = {(const char *)device, kiosk, ts, cur, (const char *)blob, post};
+        int l[] = {32, 0, 0, 0, (int)n, 0};
         rc = run0(p, 0,
-                  "INSERT INTO heartbeat(device, kiosk, received, cursor, blob)"
-                  " VALUES($1, $2, $3, $4, $5) ON CONFLICT (device) DO UPDATE SET"
+                  "INSERT INTO heartbeat(device, kiosk, received, cursor, blob, post)"
+                  " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (device) DO UPDATE SET"
                   " kiosk = EXCLUDED.kiosk, received = EXCLUDED.received,"
-                  " cursor = EXCLUDED.cursor, blob = EXCLUDED.blob",
-                  5, v, l);
+                  " cursor = EXCLUDED.cursor, blob = EXCLUDED.blob, post = EXCLUDED.post",
+                  6, v, l);
     }
     if (own) {
         if (rc == 0 && run0(p, 0, "COMMIT", 0, NULL, NULL) == 0)
@@ -480,17 +513,17 @@ static int pg_beat_put(struct store *s, const uint8_t device[32], const char *ki
     return rc;
 }
 
-static int pg_beats_list(struct store *s, int64_t after, int64_t limit, store_beat_fn fn,
-                         void *ctx)
+static int pg_beats_list(struct store *s, const char *post, int64_t after, int64_t limit,
+                         store_beat_fn fn, void *ctx)
 {
     char a[24], n[24];
     num(a, after);
     num(n, limit);
-    const char *v[] = {a, n};
+    const char *v[] = {a, n, post};
     PGresult *res = run(pg_of(s), 0,
                         "SELECT device, kiosk, received, cursor, blob FROM heartbeat"
-                        " WHERE cursor > $1 ORDER BY cursor LIMIT $2",
-                        2, v, NULL);
+                        " WHERE post = $3 AND cursor > $1 ORDER BY cursor LIMIT $2",
+                        3, v, NULL);
     if (!res)
         return -1;
     for (int i = 0; i < PQntuples(res); i++) {
@@ -570,15 +603,208 @@ rollback:
     return -1;
 }
 
+/* ---- what the nodes share about requests ---- */
+
+static int pg_rate_take(struct store *s, const uint8_t key[32], int kind, int64_t minute, int limit)
+{
+    char k[24], m[24], l[24];
+    num(k, kind);
+    num(m, minute);
+    num(l, limit);
+    const char *v[] = {(const char *)key, k, m, l};
+    int len[] = {32, 0, 0, 0};
+    /* A new minute starts the count again; within one, at most `limit` are taken. */
+    PGresult *res = run(pg_of(s), AUTH,
+                        "INSERT INTO rate AS r(key, kind, minute, count) VALUES($1, $2, $3, 1)"
+                        " ON CONFLICT (key, kind) DO UPDATE SET"
+                        " minute = EXCLUDED.minute,"
+                        " count = CASE WHEN r.minute = EXCLUDED.minute THEN r.count + 1 ELSE 1 END"
+                        " WHERE r.minute <> EXCLUDED.minute OR r.count < $4"
+                        " RETURNING count",
+                        4, v, len);
+    if (!res)
+        return -1;
+    int taken = PQntuples(res) == 1;
+    PQclear(res);
+    return taken;
+}
+
+static int pg_mark_seen(struct store *s, const uint8_t key[32], const uint8_t h[16])
+{
+    const char *v[] = {(const char *)key, (const char *)h};
+    int l[] = {32, 16};
+    PGresult *res = run(pg_of(s), AUTH, "SELECT 1 FROM mark WHERE key = $1 AND h = $2", 2, v, l);
+    if (!res)
+        return -1;
+    int seen = PQntuples(res) > 0;
+    PQclear(res);
+    return seen;
+}
+
+static int pg_mark_take(struct store *s, const uint8_t key[32], const uint8_t h[16], int64_t ts)
+{
+    char t[24];
+    num(t, ts);
+    const char *v[] = {(const char *)key, (const char *)h, t};
+    int l[] = {32, 16, 0};
+    PGresult *res = run(pg_of(s), AUTH,
+                        "INSERT INTO mark(key, h, ts) VALUES($1, $2, $3) ON CONFLICT DO NOTHING",
+                        3, v, l);
+    if (!res)
+        return -1;
+    int taken = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return taken;
+}
+
+static int pg_marks_expire(struct store *s, int64_t ts_before, int64_t minute_before)
+{
+    char t[24], m[24];
+    num(t, ts_before);
+    num(m, minute_before);
+    const char *v[] = {t};
+    const char *w[] = {m};
+    return run0(pg_of(s), 0, "DELETE FROM mark WHERE ts < $1", 1, v, NULL) ||
+                   run0(pg_of(s), 0, "DELETE FROM rate WHERE minute < $1", 1, w, NULL)
+               ? -1
+               : 0;
+}
+
+/* ---- posts and their kiosks ---- */
+
+static int pg_post_find(struct store *s, const uint8_t *token_hash, const char *name,
+                        char out[STORE_POST_MAX + 1], uint8_t key_id[8])
+{
+    const char *v[] = {token_hash ? (const char *)token_hash : name};
+    int l[] = {token_hash ? 32 : 0};
+    PGresult *res = run(pg_of(s), AUTH,
+                        token_hash ? "SELECT name, key_id FROM post WHERE token_hash = $1"
+                                   : "SELECT name, key_id FROM post WHERE name = $1",
+                        1, v, l);
+    if (!res)
+        return -1;
+    int found = PQntuples(res) == 1;
+    if (found) {
+        col_text(res, 0, 0, out, STORE_POST_MAX + 1);
+        if (col_bytes(res, 0, 1, key_id, 8))
+            found = -1;
+    }
+    PQclear(res);
+    return found;
+}
+
+static int pg_post_add(struct store *s, const char *name, const uint8_t token_hash[32],
+                       const uint8_t key_id[8], int64_t t)
+{
+    char ts[24];
+    num(ts, t);
+    const char *v[] = {name, (const char *)token_hash, (const char *)key_id, ts};
+    int l[] = {0, 32, 8, 0};
+    PGresult *res = run(pg_of(s), AUTH,
+                        "INSERT INTO post(name, token_hash, key_id, created) VALUES($1, $2, $3, $4)"
+                        " ON CONFLICT DO NOTHING",
+                        4, v, l);
+    if (!res)
+        return -1;
+    int added = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return added ? 0 : REGISTRY_E_EXISTS;
+}
+
+static void kiosk_row(const PGresult *res, int i, struct registry_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    col_text(res, i, 0, e->id, sizeof e->id);
+    col_bytes(res, i, 1, e->device_pk, 32);
+    e->enrolled = col_i64(res, i, 2);
+    e->revoked = col_i64(res, i, 3);
+    col_text(res, i, 4, e->reason, sizeof e->reason);
+}
+
+static int pg_device_find(struct store *s, const uint8_t pk[32], struct registry_entry *e,
+                          char post[STORE_POST_MAX + 1])
+{
+    const char *v[] = {(const char *)pk};
+    int l[] = {32};
+    PGresult *res = run(pg_of(s), AUTH,
+                        "SELECT id, pk, enrolled, revoked, reason, post FROM kiosk WHERE pk = $1", 1,
+                        v, l);
+    if (!res)
+        return -1;
+    int rc = REGISTRY_E_NOTFOUND;
+    if (PQntuples(res) == 1) {
+        kiosk_row(res, 0, e);
+        col_text(res, 0, 5, post, STORE_POST_MAX + 1);
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_device_get(struct store *s, const char *post, const char *id,
+                         struct registry_entry *e)
+{
+    const char *v[] = {post, id};
+    PGresult *res = run(pg_of(s), AUTH,
+                        "SELECT id, pk, enrolled, revoked, reason FROM kiosk"
+                        " WHERE post = $1 AND id = $2",
+                        2, v, NULL);
+    if (!res)
+        return -1;
+    int rc = REGISTRY_E_NOTFOUND;
+    if (PQntuples(res) == 1) {
+        kiosk_row(res, 0, e);
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int pg_device_enrol(struct store *s, const char *post, const char *id, const uint8_t pk[32],
+                           int64_t t)
+{
+    char ts[24];
+    num(ts, t);
+    const char *v[] = {post, id, (const char *)pk, ts};
+    int l[] = {0, 0, 32, 0};
+    /* A key is one kiosk's anywhere: no post can enrol another post's kiosk. */
+    PGresult *res = run(pg_of(s), AUTH,
+                        "INSERT INTO kiosk(post, id, pk, enrolled) VALUES($1, $2, $3, $4)"
+                        " ON CONFLICT DO NOTHING",
+                        4, v, l);
+    if (!res)
+        return -1;
+    int added = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    return added ? 0 : REGISTRY_E_EXISTS;
+}
+
+static int pg_device_revoke(struct store *s, const char *post, const char *id, const char *reason,
+                            int64_t t)
+{
+    struct registry_entry e;
+    int rc = pg_device_get(s, post, id, &e);
+    if (rc)
+        return rc;
+    if (e.revoked)
+        return REGISTRY_E_REVOKED;
+    char ts[24];
+    num(ts, t);
+    const char *v[] = {ts, reason, post, id};
+    return run0(pg_of(s), AUTH,
+                "UPDATE kiosk SET revoked = $1, reason = $2 WHERE post = $3 AND id = $4"
+                " AND revoked IS NULL",
+                4, v, NULL);
+}
+
 static void pg_close(struct store *s)
 {
     struct pg *p = pg_of(s);
     if (!p)
         return;
-    if (p->db)
-        PQfinish(p->db);
-    if (p->rdb)
-        PQfinish(p->rdb);
+    for (int i = 0; i < 3; i++)
+        if (p->c[i])
+            PQfinish(p->c[i]);
     free(p->conninfo);
     free(p);
 }
@@ -605,6 +831,16 @@ static const struct store_ops PG_OPS = {
     .beats_list = pg_beats_list,
     .partial_before = pg_partial_before,
     .purge = pg_purge,
+    .rate_take = pg_rate_take,
+    .mark_seen = pg_mark_seen,
+    .mark_take = pg_mark_take,
+    .marks_expire = pg_marks_expire,
+    .post_find = pg_post_find,
+    .post_add = pg_post_add,
+    .device_find = pg_device_find,
+    .device_get = pg_device_get,
+    .device_enrol = pg_device_enrol,
+    .device_revoke = pg_device_revoke,
 };
 
 /*
@@ -617,7 +853,7 @@ static int schema(struct pg *p, char *err, size_t errlen)
     if (run0(p, 0, "BEGIN", 0, NULL, NULL) ||
         run0(p, 0, "SELECT pg_advisory_xact_lock($1::bigint)", 1, v, NULL))
         goto failed;
-    PGconn *c = conn(p, 0);
+    PGconn *c = conn(p, WRITER);
     PGresult *res = c ? PQexec(c, SCHEMA) : NULL;
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         note(p, c, "PostgreSQL");
@@ -661,7 +897,7 @@ int store_pg_open(struct store **out, const char *conninfo, char *err, size_t er
     }
     p->base.ops = &PG_OPS;
     p->base.has_reader = 1;
-    if (!conn(p, 0) || !conn(p, 1)) {
+    if (!conn(p, WRITER) || !conn(p, READER) || !conn(p, AUTH)) {
         errbuf_say(err, errlen, 0,
                    "cannot reach the relay's PostgreSQL database (%s): check database in "
                    "relay.conf and that the server runs",

@@ -230,8 +230,9 @@ static int sq_device_held(struct store *s, const uint8_t device[32], const uint8
 }
 
 static int sq_upload_insert(struct store *s, const uint8_t id[16], const uint8_t device[32],
-                            uint64_t length, int64_t t, const char *kiosk)
+                            uint64_t length, int64_t t, const char *kiosk, const char *post)
 {
+    (void)post; /* one post */
     sqlite3_stmt *st = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2(sq_of(s)->db,
@@ -361,8 +362,10 @@ static int sq_upload_fetched(struct store *s, const uint8_t id[16], int64_t t)
     return rc;
 }
 
-static int sq_tips_list(struct store *s, int64_t after, int64_t limit, store_tip_fn fn, void *ctx)
+static int sq_tips_list(struct store *s, const char *post, int64_t after, int64_t limit,
+                        store_tip_fn fn, void *ctx)
 {
+    (void)post; /* one post */
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(sq_of(s)->db,
                            "SELECT id, cursor, length, received, kiosk, state FROM upload"
@@ -395,9 +398,10 @@ static int sq_tips_list(struct store *s, int64_t after, int64_t limit, store_tip
 
 /* ---- heartbeats ---- */
 
-static int sq_beat_put(struct store *s, const uint8_t device[32], const char *kiosk, int64_t t,
-                       const uint8_t *blob, size_t n)
+static int sq_beat_put(struct store *s, const char *post, const uint8_t device[32],
+                       const char *kiosk, int64_t t, const uint8_t *blob, size_t n)
 {
+    (void)post; /* one post */
     sqlite3_stmt *st = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2(sq_of(s)->db,
@@ -415,9 +419,10 @@ static int sq_beat_put(struct store *s, const uint8_t device[32], const char *ki
     return rc;
 }
 
-static int sq_beats_list(struct store *s, int64_t after, int64_t limit, store_beat_fn fn,
-                         void *ctx)
+static int sq_beats_list(struct store *s, const char *post, int64_t after, int64_t limit,
+                         store_beat_fn fn, void *ctx)
 {
+    (void)post; /* one post */
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(sq_of(s)->db,
                            "SELECT device, kiosk, received, cursor, blob FROM heartbeat"
