@@ -45,11 +45,22 @@ _hap_free_port() {
     /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# _hap_listens PORT: 0 when something accepts on 127.0.0.1:PORT.
-_hap_listens() {
+# _hap_ready: our HAProxy answers on its stats socket. It opens that
+# socket with its listeners and exits when one cannot bind, so an answer
+# means it holds its port. (A connection to the port would not say that:
+# another suite's process may be the one listening there.)
+_hap_ready() {
     /usr/bin/python3 -c 'import socket, sys
-s = socket.socket(); s.settimeout(2)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+s = socket.socket(socket.AF_UNIX); s.settimeout(2)
+try:
+    s.connect(sys.argv[1]); s.sendall(b"show info\n"); d = b""
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        d += b
+except OSError:
+    sys.exit(1)
+sys.exit(0 if b"Name: HAProxy" in d else 1)' "$HAP_DIR/haproxy.sock" 2>/dev/null
 }
 
 # _hap_config MODE PORT BACKEND...: the configuration on stdout.
@@ -116,6 +127,7 @@ hap_start() {
         }
         # In the foreground (-db), its log on stderr to a file; our shell's
         # child, but the pid is in DIR too for a later call.
+        rm -f "$HAP_DIR/haproxy.sock"
         haproxy -db -f "$HAP_DIR/haproxy.cfg" </dev/null >>"$HAP_DIR/haproxy.log" 2>&1 &
         HAP_PID=$!
         echo "$HAP_PID" >"$HAP_DIR/haproxy.pid"
@@ -123,7 +135,7 @@ hap_start() {
         n=600
         while [ $n -gt 0 ]; do
             kill -0 "$HAP_PID" 2>/dev/null || break
-            _hap_listens "$HAP_PORT" && return 0
+            _hap_ready && kill -0 "$HAP_PID" 2>/dev/null && return 0
             sleep 0.1
             n=$((n - 1))
         done
