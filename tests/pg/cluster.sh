@@ -19,7 +19,8 @@
 #   pg_init DIR                     the folder for every node; makes the OS user when root
 #   pg_start_primary [NODE]         initdb + start; role and database "homthu"
 #   pg_start_standby [NODE] [FROM]  pg_basebackup -R from FROM (primary), start,
-#                                   then FROM waits for it on every commit
+#                                   then FROM waits for it on every commit (a
+#                                   second standby of FROM: for any one of them)
 #   pg_start NODE                   start again a node that was stopped or killed
 #   pg_stop NODE                    pg_ctl stop -m fast
 #   pg_kill NODE                    kill -9 the whole server (postmaster and its children)
@@ -196,7 +197,9 @@ pg_wait_ready() {
     port=$(pg_port "$1") || return 1
     end=$(($(date +%s) + ${2:-60}))
     while :; do
-        "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -t 5 && return 0
+        # Our postmaster runs (so it holds the port) and answers there.
+        pg_running "$1" && "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres -t 5 &&
+            return 0
         if ! pg_running "$1"; then
             _pg_say "$1 is not running; its log ends:"
             tail -n 15 "$(pg_log "$1")" >&2 2>/dev/null
@@ -289,7 +292,7 @@ pg_start_primary() {
 
 # pg_start_standby [NODE] [FROM]
 pg_start_standby() {
-    local node="${1:-standby}" from="${2:-primary}" fport end st
+    local node="${1:-standby}" from="${2:-primary}" fport end st names
     fport=$(pg_port "$from") || return 1
     _pg_node_dir "$node" || return 1
     # -R writes standby.signal and primary_conninfo with this connection's
@@ -304,14 +307,22 @@ pg_start_standby() {
         return 1
     }
     # Promoted, it has no standby of its own: it must not wait for one.
-    _pg_start_on_free_port "$node" "synchronous_standby_names = ''" || return 1
-    pg_psql_admin "$from" -c "ALTER SYSTEM SET synchronous_standby_names = '\"$node\"'" \
+    # FROM's postgresql.auto.conf (ALTER SYSTEM), copied with the rest,
+    # may name standbys; a line appended there is the last word.
+    echo "synchronous_standby_names = ''" >>"$PG_DIR/$node/data/postgresql.auto.conf" || return 1
+    _pg_start_on_free_port "$node" || return 1
+    # FROM waits for this standby on every commit; with several, for any
+    # one of them (ANY 1: each commit is on the primary and one standby).
+    echo "$node" >>"$PG_DIR/$from.standbys"
+    names=$(sed 's/.*/"&"/' "$PG_DIR/$from.standbys" | paste -sd, -)
+    case "$names" in *,*) names="ANY 1 ($names)" ;; esac
+    pg_psql_admin "$from" -c "ALTER SYSTEM SET synchronous_standby_names = '$names'" \
         -c "SELECT pg_reload_conf()" >/dev/null || return 1
     end=$(($(date +%s) + 60))
     while :; do
         st=$(pg_psql_admin "$from" -c "SELECT state || ' ' || sync_state FROM pg_stat_replication
                                        WHERE application_name = '$node'" 2>/dev/null) || st=''
-        [ "$st" = "streaming sync" ] && return 0
+        case "$st" in "streaming sync" | "streaming quorum") return 0 ;; esac
         [ "$(date +%s)" -ge "$end" ] && break
         sleep 0.2
     done
