@@ -2312,18 +2312,13 @@ TEST(test_relay_stamps_its_own_receive_time)
     fx_close(&f);
 }
 
-TEST(test_relay_handles_requests_without_any_socket)
+/* POST /files/ for `tip` of `n` bytes from kiosk 0 at `ts`, without a socket: 201. */
+static void inproc_create(struct fx *f, const uint8_t tip[16], size_t n, int64_t ts)
 {
-    struct fx f;
-    fx_init(&f); /* opened, never started */
-    char err[256];
-    ASSERT_EQ(relay_open(&f.relay, &f.cfg, err, sizeof err), 0);
-    uint8_t tip[16];
-    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
     char auth[400], md[80], len[32];
     metadata(md, tip);
-    snprintf(len, sizeof len, "%zu", env.n);
-    sign(auth, &f.k[0], NULL, "POST", "/files/", T0, NULL, len);
+    snprintf(len, sizeof len, "%zu", n);
+    sign(auth, &f->k[0], NULL, "POST", "/files/", ts, NULL, len);
     struct relay_header hs[] = {
         {"tus-resumable", "1.0.0"},
         {"authorization", auth + strlen("Authorization: ")},
@@ -2332,9 +2327,22 @@ TEST(test_relay_handles_requests_without_any_socket)
     };
     struct relay_request q = {"POST", "/files/", hs, 4, NULL, 0};
     struct relay_response resp;
-    relay_handle(f.relay, &q, NULL, 0, &resp);
+    relay_handle(f->relay, &q, NULL, 0, &resp);
     ASSERT_EQ(resp.status, 201);
     relay_response_clear(&resp);
+}
+
+TEST(test_relay_handles_requests_without_any_socket)
+{
+    struct fx f;
+    fx_init(&f); /* opened, never started */
+    char err[256];
+    ASSERT_EQ(relay_open(&f.relay, &f.cfg, err, sizeof err), 0);
+    uint8_t tip[16];
+    struct bytes env = make_tip(&f, &f.k[0], 0, tip);
+    inproc_create(&f, tip, env.n, T0);
+    char auth[400];
+    struct relay_response resp;
     char path[64], x[33];
     hex(tip, x);
     snprintf(path, sizeof path, "/files/%s", x);
@@ -2437,21 +2445,7 @@ TEST(test_relay_keeps_the_pieces_that_match_the_kiosks_signed_digests_and_drops_
     struct bytes env = make_tip(&f, &f.k[0], 0, tip);
     const uint64_t H = ENVELOPE_HEADER_BYTES, C = ENVELOPE_CHUNK_CIPHER;
     ASSERT(env.n > H + 4 * C);
-    char auth[400], md[80], len[32];
-    metadata(md, tip);
-    snprintf(len, sizeof len, "%zu", env.n);
-    sign(auth, &f.k[0], NULL, "POST", "/files/", next_ts(), NULL, len);
-    struct relay_header hs[] = {
-        {"tus-resumable", "1.0.0"},
-        {"authorization", auth + strlen("Authorization: ")},
-        {"upload-metadata", md + strlen("Upload-Metadata: ")},
-        {"upload-length", len},
-    };
-    struct relay_request q = {"POST", "/files/", hs, 4, NULL, 0};
-    struct relay_response resp;
-    relay_handle(f.relay, &q, NULL, 0, &resp);
-    ASSERT_EQ(resp.status, 201);
-    relay_response_clear(&resp);
+    inproc_create(&f, tip, env.n, next_ts());
 
     /* The header and 4 chunks, a byte changed inside the third chunk. */
     uint64_t n = H + 4 * C, at = 0;
