@@ -218,9 +218,13 @@ static void num(char out[24], int64_t v)
     snprintf(out, 24, "%lld", (long long)v);
 }
 
+/* Whether the writer is inside a transaction (a broken connection is not). */
 static int in_tx(struct pg *p)
 {
-    return p->c[WRITER] && PQtransactionStatus(p->c[WRITER]) != PQTRANS_IDLE;
+    if (!p->c[WRITER])
+        return 0;
+    PGTransactionStatusType t = PQtransactionStatus(p->c[WRITER]);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
 /* ---- transactions ---- */
