@@ -298,7 +298,7 @@ check node_kill_all_kiosks_finish_through_the_other swarms_end a
 t1=$(now_ms)
 echo "  (a) $KIOSKS kiosks, $(verified a) of $TOTAL tips verified in $(secs "$t0" "$t1") s;" \
     "node 1 killed -9 at $(secs "$t0" "${tk:-$t0}") s, $killed_at tips verified by then"
-if verify primary a; then cat "$T/verify.out" | head -n 1 | sed 's/^/  (a) /'; else : >"$T/verify.out"; fi
+if verify primary a; then head -n 1 "$T/verify.out" | sed 's/^/  (a) /'; else : >"$T/verify.out"; fi
 check node_kill_every_verified_tip_kept_and_fetched_byte_identical has kept
 check node_kill_no_tip_listed_twice has unique
 check node_kill_other_post_lists_and_downloads_none has isolated
@@ -333,8 +333,43 @@ echo "  (b) $KIOSKS kiosks, $(verified b) of $TOTAL tips verified in $(secs "$t0
     "primary killed -9 at $(secs "$t0" "${tk:-$t0}") s, $killed_at tips verified by then;" \
     "promoted $(secs "${tkd:-$t0}" "${tp:-$t0}") s after the kill; first tip verified after it" \
     "$(secs "${tkd:-$t0}" "${tb:-$t0}") s after the kill"
-if verify standby a b; then cat "$T/verify.out" | head -n 1 | sed 's/^/  (b) /'; else : >"$T/verify.out"; fi
+if verify standby a b; then head -n 1 "$T/verify.out" | sed 's/^/  (b) /'; else : >"$T/verify.out"; fi
 check failover_every_verified_tip_of_a_and_b_kept_and_fetched_byte_identical has kept
 check failover_no_tip_listed_twice has unique
 check failover_other_post_lists_and_downloads_none has isolated
+
+# -- (c) the database drops the nodes' connections under load -------------
+# What a network cut between a node and the database, a restart of a pooler
+# in between, or an administrator's pg_terminate_backend does: the node's
+# sessions end in the middle of its transactions, and the server is there
+# again at once, so the node's next statement opens a new connection.
+
+t0=$(now_ms)
+swarms c
+drops=0 rounds=0
+if wait_verified c $((TOTAL / 10)); then
+    # Every 100 ms (10 rounds a psql), as long as the kiosks upload. (Every
+    # 10 ms, no batch of a node lives long enough to commit: nothing is lost,
+    # but the kiosks cannot finish either.)
+    while kill -0 "$SWA" 2>/dev/null || kill -0 "$SWB" 2>/dev/null; do
+        d=$(pg_psql_admin standby -c "DO \$\$ DECLARE n int := 0; BEGIN
+                FOR i IN 1..10 LOOP
+                    PERFORM pg_stat_clear_snapshot();
+                    n := n + (SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                              WHERE usename = 'homthu' AND backend_type = 'client backend');
+                    PERFORM pg_sleep(0.1);
+                END LOOP;
+                RAISE NOTICE 'dropped %', n; END \$\$" 2>&1 | sed -n 's/.*dropped \([0-9]*\).*/\1/p') || d=0
+        drops=$((drops + ${d:-0}))
+        rounds=$((rounds + 10))
+    done
+fi
+check dropped_connections_all_kiosks_finish swarms_end c
+t1=$(now_ms)
+echo "  (c) $KIOSKS kiosks, $(verified c) of $TOTAL tips verified in $(secs "$t0" "$t1") s;" \
+    "$drops sessions of the nodes ended by the server in $rounds rounds, 0.1 s apart"
+if verify standby a b c; then head -n 1 "$T/verify.out" | sed 's/^/  (c) /'; else : >"$T/verify.out"; fi
+check dropped_connections_every_verified_tip_kept_and_fetched_byte_identical has kept
+check dropped_connections_no_tip_listed_twice has unique
+check dropped_connections_other_post_lists_and_downloads_none has isolated
 exit "$failed"
