@@ -157,6 +157,16 @@ static const char *const ui_msgids[] = {
     "OK",
     "This was practice: nothing was sent.",
     "Your words were not kept.",
+    /* a card not set up yet (the unprovisioned screen) */
+    "This kiosk is not set up yet.",
+    "The memory card has no homthu/kiosk.conf.",
+    "homthu/kiosk.conf on the memory card cannot be used.",
+    "The kiosk has no device key (device.key).",
+    "The device key (device.key) cannot be used.",
+    "To fix: put the memory card in a computer, run homthu-provision card (see the guide), put it "
+    "back, restart.",
+    "Red light: %d blink, then a pause.",
+    "Checks: hold the top left corner of the screen.",
 };
 #define N_MSGIDS (sizeof ui_msgids / sizeof ui_msgids[0])
 
