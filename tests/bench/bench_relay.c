@@ -21,6 +21,19 @@
  * min/median of each, and of the per-round ratio. Figures only; nothing
  * here fails on a number. Every child is killed and waited for, on error
  * paths and on SIGINT/SIGTERM too.
+ *
+ * The province relay (issue 14) in the same rounds, when tests/bench/run.sh
+ * started PostgreSQL (tests/pg/cluster.sh) and says where in
+ * HOMTHU_BENCH_PG_<delay> (a primary with, where HOMTHU_BENCH_PG_SYNC=1, a
+ * synchronous standby; its servers run under the same shim and delay): the
+ * relay on that database with one node, and with two nodes, the kiosks
+ * split between them (even kiosks to one, odd to the other). Each round
+ * empties the database first (its tables dropped), adds the post and
+ * enrols the kiosks in it (the store's post_add and device_enrol, as
+ * `homthu-relay post-add` and the post's enrolments do). A PostgreSQL
+ * relay answers 204 once the commit is on the primary's disk and, with
+ * the standby, on the standby's disk too (synchronous_commit = on).
+ * PG_ROUNDS of them per delay, paired with the first rounds of the others.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -39,10 +52,16 @@
 #include "core/envelope.h"
 #include "core/registry.h"
 #include "relay/relay.h"
+#include "relay/store.h"
+
+#ifdef HOMTHU_HAVE_LIBPQ
+#include <libpq-fe.h>
+#endif
 
 #define KIOSKS 50
 #define TIPS_PER_KIOSK 10
 #define ROUNDS 5
+#define PG_ROUNDS 3 /* PostgreSQL rounds per delay: two servers and a standby each cost more */
 #define AUDIO_BYTES 95000 /* + text and framing: 98,964-byte envelopes (24 chunks) */
 #define TOKEN "bench-post-token-0123456789abcdefghijklmn"
 
@@ -64,11 +83,11 @@ static char dir[256];
 
 /* ---- children: every one is killed and reaped, whatever happens ---- */
 
-static volatile pid_t children[4];
+static volatile pid_t children[8];
 
 static void child_add(pid_t pid)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
         if (!children[i]) {
             children[i] = pid;
             return;
@@ -89,7 +108,7 @@ static int child_stop(pid_t pid)
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
 gone:
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
         if (children[i] == pid)
             children[i] = 0;
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
@@ -97,7 +116,7 @@ gone:
 
 static void children_kill(void)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 8; i++)
         if (children[i] > 0) {
             kill(children[i], SIGKILL);
             waitpid(children[i], NULL, 0);
@@ -239,12 +258,15 @@ static void *kiosk_run(void *arg)
     return NULL;
 }
 
-/* All kiosks at once against `port`; uploads/s, with `ok` the uploads answered 204. */
-static double run_kiosks(struct kiosk *ks, int port, int *ok)
+/*
+ * All kiosks at once, kiosk i against ports[i % nports]; uploads/s, with
+ * `ok` the uploads answered 204.
+ */
+static double run_kiosks_on(struct kiosk *ks, const int *ports, int nports, int *ok)
 {
     pthread_t th[KIOSKS];
     for (int i = 0; i < KIOSKS; i++) {
-        ks[i].port = port;
+        ks[i].port = ports[i % nports];
         ks[i].ok = ks[i].failed = 0;
         ks[i].ts0 = (int64_t)time(NULL) - 300;
         ks[i].seq = 0;
@@ -259,6 +281,11 @@ static double run_kiosks(struct kiosk *ks, int port, int *ok)
     for (int i = 0; i < KIOSKS; i++)
         *ok += ks[i].ok;
     return *ok / dt;
+}
+
+static double run_kiosks(struct kiosk *ks, int port, int *ok)
+{
+    return run_kiosks_on(ks, &port, 1, ok);
 }
 
 /* ---- the servers ---- */
@@ -438,6 +465,101 @@ static int run_tus(struct kiosk *ks, const char *script, int delay, int n, struc
     return 0;
 }
 
+static uint8_t post_pk[32]; /* the post the tips are sealed to */
+
+#ifdef HOMTHU_HAVE_LIBPQ
+/*
+ * A fresh province store: the tables dropped (the relay makes them again),
+ * then the post (its token's hash, its key id) and the kiosks, as
+ * `homthu-relay post-add` and the post's enrolments put them there.
+ */
+static int pg_prepare(const char *url, const struct kiosk *ks)
+{
+    PGconn *c = PQconnectdb(url);
+    int ok = PQstatus(c) == CONNECTION_OK;
+    if (ok) {
+        PGresult *res = PQexec(c, "DROP TABLE IF EXISTS upload, part, heartbeat, homthu_schema, "
+                                  "rate, mark, kiosk, post");
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    if (!ok)
+        fprintf(stderr, "bench_relay: emptying the PostgreSQL database: %s", PQerrorMessage(c));
+    PQfinish(c);
+    if (!ok)
+        return -1;
+    struct store *st = NULL;
+    char err[512];
+    if (store_open(&st, url, NULL, NULL, err, sizeof err)) {
+        fprintf(stderr, "bench_relay: %s\n", err);
+        return -1;
+    }
+    uint8_t h[32], kid[ENVELOPE_KEY_ID_BYTES];
+    crypto_generichash(h, sizeof h, (const uint8_t *)TOKEN, strlen(TOKEN), NULL, 0);
+    envelope_post_key_id(post_pk, kid);
+    int rc = st->ops->post_add(st, "bench", h, kid, (int64_t)time(NULL));
+    for (int i = 0; i < KIOSKS && rc == 0; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "kiosk-%02d", i);
+        rc = st->ops->device_enrol(st, "bench", id, ks[i].pk, (int64_t)time(NULL));
+    }
+    if (rc)
+        fprintf(stderr, "bench_relay: adding the post and its kiosks: %s\n", st->ops->errmsg(st));
+    st->ops->close(st);
+    return rc ? -1 : 0;
+}
+
+/* The relay on PostgreSQL at `url`, `nodes` processes, the kiosks split between them. */
+static int run_pg(struct kiosk *ks, const char *relay_bin, const char *url, int delay, int n,
+                  int nodes, struct run *out)
+{
+    pid_t pids[2] = {0, 0};
+    int ports[2] = {0, 0}, rc = -1;
+    char logs[2][500];
+    if (pg_prepare(url, ks))
+        return -1;
+    for (int k = 0; k < nodes; k++) {
+        char d[400], conf[500], count[500];
+        snprintf(d, sizeof d, "%s/pg-%d-%d", dir, n, k);
+        snprintf(conf, sizeof conf, "%s/relay.conf", d);
+        snprintf(logs[k], sizeof logs[k], "%s/relay.log", d);
+        snprintf(count, sizeof count, "%s/fsyncs", d);
+        FILE *f = mkdir(d, 0700) == 0 ? fopen(conf, "w") : NULL;
+        if (!f)
+            goto out;
+        fprintf(f, "listen = 127.0.0.1:0\ndatabase = %s\ndevice_requests_per_minute = 1000000\n",
+                url);
+        fclose(f);
+        char *argv[] = {(char *)relay_bin, "--config", conf, NULL};
+        pids[k] = spawn(argv, d, logs[k], shim_path(), delay, count);
+        if (pids[k] < 0 || !(ports[k] = wait_port(logs[k], "(port ", pids[k]))) {
+            fprintf(stderr, "bench_relay: a relay node on PostgreSQL did not start (see %s)\n",
+                    logs[k]);
+            goto out;
+        }
+    }
+    out->rate = run_kiosks_on(ks, ports, nodes, &out->ok);
+    out->hwm_kb = 0;
+    for (int k = 0; k < nodes; k++)
+        out->hwm_kb += vm_hwm_kb(pids[k]);
+    /* The database's flushes are the servers' (not counted); the nodes' own commits are. */
+    out->fsyncs = -1;
+    out->commits = 0;
+    for (int k = 0; k < nodes; k++) {
+        int clean = child_stop(pids[k]);
+        pids[k] = 0;
+        long c = clean == 0 ? read_commits(logs[k]) : -1;
+        out->commits = out->commits >= 0 && c >= 0 ? out->commits + c : -1;
+    }
+    rc = 0;
+out:
+    for (int k = 0; k < nodes; k++)
+        if (pids[k] > 0)
+            child_stop(pids[k]);
+    return rc;
+}
+#endif
+
 /* build/interop/bench-tus-server.mjs, or "" with the reason printed. */
 static int tus_setup(char *script, size_t cap)
 {
@@ -473,7 +595,8 @@ static int tus_setup(char *script, size_t cap)
     return 0;
 }
 
-static void print_row(const char *name, struct run *runs, int n, int total)
+static void print_row(const char *name, const char *durability, struct run *runs, int n,
+                      int total)
 {
     double rates[ROUNDS], fs[ROUNDS], mn, md, fmn, fmd;
     int ok = 0, nf = 0;
@@ -487,7 +610,7 @@ static void print_row(const char *name, struct run *runs, int n, int total)
             hwm = runs[i].hwm_kb;
     }
     bench_min_median(rates, n, &mn, &md);
-    printf("    %-13s %7.1f / %7.1f uploads/s", name, mn, md);
+    printf("    %-16s %7.1f / %7.1f uploads/s", name, mn, md);
     if (nf) {
         bench_min_median(fs, nf, &fmn, &fmd);
         printf("   %5.2f / %5.2f fsyncs per upload", fmn, fmd);
@@ -505,10 +628,26 @@ static void print_row(const char *name, struct run *runs, int n, int total)
         }
     if (nc) {
         bench_min_median(up, nc, &mn, &md);
-        printf("    %-13s %7.2f / %7.2f uploads per commit", "", mn, md);
+        printf("    %-16s %7.2f / %7.2f uploads per commit", "", mn, md);
         bench_min_median(fc, nc, &mn, &md);
         printf("   %5.2f / %5.2f fsyncs per commit (the relay counts its commits)\n", mn, md);
+    } else if (runs[0].commits > 0) {
+        for (int i = 0; i < n; i++)
+            up[i] = runs[i].commits > 0 ? (double)runs[i].ok / runs[i].commits : 0;
+        bench_min_median(up, n, &mn, &md);
+        printf("    %-16s %7.2f / %7.2f uploads per commit (the nodes count their commits)\n", "",
+               mn, md);
     }
+    printf("    %-16s durability: %s\n", "", durability);
+}
+
+/* "a / b: min / median" of the paired per-round ratios. */
+static void print_ratio(const char *a, const char *b, const double *r, int n, const char *note)
+{
+    double mn, md, v[ROUNDS];
+    memcpy(v, r, sizeof(double) * (size_t)n);
+    bench_min_median(v, n, &mn, &md);
+    printf("    %s / %s, paired per round: %.2f / %.2f%s\n", a, b, mn, md, note);
 }
 
 int main(void)
@@ -534,7 +673,7 @@ int main(void)
 
     /* The post, 50 enrolled kiosks, their tips. */
     static struct kiosk ks[KIOSKS];
-    uint8_t post_pk[32], post_sk[32];
+    uint8_t post_sk[32];
     crypto_box_keypair(post_pk, post_sk);
     snprintf(path, sizeof path, "%s/registry.db", dir);
     struct registry *reg = NULL;
@@ -572,16 +711,38 @@ int main(void)
     int total = KIOSKS * TIPS_PER_KIOSK;
 
     printf("relay ingest: %d kiosks at once, %d tips each of %s bytes (POST + one PATCH), "
-           "%d rounds;\n  each round runs the relay, then @tus/server, on fresh stores. "
-           "min / median:\n",
-           KIOSKS, TIPS_PER_KIOSK, bench_num(tip_bytes), ROUNDS);
+           "%d rounds;\n  each round runs the relay, then @tus/server, then (%d rounds) the "
+           "relay on PostgreSQL\n  with one node and with two, on fresh stores. min / median:\n",
+           KIOSKS, TIPS_PER_KIOSK, bench_num(tip_bytes), ROUNDS, PG_ROUNDS);
     int have_tus = tus_setup(script, sizeof script) == 0;
     static const int delays[] = {0, 5};
+    /*
+     * PostgreSQL, as tests/bench/run.sh started it: one server set per
+     * delay (its processes under the same shim), a synchronous standby
+     * where HOMTHU_BENCH_PG_SYNC=1.
+     */
+    const char *sync = getenv("HOMTHU_BENCH_PG_SYNC");
+    int pg_sync = sync && strcmp(sync, "1") == 0;
+    const char *pg_durability = pg_sync ? "commit on the primary's disk and the synchronous "
+                                          "standby's disk before 204"
+                                        : "commit on the primary's disk before 204 (no standby "
+                                          "could be started)";
+    const char *why = getenv("HOMTHU_BENCH_PG_WHY");
+#ifndef HOMTHU_HAVE_LIBPQ
+    why = "built without libpq";
+#endif
     int n = 0;
     for (size_t di = 0; di < sizeof delays / sizeof delays[0]; di++) {
-        struct run ours[ROUNDS], tus[ROUNDS];
-        double ratio[ROUNDS];
-        int nr = 0;
+        struct run ours[ROUNDS], tus[ROUNDS], pg1[ROUNDS], pg2[ROUNDS];
+        double ratio[ROUNDS], r1s[ROUNDS], r2s[ROUNDS], r1t[ROUNDS], r2t[ROUNDS];
+        int nr = 0, np = 0;
+        char var[40];
+        snprintf(var, sizeof var, "HOMTHU_BENCH_PG_%d", delays[di]);
+        const char *pg_url = getenv(var);
+        int have_pg = pg_url && *pg_url;
+#ifndef HOMTHU_HAVE_LIBPQ
+        have_pg = 0;
+#endif
         for (int round = 0; round < ROUNDS; round++) {
             if (run_relay(ks, relay_bin, delays[di], n++, &ours[nr]))
                 break;
@@ -591,21 +752,53 @@ int main(void)
             }
             if (have_tus)
                 ratio[nr] = tus[nr].rate > 0 ? ours[nr].rate / tus[nr].rate : 0;
+#ifdef HOMTHU_HAVE_LIBPQ
+            if (have_pg && round < PG_ROUNDS) {
+                if (run_pg(ks, relay_bin, pg_url, delays[di], n++, 1, &pg1[np]) ||
+                    run_pg(ks, relay_bin, pg_url, delays[di], n++, 2, &pg2[np])) {
+                    have_pg = 0;
+                    why = "the relay on it failed to run (see above)";
+                } else {
+                    r1s[np] = ours[nr].rate > 0 ? pg1[np].rate / ours[nr].rate : 0;
+                    r2s[np] = ours[nr].rate > 0 ? pg2[np].rate / ours[nr].rate : 0;
+                    r1t[np] = have_tus && tus[nr].rate > 0 ? pg1[np].rate / tus[nr].rate : 0;
+                    r2t[np] = have_tus && tus[nr].rate > 0 ? pg2[np].rate / tus[nr].rate : 0;
+                    np++;
+                }
+            }
+#endif
             nr++;
         }
-        printf("  fsync + %d ms (tests/shims/fsync_delay.so):\n", delays[di]);
+        printf("  fsync + %d ms (tests/shims/fsync_delay.so, on every server's process):\n",
+               delays[di]);
         if (!nr) {
             printf("    (the relay did not run)\n");
             continue;
         }
-        print_row("relay", ours, nr, total);
+        print_row("relay SQLite", "fsync of its SQLite file before 204", ours, nr, total);
         if (have_tus) {
-            print_row("@tus/server", tus, nr, total);
+            print_row("@tus/server", "none: no fsync, an acknowledged upload can be lost in a "
+                                     "power cut", tus, nr, total);
             double mn, md;
             bench_min_median(ratio, nr, &mn, &md);
             printf("    relay / @tus/server, paired per round: %.2f / %.2f  (goal >= 1.00 at "
                    "+5 ms; @tus/server keeps nothing durable)\n",
                    mn, md);
+        }
+        if (np) {
+            print_row("relay PG 1 node", pg_durability, pg1, np, total);
+            print_row("relay PG 2 nodes", pg_durability, pg2, np, total);
+            print_ratio("relay PG 1 node", "relay SQLite", r1s, np, "");
+            print_ratio("relay PG 2 nodes", "relay SQLite", r2s, np,
+                        "  (the kiosks split between the nodes)");
+            if (have_tus) {
+                print_ratio("relay PG 1 node", "@tus/server", r1t, np, "");
+                print_ratio("relay PG 2 nodes", "@tus/server", r2t, np, "");
+            }
+        } else {
+            printf("    relay on PostgreSQL: not measured (%s)\n",
+                   why && *why ? why
+                               : "tests/bench/run.sh starts PostgreSQL for it: run make bench");
         }
     }
 
