@@ -229,6 +229,7 @@ m uptime-at-ready=$(cut -d' ' -f1 /proc/uptime)
 end=$((SECONDS + 180))
 while [ "$(systemctl is-system-running)" = starting ] && [ $SECONDS -lt $end ]; do sleep 2; done
 m system=$(systemctl is-system-running)
+m failed-units=$(systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')
 chain=$(systemd-analyze critical-chain homthu-kiosk.service --no-pager 2>&1)
 echo "$chain" | tail -12
 if echo "$chain" | grep -q 'homthu-kiosk.service'; then
@@ -507,7 +508,7 @@ check root_fs_mounted_ro [ "$(v root-ro)" = yes ]
 check ssh_on_with_card_key [ "$(v ssh)" = active ]
 check resolved_running [ "$(v resolved)" = active ]
 check no_llmnr_or_mdns_listener [ "$(v llmnr-mdns-sockets)" = 0 ]
-echo "boot-test: active timers: $(v timers-active)"
+echo "boot-test: active timers: $(v timers-active); system $(v system), failed units: $(v failed-units)"
 check no_timer_but_tmpfiles_clean sh -c "[ -z \"\$(echo '$(v timers-active)' | tr ' ' '\n' | grep -v '^systemd-tmpfiles-clean.timer\$' | grep .)\" ]"
 check uplink_running [ "$(v uplink)" = active ]
 check uplink_watched_by_systemd [ "$(v uplink-watchdog)" = 1min ]
