@@ -4,7 +4,7 @@
 # the goal; none of them fails on a number (these machines are shared).
 # HOMTHU_BENCH=bench_relay runs only that one.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 : "${HOMTHU_BUILD:=build/release}"
 export HOMTHU_BUILD HOMTHU_ROOT="$PWD"
 
@@ -33,12 +33,12 @@ bench_pg_start() {
     PGB=$(mktemp -d "${TMPDIR:-/tmp}/homthu-bench-pg-XXXXXX") || return 1
     sync=1
     for d in 0 5; do
-        tests/pg/cluster.sh "$PGB/pg$d" init >"$PGB/pg$d.log" 2>&1 &&
-            LD_PRELOAD="$shim" HOMTHU_FSYNC_DELAY_MS=$d \
-                tests/pg/cluster.sh "$PGB/pg$d" start_primary >>"$PGB/pg$d.log" 2>&1 || {
+        if ! tests/pg/cluster.sh "$PGB/pg$d" init >"$PGB/pg$d.log" 2>&1 ||
+            ! LD_PRELOAD="$shim" HOMTHU_FSYNC_DELAY_MS=$d \
+                tests/pg/cluster.sh "$PGB/pg$d" start_primary >>"$PGB/pg$d.log" 2>&1; then
             HOMTHU_BENCH_PG_WHY="PostgreSQL did not start: $(tail -n 1 "$PGB/pg$d.log")"
             return 1
-        }
+        fi
         LD_PRELOAD="$shim" HOMTHU_FSYNC_DELAY_MS=$d \
             tests/pg/cluster.sh "$PGB/pg$d" start_standby >>"$PGB/pg$d.log" 2>&1 || sync=0
         export "HOMTHU_BENCH_PG_$d=$(tests/pg/cluster.sh "$PGB/pg$d" url primary)"
