@@ -10,14 +10,17 @@
 #      finishes through the other;
 #  (b) the node back, under the same load, the primary is killed with -9
 #      and the standby promoted (the nodes' connection string lists both
-#      servers with target_session_attrs=read-write): every kiosk finishes.
+#      servers with target_session_attrs=read-write): every kiosk finishes;
+#  (c) under the same load, the (promoted) server ends every session of the
+#      nodes every 0.1 s (pg_terminate_backend: as a cut between a node and
+#      the database, or a pooler restarting, would): every kiosk finishes.
 #
 # After each, for every tip a kiosk was told is verified (and then deleted
 # from its queue, as a kiosk does): it is in the database, its post lists
 # it once and downloads it byte-identical (BLAKE2b-256 and length as the
 # kiosk had it), no tip is listed twice, and the other post's token lists
-# none of it and downloads none of it. After (b) this holds for the tips of
-# (a) too, now read from the promoted standby.
+# none of it and downloads none of it. After (b) and (c) this holds for the
+# tips of the phases before too, read from the promoted standby.
 #
 # Prints PASS/FAIL lines and the figures. PROVINCE_KIOSKS (default 200)
 # and PROVINCE_TIPS (tips per kiosk, default 2) make it smaller or bigger.
