@@ -127,25 +127,42 @@ static void note(struct pg *p, PGconn *c, const char *what)
 
 enum { WRITER, READER, AUTH };
 
+/*
+ * A connection just (re)opened. The shared replay memory and rates do not
+ * wait for the disk (synchronous_commit = off: flushed within a fraction
+ * of a second, never to the standby first): they are what the relay of one
+ * post keeps in memory, and losing the last moment of them at a crash or a
+ * failover lets a request captured in that moment be replayed once, as a
+ * relay restart does (docs/relay-protocol.md). Everything a kiosk is told
+ * is kept goes through the writer, which waits for both disks.
+ */
+static int opened(struct pg *p, int which)
+{
+    if (which != AUTH)
+        return 0;
+    PGresult *res = PQexec(p->c[which], "SET synchronous_commit = off");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        note(p, p->c[which], "PostgreSQL");
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
 /* The connection, opened again if it broke. NULL when the server cannot be reached. */
 static PGconn *conn(struct pg *p, int which)
 {
     PGconn **c = &p->c[which];
     if (*c && PQstatus(*c) == CONNECTION_OK)
         return *c;
-    if (*c) {
+    if (*c)
         PQreset(*c);
-        if (PQstatus(*c) == CONNECTION_OK)
-            return *c;
-        note(p, *c, "PostgreSQL");
-        return NULL;
-    }
-    *c = PQconnectdb(p->conninfo);
+    else
+        *c = PQconnectdb(p->conninfo);
     if (!*c || PQstatus(*c) != CONNECTION_OK) {
         note(p, *c, "PostgreSQL");
         return NULL;
     }
-    return *c;
+    return opened(p, which) ? NULL : *c;
 }
 
 /*
@@ -153,17 +170,34 @@ static PGconn *conn(struct pg *p, int which)
  * (lens[i] > 0 marks a binary one). Results in binary. NULL on failure,
  * with the reason noted.
  */
-static PGresult *run(struct pg *p, int reader, const char *sql, int n, const char *const *vals,
+static int in_tx(struct pg *p);
+
+static PGresult *run(struct pg *p, int which, const char *sql, int n, const char *const *vals,
                      const int *lens)
 {
-    PGconn *c = conn(p, reader);
+    PGconn *c = conn(p, which);
     if (!c)
         return NULL;
     int fmts[8] = {0};
     for (int i = 0; i < n && i < 8; i++)
         fmts[i] = lens && lens[i] > 0;
+    int was_in_tx = which == WRITER && in_tx(p);
     PGresult *res = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 1);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_FATAL_ERROR && PQstatus(c) == CONNECTION_BAD && !was_in_tx) {
+        /*
+         * The connection had broken while idle (a failover, a server
+         * restart): open it again and ask once more, rather than fail the
+         * first request after it. Never inside a transaction, whose
+         * writes went with the connection.
+         */
+        PQclear(res);
+        c = conn(p, which);
+        if (!c)
+            return NULL;
+        res = PQexecParams(c, sql, n, NULL, vals, lens, fmts, 1);
+        st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    }
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         note(p, c, "PostgreSQL");
         PQclear(res);
@@ -246,8 +280,27 @@ static int pg_commit(struct store *s)
      * (synchronous_commit: with a synchronous standby, on it too). A
      * broken connection here leaves it unknown: the relay answers 500 and
      * the kiosk asks again with HEAD, which reads what was kept.
+     *
+     * Only the transaction begin() opened is committed. If the connection
+     * broke in it, a later statement opened a new one (conn()) outside any
+     * transaction, where COMMIT "succeeds" with a warning while all that
+     * was written before the break is gone; and COMMIT of a transaction a
+     * failed statement aborted answers ROLLBACK, with success too.
      */
-    return run0(pg_of(s), 0, "COMMIT", 0, NULL, NULL);
+    struct pg *p = pg_of(s);
+    PGconn *c = p->c[WRITER];
+    if (!c || PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_INTRANS) {
+        snprintf(p->err, sizeof p->err,
+                 "PostgreSQL: the transaction was lost (its connection broke or a statement in "
+                 "it failed): nothing of it was committed");
+        return -1;
+    }
+    PGresult *res = PQexec(c, "COMMIT");
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    if (!ok)
+        note(p, c, "PostgreSQL");
+    PQclear(res);
+    return ok ? 0 : -1;
 }
 
 static void pg_rollback(struct store *s)
