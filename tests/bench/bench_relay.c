@@ -637,8 +637,8 @@ static void print_row(const char *name, const char *durability, struct run *runs
             up[i] = runs[i].commits > 0 ? (double)runs[i].ok / runs[i].commits : 0;
         bench_min_median(up, n, &mn, &md);
         printf("    %-16s %7.2f / %7.2f uploads per commit of the nodes' writers (each request "
-               "also\n    %-16s commits its replay mark and rate, apart, on the shared "
-               "connection)\n",
+               "also\n    %-16s commits its replay mark and rate apart, not waiting for the "
+               "disks)\n",
                "", mn, md, "");
     }
     printf("    %-16s durability: %s\n", "", durability);
