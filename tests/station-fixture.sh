@@ -69,16 +69,22 @@ fixture_station() {
         >"$T/station.log" 2>&1 &
     STATION_PID=$!
     STATION_URL=
-    # Up to a minute: an ASan build on a loaded machine starts slowly.
-    for _ in $(seq 1 600); do
-        if grep -q 'ready' "$T/station.log" 2>/dev/null; then
+    # Up to three minutes by the clock, not by a count of polls: an ASan
+    # build beside a second suite on a loaded 2-core machine was seen to
+    # take over a minute, and each poll there costs far more than its sleep.
+    started=$(date +%s)
+    while :; do
+        if grep -q 'homthu-station: ready' "$T/station.log" 2>/dev/null; then
             STATION_URL=$(sed -n 's|.*serving the officers. page on \(http://[^ ]*\)/$|\1|p' \
                 "$T/station.log" | head -n1)
             break
         fi
         kill -0 "$STATION_PID" 2>/dev/null || break
+        [ $(($(date +%s) - started)) -ge 180 ] && break
         sleep 0.1
     done
+    took=$(($(date +%s) - started))
+    [ "$took" -ge 20 ] && echo "    (the station took $took s to start)"
     [ -n "$STATION_URL" ]
 }
 
