@@ -186,8 +186,9 @@ if [ -n "$PI" ]; then
   systemctl daemon-reload
   systemctl restart --no-block homthu-kiosk.service
 fi
-# The boot is the normal one (systemd.unit=multi-user.target); this runs beside it.
-systemctl start --no-block multi-user.target
+# The boot is the normal one (systemd.unit=multi-user.target); this runs
+# beside it. (Starting multi-user.target again here would start the
+# finished kernel-command-line.service a second time.)
 
 # ---------------------------------------------------------------------------
 # Boot 1: the card as flashed, nobody wrote homthu/kiosk.conf on it yet.
