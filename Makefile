@@ -140,7 +140,7 @@ $(LIB): $(LIB_OBJ) $(BUILD)/sources.list
 $(BUILD)/homthu-kiosk: $(BUILD)/obj/$(KIOSK_MAIN:.c=.o) $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The screenshot tool alone writes PNG (libpng); the kiosk never needs it.
+# The screenshot tool and the tests write PNG (libpng, tools/png_write.h); the kiosk never does.
 $(BUILD)/homthu-screens: $(BUILD)/obj/tools/homthu-screens.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) $(shell $(PKG_CONFIG) --libs libpng) -o $@
 
@@ -154,7 +154,7 @@ $(BUILD)/homthu-%: $(BUILD)/obj/tools/homthu-%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB) $(BUILD)/sources.list
-	$(CC) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(TEST_OBJ) $(LIB) $(LDLIBS) $(shell $(PKG_CONFIG) --libs libpng) -o $@
 
 $(BUILD)/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIB)
 	@mkdir -p $(dir $@)

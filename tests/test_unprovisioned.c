@@ -7,6 +7,7 @@
  * written as a PNG (HOMTHU_SHOTS=DIR keeps them) to look at as a person
  * in front of the 7" panel would.
  */
+#include "../tools/png_write.h"
 #include "check.h"
 
 #include <sodium.h>
@@ -80,84 +81,9 @@ static int shows(struct urig *r, const char *needle)
     return 0;
 }
 
-/* ---- a PNG without libpng: stored (uncompressed) deflate blocks ---- */
-static void be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t crc32_of(const uint8_t *b, size_t n, uint32_t c)
-{
-    c = ~c;
-    for (size_t i = 0; i < n; i++) {
-        c ^= b[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-static void chunk(FILE *f, const char *type, const uint8_t *data, uint32_t n)
-{
-    uint8_t h[8];
-    be32(h, n);
-    memcpy(h + 4, type, 4);
-    fwrite(h, 1, 8, f);
-    if (n)
-        fwrite(data, 1, n, f);
-    uint32_t c = crc32_of((const uint8_t *)type, 4, 0);
-    c = crc32_of(data, n, c);
-    be32(h, c);
-    fwrite(h, 1, 4, f);
-}
-
 static void save_png(const char *path, const uint32_t *argb, int w, int h)
 {
-    size_t raw_n = (size_t)h * (1 + (size_t)w * 3);
-    uint8_t *raw = malloc(raw_n);
-    size_t blocks = (raw_n + 65534) / 65535;
-    uint8_t *z = malloc(raw_n + blocks * 5 + 6);
-    ASSERT(raw && z);
-    size_t k = 0;
-    for (int y = 0; y < h; y++) {
-        raw[k++] = 0;
-        for (int x = 0; x < w; x++) {
-            uint32_t p = argb[(size_t)y * (size_t)w + (size_t)x];
-            raw[k++] = (uint8_t)(p >> 16), raw[k++] = (uint8_t)(p >> 8), raw[k++] = (uint8_t)p;
-        }
-    }
-    size_t o = 0;
-    z[o++] = 0x78, z[o++] = 0x01;
-    uint32_t s1 = 1, s2 = 0;
-    for (size_t i = 0; i < raw_n; i++) {
-        s1 = (s1 + raw[i]) % 65521u;
-        s2 = (s2 + s1) % 65521u;
-    }
-    for (size_t off = 0; off < raw_n; off += 65535) {
-        size_t n = raw_n - off < 65535 ? raw_n - off : 65535;
-        z[o++] = off + n >= raw_n ? 1 : 0;
-        z[o++] = (uint8_t)n, z[o++] = (uint8_t)(n >> 8);
-        z[o++] = (uint8_t)~n, z[o++] = (uint8_t)(~n >> 8);
-        memcpy(z + o, raw + off, n);
-        o += n;
-    }
-    be32(z + o, (s2 << 16) | s1);
-    o += 4;
-    FILE *f = fopen(path, "wb");
-    ASSERT(f);
-    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    fwrite(sig, 1, 8, f);
-    uint8_t ihdr[13];
-    be32(ihdr, (uint32_t)w);
-    be32(ihdr + 4, (uint32_t)h);
-    ihdr[8] = 8, ihdr[9] = 2, ihdr[10] = 0, ihdr[11] = 0, ihdr[12] = 0;
-    chunk(f, "IHDR", ihdr, 13);
-    chunk(f, "IDAT", z, (uint32_t)o);
-    chunk(f, "IEND", NULL, 0);
-    ASSERT_EQ(fclose(f), 0);
-    free(raw);
-    free(z);
+    ASSERT_EQ(png_write_argb(path, argb, w, h), 0);
 }
 
 /* The frame as a PNG in the test's dir, and in HOMTHU_SHOTS when set. */

@@ -6,7 +6,7 @@
  *
  * usage: homthu-screens --config kiosk.conf --out DIR [--assets DIR]
  */
-#include <png.h>
+#include "png_write.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,35 +39,7 @@ static int send_fails(void *ctx, const char *lang, int category, const char *tex
 
 static int save_png(const char *path, const uint32_t *argb, int w, int h)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return -1;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    uint8_t *row = malloc((size_t)w * 3);
-    if (!png || !info || !row || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        free(row);
-        fclose(f);
-        return -1;
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-            uint32_t p = argb[(size_t)y * w + x];
-            row[3 * x] = (uint8_t)(p >> 16);
-            row[3 * x + 1] = (uint8_t)(p >> 8);
-            row[3 * x + 2] = (uint8_t)p;
-        }
-        png_write_row(png, row);
-    }
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    free(row);
-    return fclose(f) == 0 ? 0 : -1;
+    return png_write_argb(path, argb, w, h);
 }
 
 struct shot {
