@@ -48,7 +48,8 @@ struct shot {
                              "STAFF:tech" open the PIN screen (what the long press does);
                              "FAIL:queue" / "FAIL:send" make the queue refuse tips / the
                              send fail, "NOMIC" unplugs the microphone, "STEP" lets the
-                             loop run until the prompts have played */
+                             loop run until the prompts have played; "NOCONF" first: the
+                             card has no kiosk.conf (shown once, in Vietnamese) */
     int idle_ms;          /* then let time pass */
 };
 
@@ -87,6 +88,8 @@ static const struct shot shots[] = {
      0},
     {"19-technician-tests", {"STAFF:tech", "pin:2", "pin:4", "pin:6", "pin:8", "t:tests",
                              "t:mic", "t:touch", NULL}, 0},
+    {"27-not-set-up", {"NOCONF", NULL}, 0},
+    {"28-not-set-up-checks", {"NOCONF", "STAFF:tech", NULL}, 0},
 };
 
 int main(int argc, char **argv)
@@ -155,6 +158,16 @@ int main(int argc, char **argv)
                     break;
                 }
                 more = 1;
+                char missing[4200];
+                int noconf = shots[k].taps[0] && !strcmp(shots[k].taps[0], "NOCONF");
+                if (noconf && lang > 0) {
+                    free(px);
+                    continue; /* the same screen whatever the language */
+                }
+                if (noconf) {
+                    snprintf(missing, sizeof missing, "%s/no-card/kiosk.conf", out);
+                    o.config_path = missing;
+                }
                 if (app_open(&a, &o, err, sizeof err) != 0) {
                     free(px);
                     return 1;
@@ -177,6 +190,8 @@ int main(int argc, char **argv)
                         app_host(a)->tip_send = send_fails;
                         continue;
                     }
+                    if (!strcmp(label, "NOCONF"))
+                        continue; /* taken at app_open */
                     if (!strcmp(label, "NOMIC")) {
                         ui_set_microphone(app_ui(a), 0);
                         continue;

@@ -109,7 +109,6 @@ struct uploader {
 
     uint8_t *buf; /* one PATCH body */
     size_t bufcap;
-    uint64_t patch_total; /* the envelope's length, for the PATCHes' Homthu-Pieces */
 };
 
 /* One answer, as far as we need it. */
@@ -725,12 +724,13 @@ static int curl_fail(struct uploader *u, const struct resp *r, const char *what,
 
 /*
  * One signed request. `off`/`len` go into Upload-Offset/Upload-Length
- * (and the signature) when >= 0. On a 401 with Homthu-Time the clock
- * offset is adopted and the request made once more.
+ * (and the signature) when >= 0; `pieces`, a PATCH's Homthu-Pieces, into
+ * its header and the signature (version 2) when not NULL. On a 401 with
+ * Homthu-Time the clock offset is adopted and the request made once more.
  */
 static void request(struct uploader *u, const char *method, const char *url, int64_t off,
-                    int64_t len, const char *metadata, const uint8_t *body, size_t body_len,
-                    struct resp *r, struct uploader_report *rep)
+                    int64_t len, const char *metadata, const char *pieces, const uint8_t *body,
+                    size_t body_len, struct resp *r, struct uploader_report *rep)
 {
     char path[URL_CAP];
     if (url_path(url, path, sizeof path)) {
@@ -747,13 +747,10 @@ static void request(struct uploader *u, const char *method, const char *url, int
         common_opts(u, r);
         CURL *h = u->h;
         struct curl_slist *hdrs = NULL;
-        char line[URL_CAP + 2048], pieces[PIECES_B64] = "";
-        if (strcmp(method, "PATCH") == 0 && body && u->patch_total)
-            piece_digests(body, body_len, (uint64_t)off, u->patch_total, pieces, sizeof pieces);
-        if (auth_header(u, method, path, off, len, pieces[0] ? pieces : NULL, line,
-                        sizeof line) == 0)
+        char line[URL_CAP + 2048];
+        if (auth_header(u, method, path, off, len, pieces, line, sizeof line) == 0)
             hdrs = curl_slist_append(hdrs, line);
-        if (pieces[0]) {
+        if (pieces) {
             snprintf(line, sizeof line, "Homthu-Pieces: %s", pieces);
             hdrs = curl_slist_append(hdrs, line);
         }
@@ -992,7 +989,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                               sodium_base64_VARIANT_ORIGINAL);
             char meta[80];
             snprintf(meta, sizeof meta, "tipid %s", b64);
-            request(u, "POST", u->files_url, -1, (int64_t)total, meta, NULL, 0, r, rep);
+            request(u, "POST", u->files_url, -1, (int64_t)total, meta, NULL, NULL, 0, r, rep);
             if (r->cc != CURLE_OK) {
                 rc = curl_fail(u, r, "creating the upload", err, errlen);
                 goto out;
@@ -1036,7 +1033,7 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
             continue;
         }
         if (need_head) {
-            request(u, "HEAD", u->loc, -1, -1, NULL, NULL, 0, r, rep);
+            request(u, "HEAD", u->loc, -1, -1, NULL, NULL, NULL, 0, r, rep);
             if (r->cc != CURLE_OK) {
                 rc = curl_fail(u, r, "asking the upload's offset", err, errlen);
                 goto out;
@@ -1109,8 +1106,10 @@ int uploader_send_tip(struct uploader *u, struct queue *q, const struct queue_ti
                      qerr);
             goto out;
         }
-        u->patch_total = total;
-        request(u, "PATCH", u->loc, (int64_t)off, -1, NULL, u->buf, n, r, rep);
+        char pieces[PIECES_B64];
+        piece_digests(u->buf, n, off, total, pieces, sizeof pieces);
+        request(u, "PATCH", u->loc, (int64_t)off, -1, NULL, pieces[0] ? pieces : NULL, u->buf, n,
+                r, rep);
         if (r->cc != CURLE_OK) {
             rc = curl_fail(u, r, "sending", err, errlen);
             goto out;
@@ -1565,7 +1564,7 @@ int uploader_send_heartbeat(struct uploader *u, const uint8_t *sealed, size_t le
         return say(err, errlen, UPLOADER_E_ARG, "a heartbeat is %d sealed bytes",
                    HEARTBEAT_SEALED_BYTES);
     struct resp r;
-    request(u, "POST", u->beat_url, -1, -1, NULL, sealed, len, &r, NULL);
+    request(u, "POST", u->beat_url, -1, -1, NULL, NULL, sealed, len, &r, NULL);
     if (r.cc != CURLE_OK)
         return curl_fail(u, &r, "heartbeat", err, errlen);
     if (r.status == 204 || r.status == 200)

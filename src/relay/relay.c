@@ -2076,7 +2076,7 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
         answer(resp, 400, "Content-Length is not a whole number of bytes");
         return;
     }
-    uint8_t (*pieces)[PIECE_DIGEST_BYTES] = NULL;
+    uint8_t pieces[PIECES_MAX][PIECE_DIGEST_BYTES];
     unsigned npieces = 0;
     const char *pv = header(q, "Homthu-Pieces");
     if (pv && !declared) {
@@ -2111,13 +2111,7 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
         return;
     }
     if (pv) {
-        pieces = malloc(PIECES_MAX * PIECE_DIGEST_BYTES);
-        if (!pieces) {
-            answer(resp, 503, "the relay is out of memory: try again later");
-            return;
-        }
         if (parse_pieces(pv, offset, cl, u.length, pieces, &npieces)) {
-            free(pieces);
             answer(resp, 400,
                    "Homthu-Pieces must be the base64 of one %d-byte digest for each whole piece "
                    "of the envelope (header, chunk, trailer) in this PATCH, which starts and "
@@ -2141,11 +2135,10 @@ static void tus_patch(struct relay *r, const struct relay_request *q, const uint
     c->declared = declared;
     c->content_length = cl;
     c->capbuf = c->room < BODY_HELD_MAX ? (size_t)c->room : BODY_HELD_MAX;
-    if (pieces) {
+    if (npieces) {
         memcpy(c->pieces, pieces, (size_t)npieces * PIECE_DIGEST_BYTES);
         c->npieces = npieces;
         c->vpos = u.got;
-        free(pieces);
     }
     c->buf = malloc(c->capbuf);
     if (!c->buf) {
